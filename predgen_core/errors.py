@@ -1,0 +1,66 @@
+"""User-facing errors and the CLI boundary that turns them into exit code 2."""
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, TypeVar
+
+F = TypeVar("F", bound=Callable)
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """Bad input from the user: a one-line message naming the problem and the way out.
+
+    Library code raises it; the CLI prints ``error: <message>`` and exits 2 with
+    no traceback. It subclasses ``Exception`` (not ``ValueError``) so that it is
+    never swallowed by a library's own ``except ValueError``.
+    """
+
+
+def one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def run_cli(app: Callable[..., object]) -> None:
+    """Run a typer/click app, turning :class:`UserError` into a one-line message and exit 2."""
+    try:
+        app(standalone_mode=False)
+    except UserError as err:
+        print(f"error: {one_line(str(err))}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as err:  # click's own usage errors
+        import click
+
+        if isinstance(err, click.exceptions.Exit):
+            sys.exit(err.exit_code)
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if isinstance(err, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+def user_errors(func: F) -> F:
+    """Decorator for typer commands: a :class:`UserError` becomes ``typer.Exit(2)``.
+
+    Used so that typer's ``CliRunner`` (which calls commands directly) sees the
+    same exit code and message as the console script does.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import typer
+
+        try:
+            return func(*args, **kwargs)
+        except UserError as err:
+            typer.echo(f"error: {one_line(str(err))}", err=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
