@@ -1,0 +1,69 @@
+"""Token- and feature-axis PCA: deterministic, nested in k, clear errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mi_toolkit.pca import FeaturePCA, token_pca, token_pca_all, token_pca_batch
+from predgen_core.errors import UserError
+
+
+def _examples(seed=0, lengths=(5, 7, 5, 9, 3), d=6):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(n, d)).astype(np.float32) for n in lengths]
+
+
+def test_token_pca_shape_norms_and_sign_rule():
+    z = _examples()[3]
+    r = token_pca(z, 4)
+    assert r.shape == (4, 6)
+    s = np.linalg.svd(z - z.mean(0), compute_uv=False)
+    np.testing.assert_allclose(np.linalg.norm(r, axis=1), s[:4], rtol=1e-5)
+    # rows are orthogonal directions
+    gram = r @ r.T
+    np.testing.assert_allclose(gram - np.diag(np.diag(gram)), 0, atol=1e-4)
+    # deterministic sign: the largest-magnitude entry of each row is positive
+    assert np.all(r[np.arange(4), np.abs(r).argmax(1)] > 0)
+
+
+def test_token_pca_is_a_function_of_z_and_nested_in_k():
+    z = _examples()[1]
+    np.testing.assert_array_equal(token_pca(z, 3), token_pca(z.copy(), 3))
+    # -Z has the same principal subspace; the sign rule makes the output identical
+    np.testing.assert_allclose(token_pca(-z, 3), token_pca(z, 3), atol=1e-5)
+    np.testing.assert_allclose(token_pca(z, 5)[:3], token_pca(z, 3), atol=1e-6)
+
+
+def test_token_pca_batch_matches_single_and_all_ks():
+    ex = _examples()
+    batch = token_pca_batch(ex, 2)
+    for i, z in enumerate(ex):
+        np.testing.assert_allclose(batch[i], token_pca(z, 2), atol=1e-5)
+    allk = token_pca_all(iter(ex), [1, 2, 3], chunk=2)
+    assert set(allk) == {1, 2, 3} and allk[3].shape == (5, 3, 6)
+    np.testing.assert_allclose(allk[2], batch, atol=1e-5)
+    np.testing.assert_allclose(allk[3][:, :1], allk[1], atol=1e-6)
+
+
+def test_k_larger_than_tokens_is_a_clear_error():
+    with pytest.raises(UserError, match=r"k=4 .*larger than the number of tokens \(3\) of example 4"):
+        token_pca_batch(_examples(), 4)
+    with pytest.raises(UserError, match="at least 1"):
+        token_pca(_examples()[0], 0)
+
+
+def test_feature_pca_fit_on_one_split_applied_to_another():
+    fit, ev = _examples(0), _examples(1, lengths=(4, 12))
+    for incremental in (True, False):
+        f = FeaturePCA(n_components=2, incremental=incremental, batch_size=8).fit(iter(fit))
+        assert f.n_tokens_ == 9  # longest fit example
+        out = f.transform(ev)
+        assert out.shape == (2, 9, 2)
+        np.testing.assert_array_equal(out[0, 4:], 0)  # zero padding after 4 tokens
+        np.testing.assert_allclose(out[1], f.pca_.transform(ev[1][:9]), atol=1e-5)  # truncated to 9
+        np.testing.assert_array_equal(out, FeaturePCA(2, incremental=incremental, batch_size=8).fit(iter(fit)).transform(ev))
+
+
+def test_feature_pca_too_few_tokens():
+    with pytest.raises(UserError, match="need at least 50"):
+        FeaturePCA(n_components=50, incremental=True).fit(iter(_examples()))
