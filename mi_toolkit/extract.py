@@ -369,6 +369,8 @@ def extract(
     task = ck.task_for(loaded, dataset)
     config = config or ExtractConfig()
     config.layer = check_layer(loaded.model, layer)
+    if config.max_length is None:
+        config.max_length = ck.max_length(loaded)
     use_gen = ck.generates(loaded) if generated is None else generated
     source = CheckpointSource(str(ck.checkpoint_path(checkpoint)), dataset, split, layer, data_dir, max_samples, seed, use_gen)
     target = Path(out_dir) if out_dir else cache_dir("states", cache_key(source))

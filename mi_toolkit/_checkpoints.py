@@ -1,0 +1,81 @@
+"""The one place mi_toolkit touches predgen_core checkpoints (``predgen_core.load``).
+
+Everything model-based in mi_toolkit goes through these helpers, so the contract
+with the training core (docs/ARCHITECTURE.md) is read in one file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from predgen_core.errors import UserError
+
+
+def checkpoint_path(checkpoint: Any) -> Path:
+    """The folder of a checkpoint given as a path or as a loaded checkpoint."""
+    return Path(getattr(checkpoint, "path", checkpoint)).resolve()
+
+
+_LOADED: dict[Path, Any] = {}
+
+
+def load_checkpoint(checkpoint: Any) -> Any:
+    """A ``LoadedCheckpoint`` (loads a folder once per process; passes a loaded one through)."""
+    if hasattr(checkpoint, "model") and hasattr(checkpoint, "tokenizer"):
+        return checkpoint
+    path = Path(checkpoint)
+    if not path.is_dir():
+        raise UserError(f"checkpoint folder {path} does not exist; train one with `predgen train` or fix the path")
+    key = path.resolve()
+    if key not in _LOADED:
+        import predgen_core.checkpoint as pc
+
+        _LOADED.clear()  # one model in memory at a time
+        _LOADED[key] = pc.load(path)
+    return _LOADED[key]
+
+
+def get_task(name: str) -> Any:
+    from predgen_core.tasks import TASKS
+
+    return TASKS.get(name)
+
+
+def task_for(loaded: Any, dataset: str) -> Any:
+    """The dataset's task, after checking it matches the kind the checkpoint was trained for."""
+    task = get_task(dataset)
+    trained = getattr(loaded, "task", None)
+    if trained is not None and trained.kind != task.kind:
+        raise UserError(
+            f"checkpoint {checkpoint_path(loaded)} was trained on {trained.name!r} ({trained.kind}) but "
+            f"dataset {dataset!r} is {task.kind}; use a {task.kind} checkpoint or a {trained.kind} dataset"
+        )
+    if trained is not None and task.kind == "classification" and len(trained.labels) != len(task.labels):
+        raise UserError(
+            f"checkpoint {checkpoint_path(loaded)} has {len(trained.labels)} classes but {dataset!r} has "
+            f"{len(task.labels)}; use a checkpoint trained on a task with the same labels"
+        )
+    return task
+
+
+def generates(loaded: Any) -> bool:
+    """True for generator and predgen checkpoints."""
+    flag = getattr(loaded, "generates", None)
+    if isinstance(flag, bool):
+        return flag
+    return method_name(loaded) in ("generator", "predgen")
+
+
+def method_name(loaded: Any) -> str:
+    return str(getattr(loaded, "method", "unknown"))
+
+
+def max_length(loaded: Any) -> int | None:
+    """The prompt length the checkpoint was trained with (None: no truncation)."""
+    manifest = getattr(loaded, "manifest", {}) or {}
+    return manifest.get("training", {}).get("max_length")
+
+
+def generated_ids(loaded: Any, prompts: list[str], batch_size: int = 16) -> list[list[int]]:
+    """Greedy continuations (token ids, EOS included) whose states are ``Z[n:n+m]``."""
+    return [list(map(int, ids)) for ids in loaded.generate_targets(prompts, batch_size=batch_size)]

@@ -1,0 +1,210 @@
+"""The DPI report: (a) across methods, (b) within each model, (c) the ceiling H(Y).
+
+(a) Across methods (the paper's Figure 2): the Predictor's I(Y; Zp) (its own pooling)
+    against the Generator's and PredGen's I(Y; Z_r), Z_r = token-axis PCA_k of the
+    full states. These are different models: the DPI does not order them; the
+    comparison is empirical.
+(b) Within each model (Theorem 1): I(Y; R) against I(Y; g(Z)) for g = first, mean,
+    last, where R = [PCA_k(Z); first; mean; last] keeps every g(Z) as a function of
+    it, so the DPI guarantees I(Y; R) >= I(Y; g(Z)) for the true MI. A pooled estimate
+    above R's beyond the intervals is therefore estimator error and is flagged.
+    I(Y; PCA_k(Z)) is shown too; the DPI bounds it and each g(Z) by I(Y; Z) but does
+    not order the two against each other.
+(c) The ceiling: plug-in H(Y) on the evaluation split bounds every I(Y; .) for a
+    discrete label; an estimate above it is flagged as estimator error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from predgen_core.errors import UserError
+
+from mi_toolkit import report
+from mi_toolkit.extract import POOLINGS, HiddenStates
+from mi_toolkit.pca import token_pca_all
+from mi_toolkit.representations import estimate_split, labels_array, plugin_entropy, pooled_rows
+
+import numpy as np
+
+PAPER_ORDER = ("predictor", "generator", "predgen")
+
+
+@dataclass
+class ModelStates:
+    """One model's states on the fit and evaluation splits."""
+
+    name: str
+    method: str
+    fit: HiddenStates
+    eval: HiddenStates
+    pooling: str = "last"
+
+
+@dataclass
+class DPIReport:
+    """Estimates per model and representation, flags and verdicts (all JSON-ready via ``to_dict``)."""
+
+    results: dict[str, dict[str, Any]]
+    methods: dict[str, str]
+    poolings: dict[str, str]
+    ceiling: float | None
+    pca_k: int
+    flags: list[str] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def across(self) -> list[tuple[str, str, Any]]:
+        """(model, representation, result) for part (a)."""
+        rows = []
+        for name, method in self.methods.items():
+            rep = f"pooled:{self.poolings[name]}" if method == "predictor" else "full"
+            rows.append((name, rep, self.results[name][rep]))
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "across_methods": [{"model": m, "method": self.methods[m], "representation": rep, **r.to_dict()}
+                               for m, rep, r in self.across()],
+            "within_model": {m: {rep: r.to_dict() for rep, r in reps.items()} for m, reps in self.results.items()},
+            "ceiling": self.ceiling, "pca_k": self.pca_k, "flags": self.flags, "verdicts": self.verdicts,
+            "meta": self.meta,
+        }
+
+
+def _reps(states: HiddenStates, k: int) -> dict[str, np.ndarray]:
+    zr = token_pca_all(states.iter_full(), [k])[k]
+    pooled = pooled_rows(states)
+    reps = {"full": zr, "full+pooled": np.concatenate([zr, pooled], axis=1)}
+    reps.update({f"pooled:{g}": pooled[:, j] for j, g in enumerate(POOLINGS)})
+    return reps
+
+
+def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator: str | None = None,
+                    seed: int = 0, device: str = "auto", config: Any = None,
+                    meta: dict[str, Any] | None = None) -> DPIReport:
+    """Estimate every representation of every model as one batched job and judge the results."""
+    if not models:
+        raise UserError("mi dpi needs at least one model")
+    y_fit, y_eval = labels_array(models[0].fit.labels), labels_array(models[0].eval.labels)
+    for m in models[1:]:
+        if not (np.array_equal(m.fit.labels, models[0].fit.labels) and np.array_equal(m.eval.labels, models[0].eval.labels)):
+            raise UserError(f"model {m.name!r} was extracted on different examples; use the same dataset, splits and --max-samples")
+    tasks, keys = [], []
+    for m in models:
+        fit, ev = _reps(m.fit, pca_k), _reps(m.eval, pca_k)
+        for rep in fit:
+            tasks.append((fit[rep], y_fit, ev[rep], y_eval))
+            keys.append((m.name, rep))
+    estimates = estimate_split(tasks, estimator, seed=seed, device=device, config=config)
+    results: dict[str, dict[str, Any]] = {m.name: {} for m in models}
+    for (name, rep), res in zip(keys, estimates):
+        results[name][rep] = res
+    out = DPIReport(results, {m.name: m.method for m in models}, {m.name: m.pooling for m in models},
+                    plugin_entropy(y_eval), pca_k, meta=meta or {})
+    judge(out)
+    return out
+
+
+def _above(a: Any, b: Any) -> bool:
+    """``a`` exceeds ``b`` beyond the intervals."""
+    return a.ci_low > b.ci_high
+
+
+def judge(rep: DPIReport) -> None:
+    """Fill ``rep.flags`` and ``rep.verdicts`` with wording that does not overclaim."""
+    for name, reps in rep.results.items():
+        for key, res in reps.items():
+            if rep.ceiling is not None and res.mi > rep.ceiling:
+                rep.flags.append(f"{name} {key}: estimate {res.mi:.3f} is above the ceiling H(Y) = "
+                                 f"{rep.ceiling:.3f} nats; that is estimator error, not information")
+        for g in POOLINGS:
+            pooled, full = reps[f"pooled:{g}"], reps["full+pooled"]
+            if _above(pooled, full):
+                rep.flags.append(f"{name}: I(Y; {g}) {report.fmt_result(pooled)} exceeds I(Y; R) "
+                                 f"{report.fmt_result(full)} beyond the intervals although {g}(Z) is a function "
+                                 "of R; the DPI rules this out for the true MI, so it is estimator error")
+            elif _above(pooled, reps["full"]):
+                rep.verdicts.append(f"{name}: I(Y; {g}) is above I(Y; PCA_{rep.pca_k}(Z)) beyond the intervals: "
+                                    "this PCA drops label information the pooled state keeps (the DPI does not "
+                                    "order these two)")
+    rows = rep.across()
+    for i, (a, _, ra) in enumerate(rows):
+        for b, _, rb in rows[i + 1:]:
+            if _above(ra, rb) or _above(rb, ra):
+                hi, lo = (a, b) if ra.mi > rb.mi else (b, a)
+                rep.verdicts.append(f"(a) {hi}'s lower bound is above {lo}'s beyond the intervals: evidence that "
+                                    f"{hi}'s representation keeps more label information")
+            else:
+                rep.verdicts.append(f"(a) {a} vs {b}: the intervals overlap; these estimates do not order them")
+    order = [m for m in PAPER_ORDER if m in rep.methods.values()]
+    if len(order) > 1:
+        by_method = {rep.methods[n]: r.mi for n, _, r in rows}
+        held = all(by_method[x] <= by_method[y] for x, y in zip(order, order[1:]))
+        rep.verdicts.append("point estimates " + ("follow" if held else "do not follow")
+                            + " the paper's ordering " + " <= ".join(order))
+
+
+def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: str = "train",
+               eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
+               max_samples: int | None = None, pca_k: int = 2, estimator: str | None = None, seed: int = 0,
+               device: str = "auto", progress: bool = True) -> DPIReport:
+    """Extract (cached) states of each checkpoint and build the report."""
+    from mi_toolkit import _checkpoints as ck
+    from mi_toolkit.extract import extract
+
+    models, names = [], set()
+    for path in checkpoints:
+        loaded = ck.load_checkpoint(path)
+        common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
+        name = ck.method_name(loaded) if ck.method_name(loaded) not in names else Path(path).name
+        names.add(name)
+        models.append(ModelStates(name, ck.method_name(loaded), extract(loaded, dataset, fit_split, layer, **common),
+                                  extract(loaded, dataset, eval_split, layer, **common), loaded.pooling))
+    meta = {"dataset": dataset, "fit_split": fit_split, "eval_split": eval_split, "layer": layer,
+            "max_samples": max_samples, "checkpoints": [str(p) for p in checkpoints],
+            "used": {m.name: m.eval.used for m in models}}
+    return dpi_from_states(models, pca_k=pca_k, estimator=estimator, seed=seed, device=device, meta=meta)
+
+
+def dpi_figures(rep: DPIReport):
+    import plotly.graph_objects as go
+
+    rows = rep.across()
+    fig_a = go.Figure(go.Bar(
+        x=[f"{m} ({'Zp' if r.startswith('pooled') else 'Z_r'})" for m, r, _ in rows], y=[x.mi for *_, x in rows],
+        error_y=dict(type="data", symmetric=False, array=[x.ci_high - x.mi for *_, x in rows],
+                     arrayminus=[x.mi - x.ci_low for *_, x in rows]),
+        hovertext=[report.provenance(x) for *_, x in rows], hoverinfo="text+y"))
+    fig_b = go.Figure()
+    for name, reps in rep.results.items():
+        keys = ["full+pooled", "full"] + [f"pooled:{g}" for g in POOLINGS]
+        fig_b.add_trace(go.Bar(name=name, x=keys, y=[reps[k].mi for k in keys],
+                               error_y=dict(type="data", symmetric=False, array=[reps[k].ci_high - reps[k].mi for k in keys],
+                                            arrayminus=[reps[k].mi - reps[k].ci_low for k in keys])))
+    for fig, title in ((fig_a, "(a) across methods"), (fig_b, "(b) within each model")):
+        if rep.ceiling is not None:
+            fig.add_hline(y=rep.ceiling, line_dash="dot", annotation_text=f"H(Y) = {rep.ceiling:.3f}")
+        fig.update_layout(title=title, yaxis_title="MI lower bound (nats)", template="plotly_white", barmode="group")
+    return fig_a, fig_b
+
+
+def dpi_html(rep: DPIReport, title: str = "DPI report") -> str:
+    """A self-contained page with the three parts, flags and verdicts."""
+    a_rows = [(m, rep.methods[m], r, report.fmt_result(x), report.provenance(x)) for m, r, x in rep.across()]
+    part_a = report.table(["model", "method", "representation", "MI nats [95% CI]", "how"], a_rows) + \
+        "<p class='note'>Different models: the DPI does not order them; this comparison is empirical.</p>"
+    b_rows = [(m, k, report.fmt_result(x), f"{x.p_value:.3g}") for m, reps in rep.results.items() for k, x in reps.items()]
+    part_b = report.table(["model", "representation", "MI nats [95% CI]", "p"], b_rows) + (
+        f"<p class='note'>full = token-axis PCA_{rep.pca_k}(Z); full+pooled = R = [PCA_{rep.pca_k}(Z); first; mean; last]. "
+        "The DPI guarantees I(Y;R) &ge; I(Y;g(Z)) for every pooling g; it bounds I(Y;PCA_k(Z)) and I(Y;g(Z)) "
+        "by I(Y;Z) but does not order those two.</p>")
+    ceiling = (f"<p>H(Y) = {rep.ceiling:.3f} nats (plug-in, evaluation split).</p>" if rep.ceiling is not None
+               else "<p>Continuous target: no finite ceiling.</p>")
+    flags = "".join(f"<p class='flag'>{report.esc(f)}</p>" for f in rep.flags) or "<p>No flags.</p>"
+    verdicts = "<ul>" + "".join(f"<li>{report.esc(v)}</li>" for v in rep.verdicts) + "</ul>"
+    fig_a, fig_b = dpi_figures(rep)
+    sections = [("(a) Across methods", part_a), ("(b) Within each model", part_b), ("(c) Ceiling", ceiling),
+                ("Flags", flags), ("Verdicts", verdicts), ("Provenance", f"<p class='note'>{report.esc(rep.meta)}</p>")]
+    return report.page(title, sections, [(0, fig_a), (1, fig_b)])

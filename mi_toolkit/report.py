@@ -1,0 +1,119 @@
+"""Shared HTML and plotly helpers: self-contained pages (plotly.js inlined, open offline).
+
+Every page carries how each number was obtained (estimator, splits, n, seed) and its
+interval; the wording treats every estimate as a lower bound on the true MI.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any, Sequence
+
+from predgen_core.errors import UserError
+from predgen_core.io import write_text_atomic
+
+LOWER_BOUND_NOTE = (
+    "Each estimate is a variational lower bound on the true mutual information, in nats, measured on "
+    "the held-out evaluation split, with a 95% interval. A higher lower bound is evidence of, not proof "
+    "of, more information; overlapping intervals order nothing."
+)
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+.flag{color:#a40000;font-weight:600}.note{color:#555;font-size:0.92em}code{background:#f6f6f6;padding:0 3px}
+"""
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def fmt_result(res: Any) -> str:
+    """``0.512 [0.470, 0.556]`` from an MIResult-like object or dict."""
+    get = res.get if isinstance(res, dict) else lambda k: getattr(res, k)
+    return f"{get('mi'):.3f} [{get('ci_low'):.3f}, {get('ci_high'):.3f}]"
+
+
+def provenance(res: Any) -> str:
+    """One line on how an estimate was obtained."""
+    get = res.get if isinstance(res, dict) else lambda k: getattr(res, k)
+    return (f"estimator {get('estimator')}, n_train {get('n_train')}, n_test {get('n_test')}, "
+            f"seed {get('seed')}, p={get('p_value'):.3g}")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], raw_cols: Sequence[int] = ()) -> str:
+    """An HTML table; cells are escaped unless their column index is in ``raw_cols``."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{c if j in raw_cols else esc(c)}</td>" for j, c in enumerate(row)) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def figure_div(fig: Any, first: bool) -> str:
+    """A plotly figure as an HTML fragment; the first one on a page inlines plotly.js."""
+    return fig.to_html(full_html=False, include_plotlyjs=True if first else False,
+                       config={"displaylogo": False})
+
+
+def page(title: str, sections: Sequence[tuple[str, str]], figures: Sequence[tuple[int, Any]] = (),
+         footer: str = "") -> str:
+    """A complete self-contained page.
+
+    ``sections``: ``(heading, html)`` pairs; ``figures``: ``(section index, plotly figure)``
+    pairs appended to that section. plotly.js is inlined once, so the page opens offline.
+    """
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
+             f"<style>{_STYLE}</style></head><body><h1>{esc(title)}</h1>"]
+    first = True
+    for i, (heading, body) in enumerate(sections):
+        parts.append(f"<h2>{esc(heading)}</h2>{body}" if heading else body)
+        for j, fig in figures:
+            if j == i:
+                parts.append(figure_div(fig, first))
+                first = False
+    parts.append(f"<p class='note'>{esc(LOWER_BOUND_NOTE)}</p>{footer}</body></html>")
+    return "".join(parts)
+
+
+def write_page(path: str | Path, text: str) -> Path:
+    """Write a page atomically; returns its path."""
+    return write_text_atomic(path, text)
+
+
+def save_png(fig: Any, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG where a static renderer (kaleido) exists; a clear UserError otherwise."""
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "--png needs a static image renderer and none is installed (plotly uses kaleido); "
+            "install it with `pip install kaleido`, or open the HTML file and use its camera button"
+        ) from None
+    from predgen_core.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.write_image(str(tmp), format="png")
+    return Path(path)
+
+
+def error_bar_figure(x: Sequence[Any], results: Sequence[Any], name: str, *, title: str, x_title: str,
+                     ceiling: float | None = None, mode: str = "lines+markers"):
+    """A plotly figure of MI estimates with asymmetric 95% error bars (and the H(Y) ceiling)."""
+    import plotly.graph_objects as go
+
+    mi = [r.mi for r in results]
+    fig = go.Figure(go.Scatter(
+        x=list(x), y=mi, mode=mode, name=name,
+        error_y=dict(type="data", symmetric=False, array=[r.ci_high - r.mi for r in results],
+                     arrayminus=[r.mi - r.ci_low for r in results]),
+        hovertext=[f"{fmt_result(r)} nats<br>{provenance(r)}" for r in results], hoverinfo="text",
+    ))
+    if ceiling is not None:
+        fig.add_hline(y=ceiling, line_dash="dot", annotation_text=f"H(Y) = {ceiling:.3f} nats")
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="MI lower bound (nats)",
+                      template="plotly_white")
+    return fig

@@ -1,0 +1,160 @@
+"""From extracted states to the arrays an estimator sees, and estimates on fixed splits.
+
+Representations of one example's states Z ``(n, d)`` (all deterministic functions of Z):
+
+- ``full``: Z reduced by PCA (token axis: ``(k, d)``; feature axis: ``(n_max, k)``),
+  the paper's Z_r;
+- ``pooled``: g(Z) for g in first / mean / last over the prompt tokens, ``(d,)``;
+- ``full+pooled``: the token-axis PCA rows stacked with the three pooled rows,
+  ``(k + 3, d)``. Every pooled g(Z) is a function of it, so the DPI orders
+  I(Y; full+pooled) >= I(Y; g(Z)); it does NOT order I(Y; PCA_k(Z)) against I(Y; g(Z)).
+
+:func:`estimate_split` fits critics on the fit split and reports on the evaluation
+split (not a random split of one pool), as ``mi estimate --model`` promises.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from predgen_core.errors import UserError
+
+from mi_toolkit.extract import POOLINGS, HiddenStates
+from mi_toolkit.pca import AXES, FeaturePCA, token_pca_all
+
+KINDS = ("full", "pooled", "full+pooled")
+
+
+@dataclass
+class Representation:
+    """Which representation of the states to estimate on.
+
+    kind: ``full`` | ``pooled`` | ``full+pooled``; pooling: first | mean | last (for
+    ``pooled``); pca_k: PCA components; pca_axis: ``token`` (default) | ``feature``.
+    """
+
+    kind: str = "full"
+    pooling: str = "last"
+    pca_k: int = 2
+    pca_axis: str = "token"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise UserError(f"unknown representation {self.kind!r}; choose one of: {', '.join(KINDS)}")
+        if self.pooling not in POOLINGS:
+            raise UserError(f"unknown pooling {self.pooling!r}; choose one of: {', '.join(POOLINGS)}")
+        if self.pca_axis not in AXES:
+            raise UserError(f"unknown PCA axis {self.pca_axis!r}; choose one of: {', '.join(AXES)}")
+        if self.pca_k < 1:
+            raise UserError(f"--pca-k must be at least 1, got {self.pca_k}")
+
+    @property
+    def label(self) -> str:
+        if self.kind == "pooled":
+            return f"pooled ({self.pooling})"
+        axis = "" if self.pca_axis == "token" else ", feature axis"
+        return f"{self.kind} (PCA k={self.pca_k}{axis})"
+
+
+def build(rep: Representation, fit: HiddenStates, ev: HiddenStates) -> tuple[np.ndarray, np.ndarray]:
+    """``(Z_fit, Z_eval)`` arrays for ``rep``: ``(N, d)``, ``(N, k, d)`` or ``(N, n_max, k)``."""
+    if fit.d != ev.d:
+        raise UserError(f"fit and evaluation states differ in width ({fit.d} vs {ev.d}); extract both from one checkpoint")
+    if rep.kind == "pooled":
+        return fit.pooled(rep.pooling), ev.pooled(rep.pooling)
+    if rep.pca_axis == "feature":
+        if rep.kind == "full+pooled":
+            raise UserError("full+pooled needs the token-axis PCA; drop --pca-axis feature")
+        longest = int(max(fit.lengths().max(), ev.lengths().max()))
+        fpca = FeaturePCA(n_components=rep.pca_k, n_tokens=longest).fit(fit.iter_full())
+        return fpca.transform(list(fit.iter_full())), fpca.transform(list(ev.iter_full()))
+    zf, ze = token_pca_all(fit.iter_full(), [rep.pca_k])[rep.pca_k], token_pca_all(ev.iter_full(), [rep.pca_k])[rep.pca_k]
+    if rep.kind == "full+pooled":
+        zf = np.concatenate([zf, pooled_rows(fit)], axis=1)
+        ze = np.concatenate([ze, pooled_rows(ev)], axis=1)
+    return zf, ze
+
+
+def pooled_rows(states: HiddenStates) -> np.ndarray:
+    """``(N, 3, d)``: first, mean and last pooled states stacked."""
+    return np.stack([states.pooled(g) for g in POOLINGS], axis=1)
+
+
+def labels_array(labels: np.ndarray) -> np.ndarray:
+    """Integer labels stay discrete; float targets become ``(N,)`` float (continuous)."""
+    arr = np.asarray(labels)
+    return arr.astype(np.int64) if np.issubdtype(arr.dtype, np.integer) else arr.astype(np.float64)
+
+
+def plugin_entropy(y: np.ndarray) -> float | None:
+    """Plug-in H(Y) in nats for discrete labels (the ceiling of I(Y; anything)); None if continuous."""
+    y = np.asarray(y)
+    if not np.issubdtype(y.dtype, np.integer):
+        return None
+    p = np.unique(y, return_counts=True)[1] / len(y)
+    return float(-(p * np.log(p)).sum())
+
+
+@contextlib.contextmanager
+def _fixed_test_split(n_fit: int, val_fraction_seed: int = 1) -> Iterator[None]:
+    """Make the estimator core hold out rows ``n_fit:`` as its test split.
+
+    The core's public API splits one pool at random; until it takes an explicit
+    held-out set, this swaps its split function for one that keeps the evaluation
+    split as the test part (train/val drawn from the fit split as the core does).
+    """
+    from sklearn.model_selection import train_test_split
+
+    import mi_toolkit.estimators.train as core
+
+    original = core.split_indices
+
+    def split(y, discrete, test_size, val_fraction, seed):
+        fit_idx, test = np.arange(n_fit), np.arange(n_fit, len(y))
+        strat = None
+        if discrete:
+            counts = np.unique(y[fit_idx], return_counts=True)[1]
+            strat = y[fit_idx] if counts.min() >= 2 else None
+        train, val = train_test_split(fit_idx, test_size=val_fraction, random_state=seed + val_fraction_seed,
+                                      stratify=strat)
+        return {"train": np.sort(train), "val": np.sort(val), "test": test}
+
+    core.split_indices = split
+    try:
+        yield
+    finally:
+        core.split_indices = original
+
+
+def estimate_split(tasks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+                   estimator: str | None = None, *, seed: int = 0, device: str = "auto",
+                   config: Any = None) -> list:
+    """MI on explicit splits: each task is ``(Z_fit, Y_fit, Z_eval, Y_eval)``; critics train on
+    the fit split (early-stopping on part of it) and are evaluated on the evaluation split.
+    All tasks go to :func:`mi_toolkit.estimate_many` as one batched job."""
+    from mi_toolkit import api
+
+    n_fit = {len(t[0]) for t in tasks}
+    if len(n_fit) != 1:
+        raise ValueError("all tasks of one estimate_split call must share the fit split")
+    pairs = [(np.concatenate([zf, ze]).reshape(len(zf) + len(ze), -1), np.concatenate([yf, ye]))
+             for zf, yf, ze, ye in tasks]
+    n_f = n_fit.pop()
+    n_e = len(tasks[0][2])
+    from mi_toolkit.estimators import ESTIMATORS, default_estimator
+
+    name = estimator or default_estimator(np.issubdtype(np.asarray(tasks[0][1]).dtype, np.integer))
+    if ESTIMATORS.get(name).family != "neural":  # k-NN: nothing to fit; estimate on the eval split
+        return api.estimate_many([(ze.reshape(len(ze), -1), ye) for _, _, ze, ye in tasks], name,
+                                 seed=seed, device=device, config=config)
+    params = inspect.signature(api.estimate_many).parameters
+    if "test" in params:  # a core that takes the held-out set directly
+        return api.estimate_many([(t[0], t[1]) for t in tasks], estimator, seed=seed, device=device,
+                                 config=config, test=[(t[2], t[3]) for t in tasks])
+    with _fixed_test_split(n_f):
+        return api.estimate_many(pairs, estimator, seed=seed, device=device, config=config,
+                                 test_size=n_e / (n_f + n_e))

@@ -1,0 +1,152 @@
+"""PCA sweeps: I(Y; PCA_k(Z)) against k (the paper's Figure 7), all k as one batched job.
+
+PCA_k(Z) is the first k rows of PCA_{k'}(Z) for k < k', a deterministic function of it,
+so the true MI cannot fall as k grows. An estimate that does fall is estimator noise
+and is flagged as such.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from predgen_core.errors import UserError
+
+from mi_toolkit import report
+from mi_toolkit.extract import HiddenStates
+from mi_toolkit.pca import FeaturePCA, token_pca_all
+from mi_toolkit.representations import estimate_split, labels_array, plugin_entropy
+
+
+@dataclass
+class SweepResult:
+    """One sweep: ``ks``, one MIResult per k, monotonicity ``flags`` and provenance ``meta``."""
+
+    ks: list[int]
+    results: list[Any]
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    ceiling: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def noisy(self) -> bool:
+        """True when some estimate falls as k grows (estimator noise)."""
+        return bool(self.flags)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ks": self.ks, "results": [r.to_dict() for r in self.results], "flags": self.flags,
+                "ceiling": self.ceiling, "estimator_noise": self.noisy, "meta": self.meta}
+
+
+def parse_ks(text: str) -> list[int]:
+    """``"1,2,4"`` -> ``[1, 2, 4]`` (sorted, unique, positive)."""
+    try:
+        ks = sorted({int(t) for t in str(text).split(",") if t.strip()})
+    except ValueError:
+        raise UserError(f"--k must be comma-separated integers such as 1,2,4,8, not {text!r}") from None
+    if not ks or ks[0] < 1:
+        raise UserError(f"--k needs positive integers such as 1,2,4,8, not {text!r}")
+    return ks
+
+
+def monotonicity_flags(ks: Sequence[int], results: Sequence[Any]) -> list[dict[str, Any]]:
+    """Every k whose estimate is below that of a smaller k.
+
+    ``beyond_intervals`` is True when the drop is larger than the intervals explain
+    (the larger-k interval lies wholly below the smaller-k one). Either way the true
+    MI did not fall: the drop is estimator noise (or under-training of the bigger critic).
+    """
+    flags = []
+    best = 0
+    for j in range(1, len(ks)):
+        if results[j - 1].mi > results[best].mi:
+            best = j - 1
+        prev, cur = results[best], results[j]
+        if cur.mi < prev.mi:
+            beyond = cur.ci_high < prev.ci_low
+            flags.append({
+                "k": int(ks[j]), "below_k": int(ks[best]), "mi": cur.mi, "below_mi": prev.mi,
+                "beyond_intervals": beyond,
+                "message": (f"estimate at k={ks[j]} ({report.fmt_result(cur)}) is below k={ks[best]} "
+                            f"({report.fmt_result(prev)})" + (", beyond the intervals" if beyond else
+                                                               ", within the intervals")
+                            + "; true MI cannot fall with k (PCA_k is a function of PCA_k'), so this is estimator noise"),
+            })
+    return flags
+
+
+def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: np.ndarray, ks: Sequence[int], *,
+                 axis: str = "token", estimator: str | None = None, seed: int = 0, device: str = "auto",
+                 config: Any = None, meta: dict[str, Any] | None = None) -> SweepResult:
+    """Sweep over ``ks`` from per-example states.
+
+    ``fit_states`` / ``eval_states``: sequences (or re-iterables) of ``(n_i, d)`` arrays;
+    ``y_*`` labels ``(N,)``. One SVD per example serves every k (token axis); all k
+    are estimated by one :func:`mi_toolkit.estimate_many` call.
+    """
+    ks = sorted(set(int(k) for k in ks))
+    y_fit, y_eval = labels_array(y_fit), labels_array(y_eval)
+    if axis == "token":
+        zf, ze = token_pca_all(fit_states, ks), token_pca_all(eval_states, ks)
+    elif axis == "feature":
+        fit_list, eval_list = list(fit_states), list(eval_states)
+        longest = max(len(z) for z in fit_list + eval_list)
+        full = FeaturePCA(max(ks), n_tokens=longest).fit(fit_list)
+        zf_all, ze_all = full.transform(fit_list), full.transform(eval_list)
+        zf = {k: zf_all[..., :k] for k in ks}
+        ze = {k: ze_all[..., :k] for k in ks}
+    else:
+        raise UserError(f"unknown PCA axis {axis!r}; choose token or feature")
+    results = estimate_split([(zf[k], y_fit, ze[k], y_eval) for k in ks], estimator, seed=seed,
+                             device=device, config=config)
+    return SweepResult(ks, results, monotonicity_flags(ks, results), plugin_entropy(y_eval),
+                       {"axis": axis, "seed": seed, **(meta or {})})
+
+
+def sweep_states(fit: HiddenStates, ev: HiddenStates, ks: Sequence[int], **kwargs: Any) -> SweepResult:
+    """:func:`sweep_arrays` over two extractions (memory-mapped, read in chunks)."""
+    meta = {"fit": fit.manifest.get("meta", {}), "eval": ev.manifest.get("meta", {}), "used": ev.used}
+    fit_iter = fit.iter_full() if kwargs.get("axis", "token") == "token" else list(fit.iter_full())
+    return sweep_arrays(fit_iter, ev.iter_full(), fit.labels, ev.labels, ks, meta={**meta, **kwargs.pop("meta", {})},
+                        **kwargs)
+
+
+def pca_sweep(checkpoint: Any, dataset: str, ks: Sequence[int], *, fit_split: str = "train",
+              eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
+              max_samples: int | None = None, axis: str = "token", estimator: str | None = None,
+              seed: int = 0, device: str = "auto", progress: bool = True) -> SweepResult:
+    """Extract (cached) states of ``checkpoint`` on both splits and sweep over ``ks``."""
+    from mi_toolkit.extract import extract
+
+    common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
+    fit = extract(checkpoint, dataset, fit_split, layer, **common)
+    ev = extract(checkpoint, dataset, eval_split, layer, **common)
+    return sweep_states(fit, ev, ks, axis=axis, estimator=estimator, seed=seed, device=device,
+                        meta={"checkpoint": str(checkpoint), "dataset": dataset, "fit_split": fit_split,
+                              "eval_split": eval_split, "layer": layer, "max_samples": max_samples})
+
+
+def sweep_figure(res: SweepResult, title: str = "MI against PCA components"):
+    fig = report.error_bar_figure(res.ks, res.results, "I(Y; PCA_k(Z))", title=title,
+                                  x_title="PCA components k", ceiling=res.ceiling)
+    for f in res.flags:
+        fig.add_annotation(x=f["k"], y=f["mi"], text="falls: noise", showarrow=True, arrowhead=2,
+                           font={"color": "#a40000"})
+    return fig
+
+
+def sweep_html(res: SweepResult, title: str = "PCA sweep: MI against k") -> str:
+    """A self-contained HTML page: the curve with intervals, a table and the flags."""
+    rows = [(k, report.fmt_result(r), f"{r.p_value:.3g}", r.n_train, r.n_test, r.estimator)
+            for k, r in zip(res.ks, res.results)]
+    body = report.table(["k", "MI nats [95% CI]", "p", "n_train", "n_test", "estimator"], rows)
+    flags = "".join(f"<p class='flag'>{report.esc(f['message'])}</p>" for f in res.flags) or \
+        "<p>The estimates do not fall as k grows (as the DPI requires of the true MI).</p>"
+    meta = f"<p class='note'>{report.esc(res.meta)}</p>"
+    return report.page(title, [("Estimates", body + flags + meta)], [(0, sweep_figure(res))])
+
+
+def write_sweep(res: SweepResult, output: str | Path) -> Path:
+    return report.write_page(output, sweep_html(res))
