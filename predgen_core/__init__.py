@@ -1,12 +1,34 @@
 """predgen_core: train Predictor, Generator and PredGen checkpoints with PEFT.
 
-The package import is light (no transformers); heavy names load on first use.
+The package import is light (no transformers); heavy names load on first use:
+``train``, ``evaluate``, ``predict``, ``zero_shot``, ``TrainConfig`` (from
+``predgen_core.api``) and ``load``, ``LoadedCheckpoint`` (from ``predgen_core.checkpoint``).
 """
 from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
 
 from predgen_core.errors import UserError
 from predgen_core.registry import Registry
 
-__all__ = ["UserError", "Registry", "__version__"]
+_LAZY = {
+    "train": "predgen_core.api",
+    "evaluate": "predgen_core.api",
+    "predict": "predgen_core.api",
+    "zero_shot": "predgen_core.api",
+    "TrainConfig": "predgen_core.api",
+    "load": "predgen_core.checkpoint",
+    "LoadedCheckpoint": "predgen_core.checkpoint",
+}
+
+__all__ = ["UserError", "Registry", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'predgen_core' has no attribute {name!r}")

@@ -1,0 +1,347 @@
+"""The Python API behind the ``predgen`` CLI: train, evaluate, predict, zero-shot.
+
+``train(TrainConfig(...))`` runs the method's Trainer subclass and returns the
+checkpoint folder. The Trainer's resumable ``checkpoint-N`` folders live in
+``<output_dir>.trainer/`` while it runs; running the same ``train`` again after a
+kill resumes from the last of them. The finished checkpoint is written atomically
+to ``output_dir`` and the work folder removed (``keep_checkpoints`` keeps it).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from predgen_core.errors import UserError
+
+# Fields that may differ between a killed run and its resumption.
+_RESUME_FREE = ("progress", "keep_checkpoints", "eval_max_samples", "eval_split", "output_dir")
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``predgen train`` needs. Defaults suit a few-minute SST-2 run of SmolLM2-135M on 2 CPU cores.
+
+    ``max_steps_for_sampling`` None: half the total optimiser steps, so p(step)
+    reaches 1 midway and the second half trains on the model's own tokens.
+    ``max_new_tokens`` None: the longest verbaliser + EOS + 2.
+    """
+
+    method: str
+    dataset: str
+    model: str = "smollm2-135m"
+    peft: str = "lora"
+    peft_options: dict[str, Any] = field(default_factory=dict)
+    output_dir: str = "runs/model"
+    data_dir: str | None = None
+    max_train_samples: int | None = None
+    max_steps: int | None = None
+    epochs: float = 1.0
+    batch_size: int = 8
+    grad_accum: int = 1
+    lr: float = 5e-4
+    warmup_steps: int = 0
+    lr_scheduler: str = "linear"
+    weight_decay: float = 0.0
+    max_length: int = 64
+    seed: int = 0
+    pooling: str = "last"
+    sampling_level: str = "sequence"
+    max_steps_for_sampling: int | None = None
+    loss: str = "wdal"
+    alpha_first: float = 1.67
+    alpha_last: float = 1.0
+    max_new_tokens: int | None = None
+    save_steps: int = 50
+    save_total_limit: int = 2
+    logging_steps: int = 10
+    eval_split: str | None = "validation"
+    eval_max_samples: int | None = None
+    eval_batch_size: int = 32
+    keep_checkpoints: bool = False
+    progress: bool = True
+
+    def validate(self) -> None:
+        """Name checks before anything heavy runs (each raises a UserError listing valid names)."""
+        from predgen_core.methods import METHODS
+        from predgen_core.methods.heads import POOLINGS
+        from predgen_core.methods.losses import LOSS_COMBINERS
+        from predgen_core.methods.schedules import SAMPLING_LEVELS
+        from predgen_core.peft_methods import PEFT_METHODS
+        from predgen_core.tasks import TASKS
+
+        METHODS.get(self.method)
+        TASKS.get(self.dataset)
+        PEFT_METHODS.get(self.peft)
+        LOSS_COMBINERS.get(self.loss)
+        _choice("pooling", self.pooling, POOLINGS)
+        _choice("sampling level", self.sampling_level, SAMPLING_LEVELS)
+        for name in ("batch_size", "grad_accum", "max_length", "save_steps", "logging_steps"):
+            if getattr(self, name) < 1:
+                raise UserError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise UserError(f"max-steps must be at least 1, got {self.max_steps}")
+        if self.lr <= 0:
+            raise UserError(f"lr must be positive, got {self.lr}")
+
+
+def _choice(what: str, value: str, valid: Sequence[str]) -> None:
+    if value not in valid:
+        raise UserError(f"unknown {what} {value!r}; choose one of: {', '.join(valid)}")
+
+
+def _work_dir(output_dir: Path) -> Path:
+    return output_dir.with_name(output_dir.name + ".trainer")
+
+
+def _check_output(output_dir: Path) -> None:
+    if output_dir.exists() and (not output_dir.is_dir() or (any(output_dir.iterdir())
+                                                             and not (output_dir / "manifest.json").is_file())):
+        raise UserError(f"output dir {output_dir} exists and is not a predgen checkpoint; choose another --output-dir")
+
+
+def _resume_point(work: Path, config: TrainConfig) -> str | None:
+    """The last Trainer checkpoint of an unfinished run with the same config, or None."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    saved = work / "train_config.json"
+    if not saved.is_file():
+        return None
+    old = json.loads(saved.read_text())
+    new = asdict(config)
+    diff = [k for k in new if k not in _RESUME_FREE and old.get(k) != new[k]]
+    if diff:
+        raise UserError(f"{work} holds an unfinished run with different settings ({', '.join(diff)}); "
+                        f"rerun with the same settings to resume, or delete {work}")
+    return get_last_checkpoint(str(work))
+
+
+def _peft_config(config: TrainConfig, total_steps: int) -> dict[str, Any]:
+    options = dict(config.peft_options)
+    if config.peft == "adalora":  # its rank budget schedule needs the run length
+        options.setdefault("total_step", total_steps)
+    return options
+
+
+def _spec(config: TrainConfig, max_new_tokens: int, sampling_steps: int | None, total_steps: int) -> dict[str, Any]:
+    return {"base_model": config.model, "method": config.method, "task": config.dataset,
+            "peft": {"name": config.peft, "config": _peft_config(config, total_steps)}, "pooling": config.pooling,
+            "max_new_tokens": max_new_tokens,
+            "options": {"sampling_level": config.sampling_level, "max_steps_for_sampling": sampling_steps,
+                        "loss": config.loss, "alpha_first": config.alpha_first, "alpha_last": config.alpha_last}}
+
+
+def train(config: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
+    """Train ``config.method`` on ``config.dataset``; return the checkpoint folder.
+
+    ``callbacks``: extra ``transformers.TrainerCallback`` objects (tests use one to simulate a kill).
+    """
+    from predgen_core.methods import METHODS
+    from predgen_core.methods.runtime import build_module, encode, max_target_tokens
+    from predgen_core.models import load_base_model
+    from predgen_core.tasks import TASKS
+
+    config.validate()
+    output_dir = Path(config.output_dir)
+    _check_output(output_dir)
+    work = _work_dir(output_dir)
+    resume = _resume_point(work, config)
+    task = TASKS.get(config.dataset)
+    method = METHODS.get(config.method)
+    train_ex = _load_split(task, "train", config.data_dir, config.max_train_samples, config.seed)
+    eval_ex = None
+    if config.eval_split:
+        eval_ex = _load_split(task, config.eval_split, config.data_dir, config.eval_max_samples, config.seed)
+    lm, tok = load_base_model(config.model)
+    labels = range(task.num_labels) if task.kind == "classification" else [task.low, task.high, (task.low + task.high) / 2]
+    max_new = config.max_new_tokens or max_target_tokens(task, tok, labels) + 2
+    args = _training_args(config, work)
+    total_steps = config.max_steps or _epoch_steps(len(train_ex), config, args.world_size)
+    sampling_steps = config.max_steps_for_sampling
+    if sampling_steps is None:
+        sampling_steps = max(1, total_steps // 2)
+    spec = _spec(config, max_new, sampling_steps if method.name == "predgen" else None, total_steps)
+    module, tok, task = build_module(spec, base=(lm, tok))
+    if module.head is not None and task.kind == "regression":
+        import statistics
+
+        values = [float(e.label) for e in train_ex]
+        module.head.set_target_stats(statistics.fmean(values), statistics.pstdev(values))
+    items = encode(task, tok, train_ex, config.max_length, with_target=method.generative)
+    extra = {"max_steps_for_sampling": sampling_steps, "combiner": config.loss} if method.name == "predgen" else {}
+    trainer = method.trainer(model=module, args=args, train_dataset=items,
+                             data_collator=method.collator(tok.pad_token_id, task.kind), processing_class=tok,
+                             callbacks=_callbacks(config, args, callbacks), **extra)
+    if args.should_save:
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "train_config.json").write_text(json.dumps(asdict(config), indent=2, default=str))
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume)
+    seconds = time.perf_counter() - started
+    if args.should_save:
+        _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_dir, work, resume)
+    trainer.accelerator.wait_for_everyone()
+    return output_dir
+
+
+def _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_dir, work, resume) -> None:
+    from predgen_core.checkpoint import write_checkpoint
+    from predgen_core.methods.runtime import predict_examples
+
+    module = trainer.accelerator.unwrap_model(trainer.model)
+    metrics: dict[str, Any] = {"train_loss": result.training_loss, "global_step": trainer.state.global_step,
+                               "train_seconds": round(seconds, 2), "resumed_from": resume}
+    if eval_ex is not None:
+        pred = predict_examples(module, tok, task, eval_ex, batch_size=config.eval_batch_size,
+                                max_length=config.max_length, progress=config.progress)
+        scores = task.metrics(pred.values, [e.label for e in eval_ex])
+        metrics[config.eval_split] = {**scores, "parse_failures": pred.parse_failures}
+    from predgen_core.peft_methods import peft_manifest
+
+    manifest = {**spec, "peft": peft_manifest(module.lm), "kind": task.kind, "verbaliser": _verbaliser(task),
+                "training": asdict(config), "metrics": metrics,
+                "log_history": trainer.state.log_history[-20:]}
+    write_checkpoint(output_dir, module, tok, manifest)
+    if not config.keep_checkpoints:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _verbaliser(task: Any) -> dict[str, Any]:
+    if task.kind == "classification":
+        return {"labels": list(task.labels), "completions": [_completion(task, i) for i in range(task.num_labels)]}
+    return {"format": _completion(task, task.low), "low": task.low, "high": task.high}
+
+
+def _completion(task: Any, label: Any) -> str:
+    from predgen_core.methods.runtime import completion_text
+
+    return completion_text(task, label)
+
+
+def _load_split(task: Any, split: str, data_dir: str | None, max_samples: int | None, seed: int) -> list:
+    examples = task.load(split, data_dir=data_dir, max_samples=max_samples, seed=seed)
+    if not examples:
+        raise UserError(f"split {split!r} of {task.name!r} is empty; check the data files or choose another split")
+    return examples
+
+
+def _epoch_steps(n: int, config: TrainConfig, world: int) -> int:
+    import math
+
+    per_step = config.batch_size * config.grad_accum * max(world, 1)
+    return max(1, math.ceil(math.ceil(n / per_step) * config.epochs))
+
+
+def _training_args(config: TrainConfig, work: Path):
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(work), per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum, learning_rate=config.lr,
+        max_steps=config.max_steps or -1, num_train_epochs=config.epochs, warmup_steps=config.warmup_steps,
+        lr_scheduler_type=config.lr_scheduler, weight_decay=config.weight_decay, logging_steps=config.logging_steps,
+        save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total_limit,
+        seed=config.seed, data_seed=config.seed, report_to=[], remove_unused_columns=False,
+        disable_tqdm=True, dataloader_num_workers=0, use_cpu=not torch.cuda.is_available(),
+    )
+
+
+def _callbacks(config: TrainConfig, args: Any, extra: Sequence[Any]) -> list[Any]:
+    from predgen_core.methods.progress import RichProgress
+
+    out = list(extra)
+    if config.progress and args.process_index == 0:
+        out.append(RichProgress())
+    return out
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _task_for(loaded: Any, dataset: str | None) -> Any:
+    """The checkpoint's task, or ``dataset`` if it is compatible with the checkpoint's head/verbaliser."""
+    from predgen_core.tasks import TASKS
+
+    if dataset is None or dataset == loaded.task.name:
+        return loaded.task
+    task = TASKS.get(dataset)
+    if task.kind != loaded.task.kind or task.num_labels != loaded.task.num_labels:
+        raise UserError(f"checkpoint {loaded.path} was trained on {loaded.task.name!r} ({loaded.task.kind}); "
+                        f"{dataset!r} is {task.kind} with {task.num_labels} outputs; evaluate on a matching dataset")
+    return task
+
+
+def evaluate(path: str | Path, dataset: str | None = None, *, split: str = "validation",
+             max_samples: int | None = None, data_dir: str | None = None, batch_size: int = 32, seed: int = 0,
+             json_out: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
+    """Metrics of a checkpoint on a split: ``accuracy`` (classification) or ``mse``/``mae`` (regression),
+    plus ``n``, ``parse_failures`` (generated text that ``task.parse`` could not read) and ``seconds``."""
+    from predgen_core.checkpoint import load
+    from predgen_core.methods.runtime import predict_examples
+
+    loaded = load(path)
+    task = _task_for(loaded, dataset)
+    examples = _load_split(task, split, data_dir, max_samples, seed)
+    started = time.perf_counter()
+    pred = predict_examples(loaded.module, loaded.tokenizer, task, examples, batch_size=batch_size,
+                            max_length=loaded.manifest.get("training", {}).get("max_length"), progress=progress)
+    result = {**task.metrics(pred.values, [e.label for e in examples]), "parse_failures": pred.parse_failures,
+              "method": loaded.method, "dataset": task.name, "split": split, "checkpoint": str(path),
+              "seconds": round(time.perf_counter() - started, 2)}
+    if json_out:
+        from predgen_core.io import write_json_atomic
+
+        write_json_atomic(json_out, result)
+    return result
+
+
+def predict(path: str | Path, texts: str | Sequence[str]) -> list[dict[str, Any]]:
+    """Predictions for raw input texts: ``label`` (class name or number), ``value`` and the generated ``text``."""
+    from predgen_core.checkpoint import load
+    from predgen_core.methods.runtime import predict_examples
+    from predgen_core.tasks.base import Example
+
+    loaded = load(path)
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    if not texts or any(not t.strip() for t in texts):
+        raise UserError("predict needs non-empty --text")
+    task = loaded.task
+    # Multiple-choice tasks read options from records; free text goes in as the example's text.
+    pred = predict_examples(loaded.module, loaded.tokenizer, task, [Example(t, 0) for t in texts],
+                            max_length=loaded.manifest.get("training", {}).get("max_length"))
+    out = []
+    for i, text in enumerate(texts):
+        value = pred.values[i]
+        label = task.labels[value] if task.kind == "classification" and value is not None else value
+        out.append({"text": text, "label": label, "value": value,
+                    "generated": pred.texts[i] if pred.texts else None})
+    return out
+
+
+def zero_shot(model: str, dataset: str, *, split: str = "validation", max_samples: int | None = None,
+              data_dir: str | None = None, batch_size: int = 32, max_length: int = 64, seed: int = 0,
+              json_out: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
+    """The untrained base model as a floor: classification picks the verbaliser with the highest
+    log-likelihood after the prompt; regression greedily generates and parses a number."""
+    from predgen_core.methods.zero_shot import zero_shot_predictions
+    from predgen_core.models import load_base_model
+    from predgen_core.tasks import TASKS
+
+    task = TASKS.get(dataset)
+    examples = _load_split(task, split, data_dir, max_samples, seed)
+    lm, tok = load_base_model(model)
+    started = time.perf_counter()
+    values, failures = zero_shot_predictions(lm, tok, task, examples, batch_size=batch_size,
+                                             max_length=max_length, progress=progress)
+    result = {**task.metrics(values, [e.label for e in examples]), "parse_failures": failures,
+              "method": "zero-shot", "model": model, "dataset": dataset, "split": split,
+              "seconds": round(time.perf_counter() - started, 2)}
+    if json_out:
+        from predgen_core.io import write_json_atomic
+
+        write_json_atomic(json_out, result)
+    return result

@@ -1,0 +1,132 @@
+"""KV-cached greedy decoding, plain (inference) or mixed with gold tokens (scheduled sampling).
+
+One loop serves both: ``transformers``' ``generate`` cannot take, at each step,
+the gold token for some rows and the model's own for others, which scheduled
+sampling needs; everything else (the cache, the attention) is the model's own.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from predgen_core.methods.collate import position_ids
+
+
+@dataclass
+class Decoded:
+    """Output of :func:`greedy_decode`.
+
+    ``tokens`` ``(B, k)`` the chosen tokens; ``mask`` ``(B, k)`` bool, False after a
+    row's EOS (plain decoding) or where the gold target was padding;
+    ``hidden`` ``(B, k, d)`` last-layer hidden states of those tokens, or None.
+    """
+
+    tokens: torch.Tensor
+    mask: torch.Tensor
+    hidden: torch.Tensor | None = None
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[None]:
+    """Dropout off while the model writes its own tokens; the previous mode comes back after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
+def _step(lm: nn.Module, ids, mask, pos, cache, want_hidden: bool):
+    out = lm(
+        input_ids=ids,
+        attention_mask=mask,
+        position_ids=pos,
+        past_key_values=cache,
+        use_cache=True,
+        output_hidden_states=want_hidden,
+        logits_to_keep=1,
+    )
+    hidden = out.hidden_states[-1][:, -1] if want_hidden else None
+    return out.logits[:, -1], out.past_key_values, hidden
+
+
+@torch.no_grad()
+def greedy_decode(
+    lm: nn.Module,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    gold: torch.Tensor | None = None,
+    gold_mask: torch.Tensor | None = None,
+    use_model: torch.Tensor | None = None,
+    eos_id: int | None = None,
+    return_hidden: bool = False,
+) -> Decoded:
+    """Decode up to ``max_new_tokens`` after left-padded prompts ``(B, n)``.
+
+    Plain mode (``gold`` None): greedy tokens; a row stops after ``eos_id``.
+    Scheduled-sampling mode: ``gold``/``gold_mask``/``use_model`` ``(B, m)``; the
+    token placed at step t is the model's greedy token where ``use_model[:, t]``,
+    else the gold one, so the model's later choices condition on the mixed prefix.
+    Decoding stops after the last column any row samples; the rest is gold.
+    """
+    b = input_ids.shape[0]
+    device = input_ids.device
+    if gold is not None:
+        assert gold_mask is not None and use_model is not None
+        use_model = use_model.to(device) & gold_mask.to(device)
+        if not bool(use_model.any()):
+            return Decoded(gold.clone(), gold_mask.clone())
+        steps = int(torch.nonzero(use_model.any(dim=0)).max()) + 1
+    else:
+        steps = max_new_tokens
+    tokens, masks, hiddens = [], [], []
+    done = torch.zeros(b, dtype=torch.bool, device=device)
+    with eval_mode(lm):
+        logits, cache, _ = _step(lm, input_ids, attention_mask, position_ids(attention_mask), None, False)
+        mask = attention_mask
+        next_pos = attention_mask.long().sum(-1, keepdim=True)
+        for t in range(steps):
+            choice = logits.argmax(-1)
+            if gold is not None:
+                choice = torch.where(use_model[:, t], choice, gold[:, t])
+                col = gold_mask[:, t].to(device)
+            else:
+                col = ~done
+                choice = torch.where(done, torch.zeros_like(choice), choice)
+                if eos_id is not None:
+                    done = done | (choice == eos_id)
+            tokens.append(choice)
+            masks.append(col)
+            finished = t == steps - 1 or (gold is None and bool(done.all()))
+            if finished and not return_hidden:
+                break
+            mask = torch.cat([mask, col.long().unsqueeze(1)], dim=1)
+            logits, cache, h = _step(lm, choice.unsqueeze(1), mask, next_pos, cache, return_hidden)
+            next_pos = next_pos + 1
+            if return_hidden:
+                hiddens.append(h)
+            if finished:
+                break
+    out = Decoded(torch.stack(tokens, 1), torch.stack(masks, 1))
+    if return_hidden:
+        out.hidden = torch.stack(hiddens, 1)
+    if gold is not None and out.tokens.shape[1] < gold.shape[1]:
+        k = out.tokens.shape[1]
+        out.tokens = torch.cat([out.tokens, gold[:, k:]], dim=1)
+        out.mask = gold_mask.clone()
+    return out
+
+
+def mix_targets(input_ids: torch.Tensor, prompt_len: int, tokens: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
+    """Write ``tokens`` ``(B, m)`` into the target columns of ``input_ids`` ``(B, n + m)`` where ``target_mask``."""
+    out = input_ids.clone()
+    region = out[:, prompt_len:]
+    out[:, prompt_len:] = torch.where(target_mask, tokens, region)
+    return out
