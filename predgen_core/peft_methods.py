@@ -1,0 +1,203 @@
+"""PEFT methods: ``lora``, ``adalora``, ``dora`` (through peft), ``rocoft`` (ours), ``full``.
+
+``apply_peft(model, name, **overrides)`` freezes what the method freezes and
+returns the model to train (a ``peft.PeftModel`` for the peft methods; the same
+model, modified in place, for ``rocoft`` and ``full``). The resolved settings
+are kept on the model; :func:`peft_manifest` returns them JSON-ready, and
+``apply_peft(base, **peft_manifest(trained))`` rebuilds the same structure so
+that :func:`load_adapter_state` can load a saved :func:`adapter_state_dict`.
+
+Default target modules, for Llama-style models: every attention and MLP
+projection, ``q_proj k_proj v_proj o_proj gate_proj up_proj down_proj``
+(override with ``target_modules=[...]`` for other architectures).
+
+Heads added by a trainer (a predictor's linear head, PredGen's task adapter)
+are *not* covered here: keep them outside the base model and save them
+separately (``head.safetensors``). ``adapter_state_dict`` holds base-model
+adapter weights only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from predgen_core.errors import UserError
+from predgen_core.registry import Registry
+
+LLAMA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+_ATTR = "_predgen_peft"
+
+
+@dataclass(frozen=True)
+class PeftSpec:
+    """``defaults``: settings a user may override; ``apply(model, settings) -> model``."""
+
+    name: str
+    description: str
+    defaults: dict[str, Any]
+    apply: Callable[[Any, dict[str, Any]], Any]
+
+
+PEFT_METHODS: Registry[PeftSpec] = Registry("PEFT method")
+
+
+def apply_peft(model: Any, name: str, **overrides: Any) -> Any:
+    """Make ``model`` trainable by PEFT method ``name``; ``overrides`` replace the defaults.
+
+    Unknown override keys raise a :class:`UserError` listing the valid ones.
+    ``adalora`` needs ``total_step`` (the number of optimiser steps), and its
+    trainer must call ``model.base_model.update_and_allocate(global_step)``
+    after each optimiser step.
+    """
+    spec = PEFT_METHODS.get(name)
+    unknown = sorted(set(overrides) - set(spec.defaults))
+    if unknown:
+        raise UserError(
+            f"PEFT method {name!r} has no setting {', '.join(unknown)}; valid settings: {', '.join(spec.defaults) or 'none'}"
+        )
+    settings = {**spec.defaults, **overrides}
+    peft_model = spec.apply(model, settings)
+    setattr(peft_model, _ATTR, {"name": name, "config": _jsonable(settings)})
+    return peft_model
+
+
+def peft_manifest(model: Any) -> dict[str, Any]:
+    """``{"name": ..., "config": {...}}`` for the manifest; adalora's learned rank pattern included."""
+    info = getattr(model, _ATTR, None)
+    if info is None:
+        raise ValueError("model was not prepared by apply_peft")
+    info = {"name": info["name"], "config": dict(info["config"])}
+    if info["name"] == "adalora":
+        pattern = model.peft_config["default"].rank_pattern
+        if pattern:
+            info["config"]["rank_pattern"] = {
+                k.replace(".default", ""): [bool(b) for b in v] for k, v in pattern.items()
+            }
+    return info
+
+
+def adapter_state_dict(model: Any) -> dict[str, Any]:
+    """The trained base-model weights only, as fresh contiguous tensors (safetensors-ready)."""
+    name = getattr(model, _ATTR, {}).get("name")
+    if name is None:
+        raise ValueError("model was not prepared by apply_peft")
+    if name == "rocoft":
+        from predgen_core.rocoft import rocoft_state_dict
+
+        state = rocoft_state_dict(model)
+    elif name == "full":
+        state = {k: p for k, p in model.named_parameters()}  # tied weights appear once
+    else:
+        from peft import get_peft_model_state_dict
+
+        state = get_peft_model_state_dict(model)
+    return {k: v.detach().clone().contiguous() for k, v in state.items()}
+
+
+def load_adapter_state(model: Any, state: dict[str, Any]) -> None:
+    """Load :func:`adapter_state_dict` output into a model prepared by the same ``apply_peft`` call."""
+    name = getattr(model, _ATTR, {}).get("name")
+    if name is None:
+        raise ValueError("model was not prepared by apply_peft")
+    if name == "rocoft":
+        from predgen_core.rocoft import load_rocoft_state
+
+        load_rocoft_state(model, state)
+        return
+    if name == "full":
+        own = dict(model.named_parameters())
+        _check_keys(name, set(own), set(state))
+        import torch
+
+        with torch.no_grad():
+            for k, v in state.items():
+                own[k].copy_(v)
+        return
+    from peft import set_peft_model_state_dict
+
+    result = set_peft_model_state_dict(model, state)
+    if result.unexpected_keys:
+        raise UserError(f"{name} adapter does not fit this model (unexpected {result.unexpected_keys[:3]}); "
+                        "apply the checkpoint's own PEFT config first")
+    expected = set(adapter_state_dict(model))
+    _check_keys(name, expected, set(state))
+
+
+def trainable_parameter_count(model: Any) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters())
+
+
+def _check_keys(name: str, expected: set[str], got: set[str]) -> None:
+    if expected != got:
+        missing, extra = sorted(expected - got)[:3], sorted(got - expected)[:3]
+        raise UserError(f"{name} adapter does not fit this model (missing {missing}, unexpected {extra}); "
+                        "apply the checkpoint's own PEFT config first")
+
+
+def _jsonable(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+
+
+# --------------------------------------------------------------------------- registrations
+
+
+def _lora_like(use_dora: bool) -> Callable[[Any, dict[str, Any]], Any]:
+    def apply(model: Any, s: dict[str, Any]) -> Any:
+        from peft import LoraConfig, get_peft_model
+
+        config = LoraConfig(
+            r=s["r"], lora_alpha=s["lora_alpha"], lora_dropout=s["lora_dropout"],
+            target_modules=list(s["target_modules"]), use_dora=use_dora, bias="none",
+        )
+        return get_peft_model(model, config)
+
+    return apply
+
+
+def _apply_adalora(model: Any, s: dict[str, Any]) -> Any:
+    from peft import AdaLoraConfig, get_peft_model
+
+    if not s.get("total_step"):
+        raise UserError("adalora needs total_step (the number of optimiser steps); pass total_step=N")
+    tinit = s["tinit"] if s["tinit"] is not None else max(0, s["total_step"] // 10)
+    tfinal = s["tfinal"] if s["tfinal"] is not None else max(0, s["total_step"] // 5)
+    if tinit >= s["total_step"] - tfinal:
+        tinit, tfinal = 0, 0
+    config = AdaLoraConfig(
+        init_r=s["init_r"], target_r=s["target_r"], lora_alpha=s["lora_alpha"], lora_dropout=s["lora_dropout"],
+        target_modules=list(s["target_modules"]), total_step=s["total_step"], tinit=tinit, tfinal=tfinal,
+        deltaT=s["deltaT"], rank_pattern=s["rank_pattern"],
+    )
+    return get_peft_model(model, config)
+
+
+def _apply_rocoft(model: Any, s: dict[str, Any]) -> Any:
+    from predgen_core.rocoft import RocoftConfig, apply_rocoft
+
+    return apply_rocoft(model, RocoftConfig(r=s["r"], mode=s["mode"], select=s["select"], seed=s["seed"],
+                                            target_modules=list(s["target_modules"])))
+
+
+def _apply_full(model: Any, s: dict[str, Any]) -> Any:
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return model
+
+
+_LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": LLAMA_TARGETS}
+PEFT_METHODS.register("lora")(PeftSpec("lora", "LoRA (Hu et al. 2021) via peft", dict(_LORA), _lora_like(False)))
+PEFT_METHODS.register("adalora")(PeftSpec(
+    "adalora", "AdaLoRA (Zhang et al. 2023) via peft; needs total_step",
+    {"init_r": 12, "target_r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": LLAMA_TARGETS,
+     "total_step": None, "tinit": None, "tfinal": None, "deltaT": 1, "rank_pattern": None},
+    _apply_adalora,
+))
+PEFT_METHODS.register("dora")(PeftSpec("dora", "DoRA (Liu et al. 2024) via peft's LoRA with use_dora", dict(_LORA), _lora_like(True)))
+PEFT_METHODS.register("rocoft")(PeftSpec(
+    "rocoft", "RoCoFT (Kowsher et al. 2024): r rows or columns per linear layer train",
+    {"r": 4, "mode": "row", "select": "first", "seed": 0, "target_modules": LLAMA_TARGETS},
+    _apply_rocoft,
+))
+PEFT_METHODS.register("full")(PeftSpec("full", "full fine-tuning: every weight trains", {}, _apply_full))

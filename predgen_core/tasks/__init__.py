@@ -1,0 +1,21 @@
+"""Tasks: ``TASKS`` registry of :class:`Task` objects (see docs/tasks-and-models.md).
+
+Each built-in task is one small module, imported here explicitly so that it registers.
+"""
+from predgen_core.tasks.base import (
+    TASKS,
+    ClassificationTask,
+    Example,
+    MultipleChoiceTask,
+    RegressionTask,
+    Task,
+    get_task,
+    register_task,
+    subsample,
+)
+from predgen_core.tasks import sst2, stsb, polarity, piqa, boolq, sick  # noqa: E402,F401  (registration)
+
+__all__ = [
+    "TASKS", "Task", "Example", "ClassificationTask", "RegressionTask", "MultipleChoiceTask",
+    "get_task", "register_task", "subsample",
+]

@@ -1,0 +1,19 @@
+"""SICK relatedness: how related two sentences are, a score in [1, 5]; MSE and MAE.
+
+Shown as the pattern for the paper's further datasets: one class, a few attributes.
+"""
+from predgen_core.tasks.base import RegressionTask, register_task
+
+
+@register_task
+class SICK(RegressionTask):
+    name = "sick"
+    description = "SICK sentence-pair relatedness, 1-5 (sentence_A, sentence_B, relatedness_score)"
+    instruction = "How related in meaning are the two sentences, from 1.00 (unrelated) to 5.00 (same meaning)?"
+    answer_label = "Relatedness"
+    low, high, decimals = 1.0, 5.0, 2
+    text_fields = {"sentence_A": "Sentence 1", "sentence_B": "Sentence 2"}
+    label_field = "relatedness_score"
+    splits = {"train": ("train",), "validation": ("validation", "dev", "trial"), "test": ("test",)}
+    hub_id = "RobZamp/sick"
+    hub_splits = {"train": "train", "validation": "validation", "test": "test"}

@@ -1,0 +1,24 @@
+"""STS-B: semantic similarity of a sentence pair, a score in [0, 5]; MSE and MAE."""
+from predgen_core.data import read_tsv_columns
+from predgen_core.tasks.base import RegressionTask, register_task
+
+# The benchmark's own distribution: tab-separated, no header, a few rows with extra trailing fields.
+_read = read_tsv_columns(("genre", "file", "year", "id", "label", "sentence1", "sentence2"))
+
+
+@register_task
+class STSB(RegressionTask):
+    name = "stsb"
+    description = "STS benchmark sentence-pair similarity, 0-5 (train 5,749 / dev 1,500 / test 1,379)"
+    instruction = "How similar in meaning are the two sentences, from 0.00 (unrelated) to 5.00 (equivalent)?"
+    answer_label = "Similarity"
+    low, high, decimals = 0.0, 5.0, 2
+    text_fields = {"sentence1": "Sentence 1", "sentence2": "Sentence 2"}
+    splits = {"train": ("train",), "validation": ("validation", "dev", "val"), "test": ("test",)}
+    native_files = {
+        "train": {"sts-train.csv": _read},
+        "validation": {"sts-dev.csv": _read},
+        "test": {"sts-test.csv": _read},
+    }
+    hub_id, hub_config = "nyu-mll/glue", "stsb"
+    hub_splits = {"train": "train", "validation": "validation"}
