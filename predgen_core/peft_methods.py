@@ -168,9 +168,13 @@ def _apply_adalora(model: Any, s: dict[str, Any]) -> Any:
     config = AdaLoraConfig(
         init_r=s["init_r"], target_r=s["target_r"], lora_alpha=s["lora_alpha"], lora_dropout=s["lora_dropout"],
         target_modules=list(s["target_modules"]), total_step=s["total_step"], tinit=tinit, tfinal=tfinal,
-        deltaT=s["deltaT"], rank_pattern=s["rank_pattern"],
+        deltaT=s["deltaT"],
     )
-    return get_peft_model(model, config)
+    peft_model = get_peft_model(model, config)
+    # A learned rank pattern (from a checkpoint) only shapes loading: peft resizes the
+    # adapters to it in set_peft_model_state_dict, so it is set after injection.
+    peft_model.peft_config["default"].rank_pattern = s["rank_pattern"]
+    return peft_model
 
 
 def _apply_rocoft(model: Any, s: dict[str, Any]) -> Any:
