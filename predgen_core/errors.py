@@ -26,7 +26,11 @@ def one_line(message: str) -> str:
 def run_cli(app: Callable[..., object]) -> None:
     """Run a typer/click app, turning :class:`UserError` into a one-line message and exit 2."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        # click returns (not raises) a command's typer.Exit code when standalone_mode is off,
+        # which is how @user_errors reports exit 2
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except UserError as err:
         print(f"error: {one_line(str(err))}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
