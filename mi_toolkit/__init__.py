@@ -2,3 +2,8 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from mi_toolkit.api import FittedCritic, estimate, estimate_many, fit_critic  # noqa: E402
+from mi_toolkit.estimators import ESTIMATORS, MIResult  # noqa: E402
+
+__all__ = ["ESTIMATORS", "FittedCritic", "MIResult", "estimate", "estimate_many", "fit_critic"]

@@ -1,0 +1,166 @@
+"""Public API: :func:`estimate`, :func:`estimate_many` (batched critics) and :func:`fit_critic`."""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from mi_toolkit.estimators import ESTIMATORS, EstimatorSpec, MIResult, default_estimator
+from mi_toolkit.estimators.evaluate import BOOTSTRAP_NOTE, KNN_NOTE, evaluate_critics, evaluate_knn
+from mi_toolkit.estimators.train import Prepared, prepare, train_critics
+from mi_toolkit.validate import Checked, check_task, resolve_device
+
+
+def estimate(Z, Y, estimator: str | None = None, *, config: Any = None, seed: int = 0,
+             device: str = "auto", test_size: float = 0.3) -> MIResult:
+    """Estimate ``I(Y; Z)`` in nats with a held-out protocol.
+
+    ``Z``: float ``(N, d)`` or ``(N, n, d)`` (flattened). ``Y``: integer ``(N,)``
+    (discrete) or float ``(N,)`` / ``(N, k)`` (continuous). ``estimator=None``
+    picks the documented default for the kind of ``Y``.
+    """
+    return estimate_many([(Z, Y)], estimator, config=config, seed=seed, device=device,
+                         test_size=test_size)[0]
+
+
+def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None, *,
+                  config: Any = None, seed: int = 0, device: str = "auto", test_size: float = 0.3,
+                  on_done: Callable[[int], None] | None = None) -> list[MIResult]:
+    """Estimate MI for many ``(Z, Y)`` tasks; trained critics of the same shape train as one model.
+
+    Tasks with the same ``N`` and the same kind of ``Y`` (class count or target
+    width) form one group whose critics are stacked (feature widths zero-padded)
+    and trained together; each critic still early-stops on its own validation
+    curve. ``seconds`` of a batched result is the group's wall time divided by
+    its size. ``on_done(k)`` is called after each group with its size.
+    """
+    checked = [check_task(z, y, what=f"task {i}" if len(tasks) > 1 else "") for i, (z, y) in enumerate(tasks)]
+    dev = resolve_device(device)
+    names = [estimator or default_estimator(c.discrete) for c in checked]
+    specs = {name: ESTIMATORS.get(name) for name in set(names)}
+    results: list[MIResult | None] = [None] * len(tasks)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, c in enumerate(checked):
+        width = len(c.classes) if c.discrete else c.y.shape[1]
+        groups[(names[i], len(c.z), c.discrete, width)].append(i)
+    for (name, *_), members in groups.items():
+        spec = specs[name]
+        cfg = config if config is not None else spec.config_cls()
+        if spec.family == "knn":
+            for i in members:
+                results[i] = _knn_result(spec, cfg, checked[i], seed)
+        else:
+            group_results, *_ = _neural_group(spec, cfg, [checked[i] for i in members], dev, seed, test_size)
+            for i, res in zip(members, group_results):
+                results[i] = res
+        if on_done is not None:
+            on_done(len(members))
+    return results  # type: ignore[return-value]
+
+
+def _prepare_all(checked: list[Checked], cfg, seed: int, test_size: float) -> list[Prepared]:
+    n_classes = max(len(c.classes) for c in checked) if checked[0].discrete else None
+    return [prepare(c.z, c.y, c.discrete, test_size, cfg.val_fraction, seed, n_classes) for c in checked]
+
+
+def _neural_group(spec: EstimatorSpec, cfg, checked: list[Checked], dev: torch.device, seed: int,
+                  test_size: float):
+    """Train, evaluate and wrap one stacked group; returns ``(results, critic, preps, held)``."""
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    preps = _prepare_all(checked, cfg, seed, test_size)
+    critic, curve, lr = train_critics(spec, cfg, preps, dev, seed)
+    held = evaluate_critics(spec, cfg, critic, preps, dev, seed)
+    seconds = (time.perf_counter() - start) / len(checked)
+    out = []
+    for k, c in enumerate(checked):
+        mi = float(held.mi[k])
+        out.append(MIResult(
+            mi=mi, ci_low=float(held.ci_low[k]), ci_high=float(held.ci_high[k]), estimator=spec.name,
+            ceiling=c.ceiling, above_ceiling=c.ceiling is not None and mi > c.ceiling,
+            n_train=len(preps[k].y["train"]) + len(preps[k].y["val"]), n_test=held.n_test,
+            p_value=float(held.p_value[k]), seconds=seconds, seed=seed,
+            config={**asdict(cfg), "lr_used": lr, "test_size": test_size, "batched_with": len(checked)},
+            curve=[row[k] for row in curve], interval_method=BOOTSTRAP_NOTE.format(b=cfg.n_bootstrap),
+            discrete=c.discrete, n_classes=len(c.classes) if c.discrete else None, device=str(dev),
+        ))
+    return out, critic, preps, held
+
+
+def _knn_result(spec: EstimatorSpec, cfg, c: Checked, seed: int) -> MIResult:
+    start = time.perf_counter()
+    mi, lo, hi, p = evaluate_knn(c.z, c.y, c.discrete, cfg, seed)
+    return MIResult(
+        mi=mi, ci_low=lo, ci_high=hi, estimator=spec.name, ceiling=c.ceiling,
+        above_ceiling=c.ceiling is not None and mi > c.ceiling, n_train=0, n_test=len(c.z),
+        p_value=p, seconds=time.perf_counter() - start, seed=seed, config=asdict(cfg),
+        interval_method=KNN_NOTE.format(b=cfg.n_bootstrap), discrete=c.discrete,
+        n_classes=len(c.classes) if c.discrete else None,
+    )
+
+
+@dataclass
+class FittedCritic:
+    """A trained critic for pointwise scoring (e.g. token-level heatmaps).
+
+    ``pmi(Z, y)`` is ``T(z, y) - log E_{p(z)p(y)} e^T`` with the normaliser estimated
+    on the held-out split; for the ``classifier`` critic it is ``log q(y|z) - log p(y)``.
+    ``result`` is the held-out :class:`MIResult` of the same critic.
+    """
+
+    spec: EstimatorSpec
+    critic: torch.nn.Module
+    prep: Prepared
+    classes: np.ndarray | None
+    log_norm: float
+    device: torch.device
+    result: MIResult
+
+    @torch.no_grad()
+    def scores(self, Z, y_candidates=None) -> np.ndarray:
+        """Raw critic scores ``T(z_i, y_j)``: ``Z (N, d)`` -> ``(N, C)``.
+
+        Discrete: ``y_candidates`` are original label values (default: every class).
+        Continuous: ``(C,)`` or ``(C, k)`` target values.
+        """
+        z = np.asarray(Z, dtype=np.float64)
+        z = z.reshape(len(z), -1)
+        scaler, ytf = self.prep.transforms
+        zt = torch.from_numpy(scaler.transform(z).astype(np.float32)).to(self.device)[None]
+        zf = self.critic.embed_z(zt)
+        if self.classes is not None:
+            cand = self.classes if y_candidates is None else np.asarray(y_candidates)
+            codes = np.searchsorted(self.classes, cand)
+            if (codes >= len(self.classes)).any() or (self.classes[np.minimum(codes, len(self.classes) - 1)] != cand).any():
+                from predgen_core.errors import UserError
+                raise UserError(f"unknown label in y_candidates; valid labels: {self.classes.tolist()}")
+            return self.critic.matrix(zf)[0][:, torch.from_numpy(codes).to(self.device)].cpu().numpy()
+        if y_candidates is None:
+            from predgen_core.errors import UserError
+            raise UserError("continuous critic: pass y_candidates, an array of target values")
+        yc = np.asarray(y_candidates, dtype=np.float64).reshape(len(y_candidates), -1)
+        yt = torch.from_numpy(ytf.transform(yc).astype(np.float32)).to(self.device)[None]
+        return self.critic.matrix(zf, self.critic.embed_y(yt))[0].cpu().numpy()
+
+    def pmi(self, Z, y_candidates=None) -> np.ndarray:
+        """Pointwise MI estimate ``(N, C)``: ``T(z, y) - log E_{p(z)p(y)} e^T``."""
+        return self.scores(Z, y_candidates) - self.log_norm
+
+
+def fit_critic(Z, Y, estimator: str | None = None, *, config: Any = None, seed: int = 0,
+               device: str = "auto", test_size: float = 0.3) -> FittedCritic:
+    """Train one critic on ``(Z, Y)`` and keep it for pointwise scoring (see :class:`FittedCritic`)."""
+    c = check_task(Z, Y)
+    spec = ESTIMATORS.get(estimator or default_estimator(c.discrete))
+    if spec.family != "neural":
+        from predgen_core.errors import UserError
+        raise UserError(f"estimator {spec.name!r} has no critic; choose a neural one: "
+                        + ", ".join(n for n in ESTIMATORS.list() if ESTIMATORS.get(n).family == "neural"))
+    cfg = config if config is not None else spec.config_cls()
+    dev = resolve_device(device)
+    results, critic, preps, held = _neural_group(spec, cfg, [c], dev, seed, test_size)
+    return FittedCritic(spec, critic, preps[0], c.classes, float(held.log_norm[0]), dev, results[0])

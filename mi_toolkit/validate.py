@@ -1,0 +1,115 @@
+"""Input checks at the library boundary: every problem becomes a one-line :class:`UserError`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from predgen_core.errors import UserError
+
+MIN_SAMPLES = 20
+
+
+@dataclass
+class Checked:
+    """A validated task. ``z (N, d)`` float64; ``y`` int codes ``(N,)`` or float ``(N, k)``."""
+
+    z: np.ndarray
+    y: np.ndarray
+    discrete: bool
+    classes: np.ndarray | None   # original label values, index = code
+    ceiling: float | None        # plug-in H(Y) in nats (discrete only)
+
+
+def load_array(path: str | Path, what: str) -> np.ndarray:
+    """``np.load`` a ``.npy`` file, turning every failure into a :class:`UserError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what} file {str(path)!r} not found; pass an existing .npy file")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        if "pickle" in str(err).lower():
+            raise UserError(f"{what} file {str(path)!r} holds a non-numeric (object) array; "
+                            "save a numeric array with numpy.save") from None
+        raise UserError(f"{what} file {str(path)!r} is not a readable .npy array ({err})") from None
+    except (OSError, EOFError) as err:
+        raise UserError(f"{what} file {str(path)!r} is not a readable .npy array ({err}); "
+                        "save it with numpy.save") from None
+    if not isinstance(arr, np.ndarray):
+        raise UserError(f"{what} file {str(path)!r} is an .npz archive; pass a single .npy array")
+    return arr
+
+
+def _numeric(arr: np.ndarray, what: str) -> np.ndarray:
+    if arr.dtype == bool:
+        return arr.astype(np.int64)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise UserError(f"{what} has non-numeric dtype {arr.dtype}; pass integer or float values")
+    return arr
+
+
+def entropy_nats(codes: np.ndarray) -> float:
+    """Plug-in entropy ``H(Y)`` of integer codes, in nats."""
+    p = np.bincount(codes) / len(codes)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def check_task(z, y, what: str = "") -> Checked:
+    """Validate features ``z`` ((N, d) or (N, n, d)) and labels/targets ``y``.
+
+    Integer (or bool) ``y`` of shape ``(N,)`` is discrete; float ``y`` of shape
+    ``(N,)`` or ``(N, k)`` is continuous.
+    """
+    pre = f"{what}: " if what else ""
+    z = _numeric(np.asarray(z), f"{pre}features")
+    y = _numeric(np.asarray(y), f"{pre}labels")
+    if z.ndim == 1:
+        z = z[:, None]
+    if z.ndim == 3:
+        z = z.reshape(len(z), -1)
+    if z.ndim != 2 or z.shape[1] == 0:
+        raise UserError(f"{pre}features have shape {z.shape}; expected (N, d) or (N, n, d)")
+    if len(z) != len(y):
+        raise UserError(f"{pre}features have N={len(z)} rows but labels have N={len(y)}; "
+                        "pass arrays with one label per feature row")
+    if len(z) < MIN_SAMPLES:
+        raise UserError(f"{pre}only N={len(z)} samples; MI estimation needs at least {MIN_SAMPLES}")
+    z = z.astype(np.float64)
+    if not np.isfinite(z).all():
+        raise UserError(f"{pre}features contain NaN or inf ({int((~np.isfinite(z)).sum())} values); "
+                        "drop or impute those rows")
+    if np.issubdtype(y.dtype, np.integer):
+        if y.ndim != 1:
+            raise UserError(f"{pre}integer labels must have shape (N,), got {y.shape}")
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise UserError(f"{pre}labels have a single class ({classes[0]}); "
+                            "MI needs at least two classes")
+        return Checked(z, codes.astype(np.int64), True, classes, entropy_nats(codes))
+    y = y.astype(np.float64)
+    if not np.isfinite(y).all():
+        raise UserError(f"{pre}labels contain NaN or inf; drop or impute those rows")
+    if y.ndim not in (1, 2):
+        raise UserError(f"{pre}float targets must have shape (N,) or (N, k), got {y.shape}")
+    y = y.reshape(len(y), -1)
+    if (y.std(axis=0) == 0).any():
+        raise UserError(f"{pre}a continuous target is constant; MI with a constant is 0")
+    return Checked(z, y, False, None, None)
+
+
+def resolve_device(device: str):
+    """``auto`` -> CUDA when available else CPU; ``cuda`` without CUDA is a :class:`UserError`."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError("--device cuda requested but CUDA is not available; use --device cpu or auto")
+        return torch.device(device)
+    raise UserError(f"unknown device {device!r}; choose one of: auto, cpu, cuda")
