@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,7 +49,7 @@ class ExtractConfig:
         layer after the final norm, as ``output_hidden_states`` numbers them).
     batch_size: examples per forward pass.
     shard_size: examples per shard on disk (bounds peak memory).
-    max_length: truncate prompts to this many tokens (None: no truncation).
+    max_length: keep the last this many prompt tokens (None: no truncation).
     storage_dtype: ``float32`` or ``float16`` for the stored states.
     padding_side: ``right`` or ``left``; the states do not depend on it.
     """
@@ -155,7 +156,7 @@ def tokenize_prompt(tokenizer: Any, text: str, max_length: int | None = None) ->
     """Token ids of one prompt; a :class:`UserError` when the text tokenises to nothing."""
     ids = list(tokenizer(text, add_special_tokens=True)["input_ids"])
     if max_length is not None:
-        ids = ids[:max_length]
+        ids = ids[-max_length:]  # left-truncate as training does, so the answer cue survives
     if not ids:
         raise UserError(f"text {text[:40]!r} tokenises to nothing; give a non-empty text")
     return ids
@@ -372,7 +373,9 @@ def extract(
     if config.max_length is None:
         config.max_length = ck.max_length(loaded)
     use_gen = ck.generates(loaded) if generated is None else generated
-    source = CheckpointSource(str(ck.checkpoint_path(checkpoint)), dataset, split, layer, data_dir, max_samples, seed, use_gen)
+    resolved_data = data_dir or os.environ.get("MI_TOOLKIT_DATA")  # part of the cache key
+    source = CheckpointSource(str(ck.checkpoint_path(checkpoint)), dataset, split, layer,
+                              str(Path(resolved_data).resolve()) if resolved_data else None, max_samples, seed, use_gen)
     target = Path(out_dir) if out_dir else cache_dir("states", cache_key(source))
     if cache and (target / "manifest.json").is_file():
         try:

@@ -84,8 +84,8 @@ def write_page(path: str | Path, text: str) -> Path:
     return write_text_atomic(path, text)
 
 
-def save_png(fig: Any, path: str | Path) -> Path:
-    """Write ``fig`` as a PNG where a static renderer (kaleido) exists; a clear UserError otherwise."""
+def check_png_renderer() -> None:
+    """Raise a clear UserError when no static image renderer (kaleido) is installed."""
     try:
         import kaleido  # noqa: F401
     except ImportError:
@@ -93,6 +93,11 @@ def save_png(fig: Any, path: str | Path) -> Path:
             "--png needs a static image renderer and none is installed (plotly uses kaleido); "
             "install it with `pip install kaleido`, or open the HTML file and use its camera button"
         ) from None
+
+
+def save_png(fig: Any, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG where a static renderer (kaleido) exists; a clear UserError otherwise."""
+    check_png_renderer()
     from predgen_core.io import atomic_path
 
     with atomic_path(path) as tmp:

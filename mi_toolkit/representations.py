@@ -158,3 +158,24 @@ def estimate_split(tasks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.
     with _fixed_test_split(n_f):
         return api.estimate_many(pairs, estimator, seed=seed, device=device, config=config,
                                  test_size=n_e / (n_f + n_e))
+
+
+def estimate_model(checkpoint: Any, dataset: str, *, rep: Representation | None = None, eval_split: str = "validation",
+                   fit_split: str = "train", layer: int = -1, data_dir: str | None = None,
+                   max_samples: int | None = None, estimator: str | None = None, seed: int = 0,
+                   device: str = "auto", progress: bool = True):
+    """I(Y; representation of ``checkpoint``'s states): critic fitted on ``fit_split``, reported on
+    ``eval_split``. Returns ``(MIResult, info)`` with ``info`` saying what was measured."""
+    from mi_toolkit.extract import extract
+
+    rep = rep or Representation()
+    common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
+    fit = extract(checkpoint, dataset, fit_split, layer, **common)
+    ev = extract(checkpoint, dataset, eval_split, layer, **common)
+    zf, ze = build(rep, fit, ev)
+    res = estimate_split([(zf, labels_array(fit.labels), ze, labels_array(ev.labels))], estimator, seed=seed,
+                         device=device)[0]
+    info = {"representation": rep.label, "tokens_used": ev.used, "dataset": dataset, "fit_split": fit_split,
+            "eval_split": eval_split, "layer": layer, "max_samples": max_samples,
+            "method": ev.manifest.get("meta", {}).get("method"), "ceiling_eval": plugin_entropy(ev.labels)}
+    return res, info
