@@ -193,7 +193,8 @@ def _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_d
 
     module = trainer.accelerator.unwrap_model(trainer.model)
     metrics: dict[str, Any] = {"train_loss": result.training_loss, "global_step": trainer.state.global_step,
-                               "train_seconds": round(seconds, 2), "resumed_from": resume}
+                               "train_seconds": round(seconds, 2), "resumed_from": resume,
+                               "world_size": trainer.args.world_size}
     if eval_ex is not None:
         pred = predict_examples(module, tok, task, eval_ex, batch_size=config.eval_batch_size,
                                 max_length=config.max_length, progress=config.progress)

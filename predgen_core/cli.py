@@ -54,6 +54,7 @@ def train(
     max_steps_for_sampling: Optional[int] = typer.Option(None, help="steps for p to reach 1 (predgen); default half the run"),
     loss: str = typer.Option("wdal", help="wdal | multiplicative | adaptive | adapter-only (predgen)"),
     save_steps: int = typer.Option(50),
+    logging_steps: int = typer.Option(10),
     eval_split: str = typer.Option("validation", help="split scored into the manifest at the end ('' to skip)"),
     eval_max_samples: Optional[int] = typer.Option(None),
     keep_checkpoints: bool = typer.Option(False, help="keep the Trainer's resumable checkpoints"),
@@ -65,7 +66,7 @@ def train(
                          max_train_samples=max_train_samples, max_steps=max_steps, epochs=epochs, output_dir=output_dir,
                          data_dir=data_dir, batch_size=batch_size, grad_accum=grad_accum, lr=lr, max_length=max_length,
                          seed=seed, pooling=pooling, sampling_level=sampling_level, max_steps_for_sampling=max_steps_for_sampling,
-                         loss=loss, save_steps=save_steps, eval_split=eval_split or None,
+                         loss=loss, save_steps=save_steps, logging_steps=logging_steps, eval_split=eval_split or None,
                          eval_max_samples=eval_max_samples, keep_checkpoints=keep_checkpoints)
     typer.echo(str(run(config)))
 

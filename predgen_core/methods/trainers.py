@@ -18,6 +18,10 @@ from predgen_core.methods import losses
 from predgen_core.methods.schedules import sampling_probability
 
 
+# components that are not losses
+_LOG_NAMES = {"p": "sampling_p", "sampled": "sampled_fraction"}
+
+
 class AdaLoraAllocator(TrainerCallback):
     """AdaLoRA re-allocates its rank budget from the gradients, after the optimiser step and
     before they are zeroed (peft's documented place)."""
@@ -48,7 +52,7 @@ class MethodTrainer(Trainer):
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
         if "loss" in logs:  # a training log: add the running mean of each component
             for name, values in self._components.items():
-                logs[f"loss_{name}"] = round(sum(values) / max(len(values), 1), 5)
+                logs[_LOG_NAMES.get(name, f"loss_{name}")] = round(sum(values) / max(len(values), 1), 5)
             self._components.clear()
         super().log(logs, *args, **kwargs)
 

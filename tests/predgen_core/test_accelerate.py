@@ -1,0 +1,35 @@
+"""Scale-out: the same ``predgen train`` command under ``accelerate launch`` with 2 CPU processes (DDP, gloo)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_train_under_accelerate_launch_with_two_cpu_processes(tmp_path, shared_data):
+    accelerate = Path(sys.executable).with_name("accelerate")
+    if not accelerate.exists():
+        accelerate = shutil.which("accelerate")
+    assert accelerate, "accelerate's launcher is part of the install"
+    out = tmp_path / "ddp"
+    # --multi_gpu selects torchrun-style launching; without CUDA, accelerate picks the gloo backend
+    cmd = [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "predgen_core.cli", "train",
+           "--method", "predgen", "--dataset", "sst2", "--model", "tiny-llama", "--data-dir", str(shared_data),
+           "--max-train-samples", "16", "--max-steps", "2", "--batch-size", "2", "--output-dir", str(out),
+           "--eval-max-samples", "4", "--peft-option", "r=4", "--logging-steps", "1"]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["metrics"]["world_size"] == 2
+    assert manifest["metrics"]["global_step"] == 2
+    steps = [row for row in manifest["log_history"] if "loss" in row]
+    assert [row["step"] for row in steps] == [1, 2]
+    assert not (tmp_path / "ddp.trainer").exists()
