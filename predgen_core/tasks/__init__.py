@@ -11,11 +11,12 @@ from predgen_core.tasks.base import (
     Task,
     get_task,
     register_task,
+    require_field,
     subsample,
 )
-from predgen_core.tasks import sst2, stsb, polarity, piqa, boolq, sick  # noqa: E402,F401  (registration)
+from predgen_core.tasks import sst2, stsb, polarity, piqa, boolq, sick, arc  # noqa: E402,F401  (registration)
 
 __all__ = [
     "TASKS", "Task", "Example", "ClassificationTask", "RegressionTask", "MultipleChoiceTask",
-    "get_task", "register_task", "subsample",
+    "get_task", "register_task", "require_field", "subsample",
 ]

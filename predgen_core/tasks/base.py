@@ -59,7 +59,7 @@ class Task:
         The default renders ``text_fields`` as ``"Name: value"`` lines and reads
         ``label_field`` through :meth:`convert_label`.
         """
-        values = {key: _text(record, key, where) for key in self.text_fields}
+        values = {key: require_field(record, key, where) for key in self.text_fields}
         text = "\n".join(f"{shown}: {values[key]}" for key, shown in self.text_fields.items())
         raw = record.get(self.label_field)
         return Example(text, self.convert_label(raw, where), values)
@@ -141,7 +141,8 @@ def subsample(examples: list[Example], n: int, seed: int, stratify: bool) -> lis
     return [examples[i] for i in sorted(keep)]
 
 
-def _text(record: dict, key: str, where: str) -> str:
+def require_field(record: dict, key: str, where: str) -> str:
+    """``record[key]`` as stripped text; a UserError naming ``where`` when it is missing."""
     value = record.get(key)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         raise UserError(f"{where} has no {key!r} field; rename the column or pick the right file")
@@ -265,8 +266,8 @@ class MultipleChoiceTask(ClassificationTask):
         return tuple(f"{self.option_word} {i + 1}" for i in range(len(self.option_fields)))
 
     def from_record(self, record: dict[str, Any], where: str) -> Example:
-        question = _text(record, self.question_field, where)
-        options = [_text(record, f, where) for f in self.option_fields]
+        question = require_field(record, self.question_field, where)
+        options = [require_field(record, f, where) for f in self.option_fields]
         lines = [f"{self.question_label}: {question}"] + [f"{w}: {o}" for w, o in zip(self.labels, options)]
         label = self.convert_label(record.get(self.label_field), where)
         return Example("\n".join(lines), label, {"question": question, "options": options})

