@@ -8,7 +8,11 @@ import mi_toolkit.extract as ex
 from mi_toolkit.extract import ExtractConfig, HiddenStates, extract_texts
 from predgen_core.errors import UserError
 
-from _tiny import tiny_model, tokenizer
+from fixtures import tiny_lm
+
+
+def tokenizer():
+    return tiny_lm()[1]
 
 TEXTS = ["a funny movie", "the plot is pretty dull and far too long for its own good", "ok",
          "one of the best films of the year", "not good", "I laughed, I cried, I left happy", "meh"]
@@ -16,18 +20,18 @@ TEXTS = ["a funny movie", "the plot is pretty dull and far too long for its own 
 
 @pytest.fixture(scope="module")
 def model():
-    return tiny_model()
+    return tiny_lm()[0].eval()
 
 
 def test_shapes_pooling_and_manifest(model, tmp_path):
     hs = extract_texts(model, tokenizer(), TEXTS, tmp_path / "s", labels=[1, 0, 1, 1, 0, 1, 0],
                        config=ExtractConfig(batch_size=3, shard_size=3), progress=False)
     lens = [len(tokenizer()(t)["input_ids"]) for t in TEXTS]
-    assert len(hs) == 7 and hs.d == 32 and hs.used == "prompt"
+    assert len(hs) == 7 and hs.d == model.config.hidden_size and hs.used == "prompt"
     np.testing.assert_array_equal(hs.lengths(), lens)
     np.testing.assert_array_equal(hs.labels, [1, 0, 1, 1, 0, 1, 0])
     full = list(hs.iter_full())
-    assert [z.shape for z in full] == [(n, 32) for n in lens]
+    assert [z.shape for z in full] == [(n, hs.d) for n in lens]
     np.testing.assert_array_equal(hs.full(4), full[4])
     for kind, fn in (("first", lambda z: z[0]), ("mean", lambda z: z.mean(0)), ("last", lambda z: z[-1])):
         np.testing.assert_allclose(hs.pooled(kind), np.stack([fn(z) for z in full]), atol=1e-6)

@@ -1,0 +1,79 @@
+"""Token-label heatmaps: text spans, digit rows, the end-to-end result and a self-contained page."""
+from __future__ import annotations
+
+import random
+import types
+
+import numpy as np
+import pytest
+
+from mi_toolkit.heatmap import (_digit_targets, digit_rows, heatmap, heatmap_html, make_example, span_mask,
+                                text_spans)
+from predgen_core.errors import UserError
+from predgen_core.tasks import TASKS
+
+from fixtures import tiny_lm
+
+POS = ["a funny film", "funny and warm", "a funny delight", "funny , smart and kind"]
+NEG = ["a dull film", "dull and long", "a dull mess", "dull , flat and cold"]
+
+
+def write_sst2(root, n=80, seed=0):
+    rng = random.Random(seed)
+    (root / "sst2").mkdir(parents=True, exist_ok=True)
+    for split in ("train", "validation"):
+        rows = [f"{rng.choice(POS if i % 2 else NEG)}\t{i % 2}" for i in range(n)]
+        (root / "sst2" / f"{split}.tsv").write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
+    return root
+
+
+def test_text_tokens_are_located_inside_the_prompt():
+    tok = tiny_lm()[1]
+    task = TASKS.get("sst2")
+    ex = make_example(task, "a funny and pretty film")
+    prompt = task.prompt(ex)
+    mask = span_mask(tok, prompt, text_spans(task, ex, prompt), None)
+    ids = tok(prompt)["input_ids"]
+    assert tok.decode([i for i, m in zip(ids, mask) if m]).strip() == "a funny and pretty film"
+    # left truncation (as extraction does) keeps the mask aligned with the kept tokens
+    short = span_mask(tok, prompt, text_spans(task, ex, prompt), 10)
+    assert len(short) == 10 and short.sum() == mask[-10:].sum()
+
+
+def test_bad_texts():
+    task = TASKS.get("sst2")
+    with pytest.raises(UserError, match="empty"):
+        make_example(task, "  ")
+    with pytest.raises(UserError, match=r"2 texts .* '\|\|\|'"):
+        make_example(TASKS.get("stsb"), "only one sentence")
+    ex = make_example(TASKS.get("stsb"), "a cat sits ||| a cat is sitting")
+    assert ex.fields == {"sentence1": "a cat sits", "sentence2": "a cat is sitting"}
+
+
+def test_regression_rows_are_the_digits_and_their_tokens():
+    tok = tiny_lm()[1]
+    task = TASKS.get("stsb")
+    rows = digit_rows(task, 3.8)
+    assert rows == [(0, "3"), (2, "8"), (3, "0")]
+    targets = _digit_targets(task, tok, 3.8, rows)
+    assert [tok.decode([t]).strip() for _, t in targets] == ["3", "8", "0"]
+    assert [len(p) for p, _ in targets] == sorted(len(p) for p, _ in targets)  # growing prefixes
+
+
+def test_heatmap_end_to_end_on_a_tiny_model(tmp_path):
+    model, tok = tiny_lm()
+    loaded = types.SimpleNamespace(path=tmp_path / "ckpt", model=model.eval(), tokenizer=tok, task=TASKS.get("sst2"),
+                                   method="generator", manifest={}, pooling="last", generates=False)
+    data = write_sst2(tmp_path / "data")
+    res = heatmap(loaded, "a funny film", "sst2", data_dir=str(data), max_samples=80, progress=False, n_steps=8)
+    assert res.rows == ["negative", "positive"] and [t.strip() for t in res.tokens] == ["a", "funny", "film"]
+    assert res.pmi.shape == (2, 3) and np.isfinite(res.pmi).all()
+    assert res.attributions.shape == (2, 3) and len(res.attribution_info) == 2
+    assert res.meta["n_examples"] == 80 and res.meta["n_pairs"] >= 80 * 3
+    # "funny" only ever occurs in positive examples: its state points to positive
+    funny = res.tokens.index(" funny")
+    assert res.pmi[1, funny] > res.pmi[0, funny]
+    page = heatmap_html(res)
+    assert "Plotly" in page and "<script src=" not in page and "funny" in page
+    with pytest.raises(UserError, match="stsb.*regression"):
+        heatmap(loaded, "a funny film", "stsb", data_dir=str(data), progress=False)
