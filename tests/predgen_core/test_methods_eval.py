@@ -1,0 +1,35 @@
+"""Zero-shot floor and the evaluation helpers on the tiny model."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from predgen_core.api import zero_shot
+from predgen_core.methods.runtime import encode
+from predgen_core.methods.zero_shot import verbaliser_scores
+from predgen_core.tasks import TASKS, Example
+
+
+def test_verbaliser_scores_are_completion_log_likelihoods(tiny):
+    lm, tok = tiny
+    task = TASKS.get("sst2")
+    examples = [Example("a warm, funny film", 1), Example("tedious", 0), Example("ok", 1)]
+    items = encode(task, tok, examples, 64, with_target=False)
+    scores = verbaliser_scores(lm, tok, task, items, batch_size=2)
+    assert scores.shape == (3, 2)
+    for i, it in enumerate(items):
+        for c in range(2):
+            comp = tok(task.completion(c), add_special_tokens=False)["input_ids"]
+            ids = torch.tensor([it["prompt_ids"] + comp])
+            logp = torch.log_softmax(lm(ids).logits[0, :-1].float(), -1)
+            n = len(it["prompt_ids"])
+            ref = sum(logp[n - 1 + j, t].item() for j, t in enumerate(comp))
+            assert scores[i, c].item() == pytest.approx(ref, abs=1e-4)
+
+
+def test_zero_shot_reports_accuracy_and_how(shared_data):
+    out = zero_shot("tiny-llama", "sst2", max_samples=6, data_dir=str(shared_data))
+    assert out["n"] == 6 and 0.0 <= out["accuracy"] <= 1.0
+    assert out["method"] == "zero-shot" and out["model"] == "tiny-llama" and out["split"] == "validation"
+    reg = zero_shot("tiny-llama", "stsb", max_samples=4, data_dir=str(shared_data))
+    assert {"mse", "mae", "parse_failures"} <= set(reg) and reg["n"] == 4
