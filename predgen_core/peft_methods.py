@@ -18,6 +18,7 @@ adapter weights only.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -56,7 +57,10 @@ def apply_peft(model: Any, name: str, **overrides: Any) -> Any:
             f"PEFT method {name!r} has no setting {', '.join(unknown)}; valid settings: {', '.join(spec.defaults) or 'none'}"
         )
     settings = {**spec.defaults, **overrides}
-    peft_model = spec.apply(model, settings)
+    with warnings.catch_warnings():
+        # peft 0.21 calls a transformers 5 property deprecated in favour of another; not the user's concern
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        peft_model = spec.apply(model, settings)
     setattr(peft_model, _ATTR, {"name": name, "config": _jsonable(settings)})
     return peft_model
 
