@@ -1,0 +1,98 @@
+"""Shared plumbing for the figure scripts: arguments, budgets, reusable checkpoints, results.
+
+Every script runs on the public API only (``predgen_core.api``, ``mi_toolkit``), has a
+``--quick`` mode (<= 15 min on a 2-core CPU with SmolLM2-135M) and a full mode, and
+writes JSON (and HTML) under ``analyses/results/`` together with the exact command.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+sys.path.insert(0, str(REPO))
+
+
+@dataclass
+class Budget:
+    """Training and measuring sizes for one mode."""
+
+    train_samples: int
+    max_steps: int
+    batch_size: int
+    mi_samples: int
+    eval_samples: int | None
+
+
+QUICK = Budget(train_samples=256, max_steps=16, batch_size=8, mi_samples=300, eval_samples=200)
+FULL = Budget(train_samples=4000, max_steps=400, batch_size=8, mi_samples=2000, eval_samples=None)
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--quick", action="store_true", help="small budget (<= 15 min on 2 CPU cores)")
+    ap.add_argument("--model", default="smollm2-135m", help="base model (tiny-llama for a smoke test)")
+    ap.add_argument("--data-dir", default=None, help="folder of <task>/ folders (default: $MI_TOOLKIT_DATA, "
+                                                      "then ../shared/data beside the repo)")
+    ap.add_argument("--runs", type=Path, default=REPO / "runs" / "analyses", help="where checkpoints go")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    ap.add_argument("--seed", type=int, default=0)
+    return ap
+
+
+def data_dir(arg: str | None) -> str | None:
+    """``--data-dir``, else ``$MI_TOOLKIT_DATA``, else ``../shared/data`` when it exists."""
+    if arg:
+        return arg
+    if os.environ.get("MI_TOOLKIT_DATA"):
+        return os.environ["MI_TOOLKIT_DATA"]
+    shared = REPO.parent / "shared" / "data"
+    return str(shared) if shared.is_dir() else None
+
+
+def budget(args: argparse.Namespace) -> Budget:
+    return QUICK if args.quick else FULL
+
+
+def checkpoint(args: argparse.Namespace, method: str, dataset: str, tag: str = "", **train_kw: Any) -> Path:
+    """Train ``method`` on ``dataset`` with the mode's budget, or reuse a finished run with the same name."""
+    from predgen_core.api import TrainConfig, train
+
+    b = budget(args)
+    mode = "quick" if args.quick else "full"
+    out = args.runs / f"{dataset}-{args.model}-{mode}-{method}{tag}"
+    if (out / "manifest.json").is_file():
+        return out
+    cfg = TrainConfig(method=method, dataset=dataset, model=args.model, output_dir=str(out), data_dir=data_dir(args.data_dir),
+                      max_train_samples=b.train_samples, max_steps=b.max_steps, batch_size=b.batch_size,
+                      seed=args.seed, eval_max_samples=b.eval_samples, **train_kw)
+    return train(cfg)
+
+
+def save(args: argparse.Namespace, name: str, payload: dict[str, Any], html: str | None = None) -> Path:
+    """Write ``<out>/<name>.json`` (with the command and timing) and optionally ``<name>.html``."""
+    from predgen_core.io import write_json_atomic, write_text_atomic
+
+    mode = "quick" if args.quick else "full"
+    payload = {"figure": name, "mode": mode, "command": command(), "budget": budget(args).__dict__,
+               "model": args.model, "seconds": round(time.perf_counter() - START, 1), **payload}
+    path = write_json_atomic(args.out / f"{name}-{mode}.json", payload)
+    if html is not None:
+        write_text_atomic(args.out / f"{name}-{mode}.html", html)
+    print(f"wrote {path}")
+    return path
+
+
+def command() -> str:
+    return ".venv/bin/python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
+
+
+START = time.perf_counter()

@@ -1,0 +1,31 @@
+"""Figure 2: MI of each method's representation (Predictor Zp vs Generator / PredGen Z_r), SST-2 and STS-B.
+
+Trains the three methods on each dataset with the mode's budget, then runs the DPI
+report (across methods, within each model, ceiling) and saves JSON + HTML per dataset.
+
+    .venv/bin/python analyses/fig2_mi_by_method.py --quick
+"""
+from __future__ import annotations
+
+from _common import budget, checkpoint, data_dir, parser, save
+
+METHODS = ("predictor", "generator", "predgen")
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    ap.add_argument("--datasets", default="sst2,stsb")
+    ap.add_argument("--pca-k", type=int, default=2)
+    args = ap.parse_args()
+    from mi_toolkit.dpi import dpi_html, dpi_report
+
+    for ds in args.datasets.split(","):
+        paths = [checkpoint(args, m, ds) for m in METHODS]
+        rep = dpi_report(paths, ds, data_dir=data_dir(args.data_dir), max_samples=budget(args).mi_samples,
+                         pca_k=args.pca_k, seed=args.seed)
+        save(args, f"fig2_mi_by_method_{ds}", {"dataset": ds, "report": rep.to_dict()},
+             dpi_html(rep, f"Figure 2 ({ds}): MI by method"))
+
+
+if __name__ == "__main__":
+    main()

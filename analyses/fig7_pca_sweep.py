@@ -1,0 +1,31 @@
+"""Figure 7 (appendix C.1): MI against the number of PCA components k.
+
+Trains (or reuses) a PredGen checkpoint and sweeps k (one batched estimate_many job);
+a sweep whose estimate falls as k grows is flagged as estimator noise.
+
+    .venv/bin/python analyses/fig7_pca_sweep.py --quick
+"""
+from __future__ import annotations
+
+from _common import budget, checkpoint, data_dir, parser, save
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    ap.add_argument("--dataset", default="sst2")
+    ap.add_argument("--method", default="predgen")
+    ap.add_argument("--k", default=None, help="default: 1,2,4,8 (quick) or 1,2,4,6,8,10,12,16 (full)")
+    ap.add_argument("--pca-axis", default="token")
+    args = ap.parse_args()
+    from mi_toolkit.sweep import parse_ks, pca_sweep, sweep_html
+
+    ks = parse_ks(args.k or ("1,2,4,8" if args.quick else "1,2,4,6,8,10,12,16"))
+    ckpt = checkpoint(args, args.method, args.dataset)
+    res = pca_sweep(ckpt, args.dataset, ks, data_dir=data_dir(args.data_dir), max_samples=budget(args).mi_samples,
+                    axis=args.pca_axis, seed=args.seed)
+    save(args, f"fig7_pca_sweep_{args.dataset}", {"checkpoint": str(ckpt), "sweep": res.to_dict()},
+         sweep_html(res, f"Figure 7 ({args.dataset}, {args.method}): MI against PCA components"))
+
+
+if __name__ == "__main__":
+    main()

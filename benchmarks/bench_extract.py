@@ -1,0 +1,172 @@
+"""Hidden-state extraction: throughput against a plain batched forward pass, and peak memory
+against the number of examples.
+
+Throughput: the same model, the same texts and the same length-sorted batches, timed
+side by side in one run (interleaved repeats, best of each):
+  - plain: the base transformer's forward on pre-built tensors (``model.model(...)``,
+    the least work that yields the states), and the full causal-LM forward;
+  - extract: ``mi_toolkit.extract.extract_texts`` (tokenising, forward, pooling,
+    writing shards to disk).
+Memory: ``extract_texts`` over 1k and 8k examples, each in a fresh subprocess; the
+kernel's peak-RSS mark (VmHWM, reset just before extraction) minus the RSS before it.
+
+    nice .venv/bin/python benchmarks/bench_extract.py --model smollm2-135m --n 256 \
+        --json benchmarks/results/bench_extract.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def texts(n: int) -> list[str]:
+    """SST-2 validation prompts where available (repeated to ``n``), else synthetic sentences."""
+    from predgen_core.tasks import TASKS
+
+    task = TASKS.get("sst2")
+    try:
+        ex = task.load("validation", data_dir=str(REPO.parent / "shared" / "data"))
+    except Exception:  # noqa: BLE001 - benchmark input only
+        from predgen_core.tasks import Example
+
+        ex = [Example(f"sentence number {i} is {'good' if i % 2 else 'bad'} " * (1 + i % 5), i % 2) for i in range(500)]
+    prompts = [task.prompt(e) for e in ex]
+    return [prompts[i % len(prompts)] for i in range(n)]
+
+
+def throughput(model_name: str, n: int, batch_size: int, repeats: int) -> dict:
+    import torch
+
+    from mi_toolkit.extract import ExtractConfig, extract_texts, pad_batch, tokenize_prompt
+    from predgen_core.models import load_base_model
+
+    model, tok = load_base_model(model_name)
+    model.eval()
+    items = texts(n)
+    ids = [tokenize_prompt(tok, t) for t in items]
+    order = sorted(range(n), key=lambda i: len(ids[i]))  # the batches extract_texts builds
+    batches = [pad_batch([ids[i] for i in order[b:b + batch_size]], tok.pad_token_id) for b in range(0, n, batch_size)]
+
+    def plain(full_lm: bool) -> float:
+        start = time.perf_counter()
+        with torch.inference_mode():
+            for i, m, p in batches:
+                if full_lm:
+                    model(input_ids=i, attention_mask=m, position_ids=p)
+                else:
+                    model.model(input_ids=i, attention_mask=m, position_ids=p)
+        return time.perf_counter() - start
+
+    def extract() -> float:
+        with tempfile.TemporaryDirectory() as d:
+            start = time.perf_counter()
+            extract_texts(model, tok, items, Path(d) / "s", config=ExtractConfig(batch_size=batch_size), progress=False)
+            return time.perf_counter() - start
+
+    plain(False)  # warm-up
+    times = {"plain_base": [], "plain_causal_lm": [], "extract": []}
+    for _ in range(repeats):
+        times["plain_base"].append(plain(False))
+        times["extract"].append(extract())
+        times["plain_causal_lm"].append(plain(True))
+    best = {k: min(v) for k, v in times.items()}
+    return {
+        "model": model_name, "n": n, "batch_size": batch_size, "repeats": repeats,
+        "tokens": int(sum(len(x) for x in ids)), "seconds_best": best, "seconds_all": times,
+        "ratio_vs_base_forward": best["plain_base"] / best["extract"],
+        "ratio_vs_causal_lm_forward": best["plain_causal_lm"] / best["extract"],
+    }
+
+
+def _memory_child(model_name: str, n: int, batch_size: int) -> None:
+    """Run in a subprocess: print JSON with RSS before and peak RSS after extracting ``n`` texts."""
+    import gc
+
+    from mi_toolkit.extract import ExtractConfig, extract_texts
+    from predgen_core.models import load_base_model
+
+    model, tok = load_base_model(model_name)
+    model.eval()
+    items = texts(n)
+    gc.collect()
+    before = _status_kib("VmRSS")
+    peak_before = _reset_peak()
+    with tempfile.TemporaryDirectory() as d:
+        start = time.perf_counter()
+        hs = extract_texts(model, tok, items, Path(d) / "s", config=ExtractConfig(batch_size=batch_size), progress=False)
+        seconds = time.perf_counter() - start
+        disk = sum(p.stat().st_size for p in Path(d).rglob("*") if p.is_file())
+        assert len(hs) == n
+    peak = _status_kib("VmHWM")
+    print(json.dumps({"n": n, "rss_before_kib": before, "peak_before_reset_kib": peak_before, "peak_kib": peak,
+                      "peak_growth_mib": (peak - before) / 1024, "seconds": seconds, "disk_mib": disk / 2**20}))
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak() -> int:
+    """Reset the kernel's peak-RSS mark (VmHWM) so it covers extraction only; returns the old peak."""
+    old = _status_kib("VmHWM")
+    Path("/proc/self/clear_refs").write_text("5")
+    return old
+
+
+def memory(model_name: str, sizes: list[int], batch_size: int) -> list[dict]:
+    rows = []
+    for n in sizes:
+        out = subprocess.run([sys.executable, __file__, "--child", str(n), "--model", model_name,
+                              "--batch-size", str(batch_size)], capture_output=True, text=True, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="smollm2-135m", help="throughput model")
+    ap.add_argument("--memory-model", default="tiny-llama", help="model for the 1k-vs-8k memory runs")
+    ap.add_argument("--n", type=int, default=256, help="texts for the throughput run")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--sizes", default="1000,8000")
+    ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child is not None:
+        _memory_child(args.model, args.child, args.batch_size)
+        return
+    result = {"throughput": throughput(args.model, args.n, args.batch_size, args.repeats)}
+    t = result["throughput"]
+    print(f"throughput ({t['model']}, {t['n']} texts, {t['tokens']} tokens, batch {t['batch_size']}): "
+          f"extract {t['seconds_best']['extract']:.2f} s, base forward {t['seconds_best']['plain_base']:.2f} s, "
+          f"causal-LM forward {t['seconds_best']['plain_causal_lm']:.2f} s")
+    print(f"  ratio extract/base-forward throughput = {t['ratio_vs_base_forward']:.3f} (target >= 0.9); "
+          f"vs causal-LM forward = {t['ratio_vs_causal_lm_forward']:.3f}")
+    if not args.skip_memory:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        result["memory"] = {"model": args.memory_model, "rows": memory(args.memory_model, sizes, args.batch_size)}
+        for r in result["memory"]["rows"]:
+            print(f"memory ({args.memory_model}) n={r['n']}: peak RSS growth {r['peak_growth_mib']:.1f} MiB, "
+                  f"{r['seconds']:.1f} s, {r['disk_mib']:.1f} MiB on disk")
+    result["command"] = " ".join(sys.argv)
+    if args.json:
+        from predgen_core.io import write_json_atomic
+
+        write_json_atomic(args.json, result)
+
+
+if __name__ == "__main__":
+    main()
