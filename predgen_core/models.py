@@ -63,8 +63,10 @@ def load_base_model(name: str, *, dtype: Any = None) -> tuple[Any, Any]:
         model, tok = _load_external(name, torch_dtype)
     model.eval()
     tok = prepare_tokenizer(tok)
-    if getattr(model.config, "pad_token_id", None) is None:
-        model.config.pad_token_id = tok.pad_token_id
+    # One pad id everywhere: the model's config and generation defaults follow the tokenizer.
+    model.config.pad_token_id = tok.pad_token_id
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.pad_token_id = tok.pad_token_id
     return model, tok
 
 

@@ -24,6 +24,7 @@ def test_tiny_llama_shape_tokenizer_and_padding(tiny):
     assert tok.pad_token is not None and tok.pad_token_id != tok.eos_token_id
     assert tok.padding_side == "left"
     assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    assert model.config.pad_token_id == model.generation_config.pad_token_id == tok.pad_token_id
     batch = tok(["a", "a much longer input"], padding=True, return_tensors="pt")
     assert batch.attention_mask[0, 0] == 0 and batch.attention_mask[0, -1] == 1
 
@@ -95,6 +96,7 @@ def test_missing_gguf_package_is_a_user_error(monkeypatch):
 def test_smollm2_dequantised_cached_and_sensible():
     model, tok = load_base_model("smollm2-135m")
     assert model.config.hidden_size == 576 and model.config.num_hidden_layers == 30
+    assert model.config.pad_token_id == tok.pad_token_id == 0 and tok.eos_token_id == 2
     assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
     folder = models.model_cache_root() / "smollm2-135m"
     assert (folder / "model.safetensors").is_file() and (folder / "predgen-source.json").is_file()
