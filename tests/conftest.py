@@ -9,15 +9,20 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MI_TOOLKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
-# Tests never touch the network or the user's real cache.
+# Tests never touch the network. Everything they write goes to a per-session cache
+# (below), except the model cache: the SmolLM2 tokenizer and dequantised weights are
+# deterministic functions of the installed GGUF, so they are built once per machine.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+_user_cache = os.environ.get("PREDGEN_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "predgen"
+)
+os.environ.setdefault("PREDGEN_MODEL_CACHE", os.path.join(_user_cache, "models"))
 
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Each test session gets one private cache folder, except the model cache which is shared
-    so that the dequantised SmolLM2 weights are built once per machine."""
+    """Each test session gets one private cache folder (the model cache excepted, above)."""
     monkeypatch.setenv("PREDGEN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
     yield
 
