@@ -72,6 +72,7 @@ def step_times(args: argparse.Namespace) -> dict:
 
         def on_step_end(self, a, state, control, **kw):
             self.times.append(time.perf_counter() - self._t)
+            print(f"  step {state.global_step}: {self.times[-1]:.2f} s", flush=True)
 
     samples: dict[str, list[float]] = {v[0]: [] for v in VARIANTS}
     for r in range(args.rounds):
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--lora-r", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     p.add_argument("--steps", type=int, default=3, help="steps: timed steps per round (after one warm-up)")
     p.add_argument("--rounds", type=int, default=2, help="steps: round-robin passes over the variants")
     p.add_argument("--methods", nargs="+", default=["predictor", "generator", "predgen"])
@@ -159,6 +161,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workdir", default=str(RESULTS / "runs"))
     p.add_argument("--out", default=None, help="JSON file (default benchmarks/results/train_<mode>_<dataset>.json)")
     args = p.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     started = time.time()
     result = step_times(args) if args.mode == "steps" else accuracy(args)
     result.update(machine=_machine(), wall_seconds=round(time.time() - started, 1),
