@@ -28,6 +28,13 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
     if not path.is_file():
         raise UserError(f"{what} file {str(path)!r} not found; pass an existing .npy file")
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as err:
+        raise UserError(f"{what} file {str(path)!r} cannot be read ({err.strerror}); check its permissions") from None
+    if magic != b"\x93NUMPY":
+        raise UserError(f"{what} file {str(path)!r} is not a readable .npy array; save it with numpy.save")
+    try:
         arr = np.load(path, allow_pickle=False)
     except ValueError as err:
         if "pickle" in str(err).lower():

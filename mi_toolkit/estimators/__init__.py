@@ -29,8 +29,9 @@ class NeuralConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-2  # AdamW (decoupled)
     batch_size: int = 256
-    max_epochs: int = 60
-    patience: int = 6          # epochs without validation gain before stopping
+    max_epochs: int = 60       # training rounds (>= 1 epoch and >= min_steps steps each)
+    min_steps: int = 20
+    patience: int = 6          # rounds without validation gain before stopping
     val_fraction: float = 0.2  # of the train split, for early stopping
     n_bootstrap: int = 1000
     n_permutations: int = 200
@@ -52,7 +53,7 @@ class SmileConfig(NeuralConfig):
 class KSGConfig:
     k: int = 3
     n_bootstrap: int = 1000
-    n_permutations: int = 50
+    n_permutations: int = 20   # each one re-runs the neighbour search
 
 
 Marginal = Literal["exclusive", "inclusive", "clipped", "none"]

@@ -188,6 +188,19 @@ class _Diverged(Exception):
     pass
 
 
+def _round_batches(n: int, cfg: NeuralConfig, gen: torch.Generator, device) -> list[Tensor]:
+    """Minibatch indices for one training round between validations: at least one epoch and
+    at least ``cfg.min_steps`` steps (small data would otherwise early-stop after a handful
+    of updates). A tail batch under a quarter of ``batch_size`` is dropped: its marginal
+    term is too noisy."""
+    bs = min(cfg.batch_size, n)
+    batches: list[Tensor] = []
+    while len(batches) < cfg.min_steps or not batches:
+        order = torch.randperm(n, generator=gen).to(device)
+        batches += [b for b in order.split(bs) if len(b) >= max(2, bs // 4)]
+    return batches
+
+
 def _objective(spec, cfg, critic, z, y, log_prior, log_ema):
     """The per-critic training objective ``(K,)`` to maximise, and the updated MINE average."""
     if spec.trainer == "js":
@@ -212,10 +225,7 @@ def _train_once(spec, cfg, preps, device, seed, lr):
     log_ema = torch.full((k,), -math.inf, device=device)
     curve: list[list[float]] = []
     for _epoch in range(cfg.max_epochs):
-        order = torch.randperm(n, generator=gen).to(device)
-        for batch in order.split(cfg.batch_size):
-            if len(batch) < max(2, cfg.batch_size // 4) and n > cfg.batch_size:
-                continue  # a tiny tail batch makes the marginal term very noisy
+        for batch in _round_batches(n, cfg, gen, device):
             obj, log_ema = _objective(spec, cfg, critic, ztr[:, batch], ytr[:, batch], log_prior, log_ema)
             if not torch.isfinite(obj).all():
                 raise _Diverged
