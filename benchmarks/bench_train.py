@@ -74,6 +74,10 @@ def step_times(args: argparse.Namespace) -> dict:
             self.times.append(time.perf_counter() - self._t)
             print(f"  step {state.global_step}: {self.times[-1]:.2f} s", flush=True)
 
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-train-"))  # Trainer output_dir; nothing is saved there
     samples: dict[str, list[float]] = {v[0]: [] for v in VARIANTS}
     for r in range(args.rounds):
         for label, method_name, sampling, level in VARIANTS:
@@ -81,7 +85,7 @@ def step_times(args: argparse.Namespace) -> dict:
             method = METHODS.get(method_name)
             config = TrainConfig(method=method_name, dataset=args.dataset, model=args.model, batch_size=args.batch_size,
                                  max_steps=args.steps + 1, max_length=args.max_length, sampling_level=level,
-                                 output_dir=str(RESULTS / ".bench-tmp"), save_steps=10**6, logging_steps=10**6,
+                                 output_dir=str(scratch / "unused"), save_steps=10**6, logging_steps=10**6,
                                  lr=args.lr, progress=False, peft_options={"r": args.lora_r})
             lm, tok = load_base_model(args.model)
             labels = range(task.num_labels) if task.kind == "classification" else [task.low, task.high]
@@ -90,12 +94,13 @@ def step_times(args: argparse.Namespace) -> dict:
             items = encode(task, tok, examples, args.max_length, with_target=method.generative)
             clock = Clock()
             extra = {"max_steps_for_sampling": sampling, "combiner": "wdal"} if method_name == "predgen" else {}
-            trainer = method.trainer(model=module, args=_training_args(config, RESULTS / ".bench-tmp"),
+            trainer = method.trainer(model=module, args=_training_args(config, scratch),
                                      train_dataset=items, data_collator=method.collator(tok.pad_token_id, task.kind),
                                      callbacks=[clock], **extra)
             trainer.train()
             samples[label] += clock.times[1:]  # the first step warms up
             print(f"round {r + 1} {label:22s} " + " ".join(f"{t:.2f}" for t in clock.times[1:]), flush=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     median = {k: statistics.median(v) for k, v in samples.items()}
     base = median["generator"]
     rows = [{"variant": k, "median_step_s": round(v, 3), "ratio_to_generator": round(v / base, 3),
