@@ -163,6 +163,8 @@ def run_suite(tasks: list[BenchTask], estimators: list[str | None], *, n: int = 
 
     ``None`` in ``estimators`` means "the default for the task's kind of Y".
     """
+    import torch._dynamo  # noqa: F401  (torch.optim imports it on first use: keep it out of task 1's time)
+
     from mi_toolkit.api import estimate
 
     rows = []

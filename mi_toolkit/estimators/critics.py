@@ -67,6 +67,14 @@ class DiscreteCritic(nn.Module):
         self.register_buffer("log_prior", log_prior)  # (K, 1, C)
         self.normalise = normalise
 
+    @torch.no_grad()
+    def start_at_null(self) -> None:
+        """Start at ``T = 0`` (ratio critic) or ``q(y|z) = p(y)`` (classifier): the
+        no-information critic, which early stopping then keeps unless training beats it on
+        validation (so independent data reads 0 rather than a slightly negative overfit)."""
+        self.net.weights[-1].zero_()
+        self.net.biases[-1].copy_(self.log_prior.clamp_min(-30.0) if self.normalise else torch.zeros_like(self.log_prior))
+
     def embed_z(self, z: Tensor) -> Tensor:
         s = self.net(z)
         if self.normalise:

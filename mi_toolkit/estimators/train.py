@@ -114,8 +114,10 @@ def build_critic(spec: EstimatorSpec, cfg: NeuralConfig, preps: list[Prepared], 
     k = len(preps)
     if preps[0].discrete:
         log_prior = torch.tensor(np.stack([p.log_prior for p in preps]), dtype=torch.float32)[:, None, :]
-        return DiscreteCritic(k, d_in, preps[0].n_classes, cfg.hidden, cfg.n_hidden, generator,
-                              log_prior, normalise=spec.critic == "density")
+        critic = DiscreteCritic(k, d_in, preps[0].n_classes, cfg.hidden, cfg.n_hidden, generator,
+                                log_prior, normalise=spec.critic == "density")
+        critic.start_at_null()
+        return critic
     d_y = preps[0].y["train"].shape[1]
     if spec.critic == "density":
         covs = np.stack([p.y_cov for p in preps])
@@ -211,6 +213,19 @@ def _objective(spec, cfg, critic, z, y, log_prior, log_ema):
     return spec.bound(t, log_m), log_ema
 
 
+def _validate(spec, cfg, critic, train, val, log_prior) -> Tensor:
+    """The bound on the validation slice, per critic ``(K,)``; raises ``_Diverged`` on NaN/inf."""
+    critic.eval()  # read-out mode: no statistic may come from the validation labels
+    if hasattr(critic, "refit_scale"):
+        critic.refit_scale(*train)
+    with torch.no_grad():
+        out = spec.bound(*batch_terms(spec, cfg, critic, *val, log_prior))
+    critic.train()
+    if not torch.isfinite(out).all():
+        raise _Diverged
+    return out
+
+
 def _train_once(spec, cfg, preps, device, seed, lr):
     gen = torch.Generator().manual_seed(seed)
     ztr, ytr = stack(preps, "train", device)
@@ -219,11 +234,13 @@ def _train_once(spec, cfg, preps, device, seed, lr):
     log_prior = getattr(critic, "log_prior", None) if spec.critic == "ratio" else None
     opt = torch.optim.AdamW(critic.parameters(), lr=lr, weight_decay=cfg.weight_decay)
     n, k = ztr.shape[1], ztr.shape[0]
-    best = torch.full((k,), -math.inf, device=device)
+    # round 0 is the untrained critic (the null for discrete Y, the ridge fit for the
+    # Gaussian density): training must beat it on validation to be kept
+    best = _validate(spec, cfg, critic, (ztr, ytr), (zva, yva), log_prior)
     best_params = [p.detach().clone() for p in critic.parameters()]
     stale = torch.zeros(k, dtype=torch.long, device=device)
     log_ema = torch.full((k,), -math.inf, device=device)
-    curve: list[list[float]] = []
+    curve: list[list[float]] = [best.tolist()]
     for _epoch in range(cfg.max_epochs):
         for batch in _round_batches(n, cfg, gen, device):
             obj, log_ema = _objective(spec, cfg, critic, ztr[:, batch], ytr[:, batch], log_prior, log_ema)
@@ -232,14 +249,7 @@ def _train_once(spec, cfg, preps, device, seed, lr):
             opt.zero_grad(set_to_none=True)
             (-obj.sum()).backward()
             opt.step()
-        critic.eval()  # read-out mode: no statistic may come from the validation labels
-        if hasattr(critic, "refit_scale"):
-            critic.refit_scale(ztr, ytr)
-        with torch.no_grad():
-            val = spec.bound(*batch_terms(spec, cfg, critic, zva, yva, log_prior))
-        critic.train()
-        if not torch.isfinite(val).all():
-            raise _Diverged
+        val = _validate(spec, cfg, critic, (ztr, ytr), (zva, yva), log_prior)
         improved = val > best + 1e-4
         with torch.no_grad():
             for keep, p in zip(best_params, critic.parameters()):
