@@ -64,21 +64,26 @@ def step_times(args: argparse.Namespace) -> dict:
     examples = task.load("train", data_dir=args.data_dir, max_samples=n, seed=0)
 
     class Clock(TrainerCallback):
+        """Wall and process-CPU seconds per optimiser step. On a shared machine the CPU
+        time (with --threads 1) is the steadier measure of the work a step does."""
+
         def __init__(self):
-            self.times, self._t = [], 0.0
+            self.times, self.cpu, self._t, self._c = [], [], 0.0, 0.0
 
         def on_step_begin(self, a, state, control, **kw):
-            self._t = time.perf_counter()
+            self._t, self._c = time.perf_counter(), time.process_time()
 
         def on_step_end(self, a, state, control, **kw):
             self.times.append(time.perf_counter() - self._t)
-            print(f"  step {state.global_step}: {self.times[-1]:.2f} s", flush=True)
+            self.cpu.append(time.process_time() - self._c)
+            print(f"  step {state.global_step}: {self.times[-1]:.2f} s wall, {self.cpu[-1]:.2f} s cpu", flush=True)
 
     import shutil
     import tempfile
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-train-"))  # Trainer output_dir; nothing is saved there
     samples: dict[str, list[float]] = {v[0]: [] for v in VARIANTS}
+    cpu: dict[str, list[float]] = {v[0]: [] for v in VARIANTS}
     for r in range(args.rounds):
         for label, method_name, sampling, level in VARIANTS:
             torch.manual_seed(0)
@@ -99,12 +104,16 @@ def step_times(args: argparse.Namespace) -> dict:
                                      callbacks=[clock], **extra)
             trainer.train()
             samples[label] += clock.times[1:]  # the first step warms up
+            cpu[label] += clock.cpu[1:]
             print(f"round {r + 1} {label:22s} " + " ".join(f"{t:.2f}" for t in clock.times[1:]), flush=True)
     shutil.rmtree(scratch, ignore_errors=True)
     median = {k: statistics.median(v) for k, v in samples.items()}
-    base = median["generator"]
-    rows = [{"variant": k, "median_step_s": round(v, 3), "ratio_to_generator": round(v / base, 3),
-             "samples_s": [round(x, 3) for x in samples[k]]} for k, v in median.items()]
+    median_cpu = {k: statistics.median(v) for k, v in cpu.items()}
+    rows = [{"variant": k, "median_step_s": round(v, 3), "ratio_to_generator": round(v / median["generator"], 3),
+             "median_step_cpu_s": round(median_cpu[k], 3),
+             "cpu_ratio_to_generator": round(median_cpu[k] / median_cpu["generator"], 3),
+             "samples_s": [round(x, 3) for x in samples[k]], "samples_cpu_s": [round(x, 3) for x in cpu[k]]}
+            for k, v in median.items()]
     return {"benchmark": "train_step_time", "model": args.model, "peft": f"lora r={args.lora_r}",
             "dataset": args.dataset, "batch_size": args.batch_size, "max_length": args.max_length,
             "timed_steps_per_round": args.steps, "rounds": args.rounds, "rows": rows}
@@ -181,7 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     write_json_atomic(out, result)
     if args.mode == "steps":
         for row in result["rows"]:
-            print(f"{row['variant']:22s} {row['median_step_s']:7.2f} s/step  x{row['ratio_to_generator']:.2f} vs generator")
+            print(f"{row['variant']:22s} wall {row['median_step_s']:7.2f} s/step x{row['ratio_to_generator']:.2f}   "
+                  f"cpu {row['median_step_cpu_s']:7.2f} s/step x{row['cpu_ratio_to_generator']:.2f}  (vs generator)")
     print(f"wrote {out}")
 
 

@@ -67,7 +67,20 @@ def write_checkpoint(target: str | Path, module: Any, tokenizer: Any, manifest: 
         save_weights(tmp, module)
         tokenizer.save_pretrained(str(tmp))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        _share(tmp)
     return Path(target)
+
+
+def _share(folder: Path) -> None:
+    """Temporary folders and files are private (0700/0600); give the checkpoint the umask's usual modes."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for f in folder.iterdir():
+        if f.is_file():
+            os.chmod(f, 0o666 & ~umask)
 
 
 def read_manifest(path: str | Path) -> dict:
