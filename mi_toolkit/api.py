@@ -9,6 +9,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from predgen_core.errors import UserError
+
 from mi_toolkit.estimators import ESTIMATORS, EstimatorSpec, MIResult, default_estimator
 from mi_toolkit.estimators.evaluate import BOOTSTRAP_NOTE, KNN_NOTE, evaluate_critics, evaluate_knn
 from mi_toolkit.estimators.train import Prepared, prepare, train_critics
@@ -29,7 +31,8 @@ def estimate(Z, Y, estimator: str | None = None, *, config: Any = None, seed: in
 
 def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None, *,
                   config: Any = None, seed: int = 0, device: str = "auto", test_size: float = 0.3,
-                  on_done: Callable[[int], None] | None = None) -> list[MIResult]:
+                  on_done: Callable[[int], None] | None = None,
+                  test: Sequence[tuple[Any, Any]] | None = None) -> list[MIResult]:
     """Estimate MI for many ``(Z, Y)`` tasks; trained critics of the same shape train as one model.
 
     Tasks with the same ``N`` and the same kind of ``Y`` (class count or target
@@ -37,7 +40,22 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
     and trained together; each critic still early-stops on its own validation
     curve. ``seconds`` of a batched result is the group's wall time divided by
     its size. ``on_done(k)`` is called after each group with its size.
+
+    ``test``: optional explicit held-out sets, one ``(Z_eval, Y_eval)`` per task. Then
+    ``tasks`` are the fit sets (train + validation slice) and ``test_size`` is
+    ignored; k-NN estimators, which fit nothing, use the held-out sets only.
     """
+    if test is not None:
+        if len(test) != len(tasks):
+            raise UserError(f"{len(test)} held-out sets for {len(tasks)} tasks; pass one per task")
+        n_fit = {len(np.asarray(z)) for z, _ in tasks}
+        if len(n_fit) != 1:
+            raise UserError("with explicit held-out sets all tasks must share one fit-set size")
+        fixed = n_fit.pop()
+        tasks = [(np.concatenate([np.asarray(zf).reshape(len(zf), -1), np.asarray(ze).reshape(len(ze), -1)]),
+                  np.concatenate([np.asarray(yf), np.asarray(ye)])) for (zf, yf), (ze, ye) in zip(tasks, test)]
+    else:
+        fixed = None
     checked = [check_task(z, y, what=f"task {i}" if len(tasks) > 1 else "") for i, (z, y) in enumerate(tasks)]
     dev = resolve_device(device)
     names = [estimator or default_estimator(c.discrete) for c in checked]
@@ -52,9 +70,10 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
         cfg = config if config is not None else spec.config_cls()
         if spec.family == "knn":
             for i in members:
-                results[i] = _knn_result(spec, cfg, checked[i], seed)
+                results[i] = _knn_result(spec, cfg, _tail(checked[i], fixed), seed)
         else:
-            group_results, *_ = _neural_group(spec, cfg, [checked[i] for i in members], dev, seed, test_size)
+            group_results, *_ = _neural_group(spec, cfg, [checked[i] for i in members], dev, seed, test_size,
+                                              n_fit=fixed)
             for i, res in zip(members, group_results):
                 results[i] = res
         if on_done is not None:
@@ -62,17 +81,26 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
     return results  # type: ignore[return-value]
 
 
-def _prepare_all(checked: list[Checked], cfg, seed: int, test_size: float) -> list[Prepared]:
+def _tail(c: Checked, n_fit: int | None) -> Checked:
+    """The held-out rows of a task with an explicit fit/held-out split (all rows otherwise)."""
+    if n_fit is None:
+        return c
+    return Checked(c.z[n_fit:], c.y[n_fit:], c.discrete, c.classes, c.ceiling)
+
+
+def _prepare_all(checked: list[Checked], cfg, seed: int, test_size: float,
+                 n_fit: int | None = None) -> list[Prepared]:
     n_classes = max(len(c.classes) for c in checked) if checked[0].discrete else None
-    return [prepare(c.z, c.y, c.discrete, test_size, cfg.val_fraction, seed, n_classes) for c in checked]
+    return [prepare(c.z, c.y, c.discrete, test_size, cfg.val_fraction, seed, n_classes, n_fit=n_fit)
+            for c in checked]
 
 
 def _neural_group(spec: EstimatorSpec, cfg, checked: list[Checked], dev: torch.device, seed: int,
-                  test_size: float):
+                  test_size: float, n_fit: int | None = None):
     """Train, evaluate and wrap one stacked group; returns ``(results, critic, preps, held)``."""
     start = time.perf_counter()
     torch.manual_seed(seed)
-    preps = _prepare_all(checked, cfg, seed, test_size)
+    preps = _prepare_all(checked, cfg, seed, test_size, n_fit)
     critic, curve, lr = train_critics(spec, cfg, preps, dev, seed)
     held = evaluate_critics(spec, cfg, critic, preps, dev, seed)
     seconds = (time.perf_counter() - start) / len(checked)
@@ -136,11 +164,9 @@ class FittedCritic:
             cand = self.classes if y_candidates is None else np.asarray(y_candidates)
             codes = np.searchsorted(self.classes, cand)
             if (codes >= len(self.classes)).any() or (self.classes[np.minimum(codes, len(self.classes) - 1)] != cand).any():
-                from predgen_core.errors import UserError
                 raise UserError(f"unknown label in y_candidates; valid labels: {self.classes.tolist()}")
             return self.critic.matrix(zf)[0][:, torch.from_numpy(codes).to(self.device)].cpu().numpy()
         if y_candidates is None:
-            from predgen_core.errors import UserError
             raise UserError("continuous critic: pass y_candidates, an array of target values")
         yc = np.asarray(y_candidates, dtype=np.float64).reshape(len(y_candidates), -1)
         yt = torch.from_numpy(ytf.transform(yc).astype(np.float32)).to(self.device)[None]
@@ -157,7 +183,6 @@ def fit_critic(Z, Y, estimator: str | None = None, *, config: Any = None, seed: 
     c = check_task(Z, Y)
     spec = ESTIMATORS.get(estimator or default_estimator(c.discrete))
     if spec.family != "neural":
-        from predgen_core.errors import UserError
         raise UserError(f"estimator {spec.name!r} has no critic; choose a neural one: "
                         + ", ".join(n for n in ESTIMATORS.list() if ESTIMATORS.get(n).family == "neural"))
     cfg = config if config is not None else spec.config_cls()

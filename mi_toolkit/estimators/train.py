@@ -44,8 +44,12 @@ class Prepared:
 
 
 def split_indices(y: np.ndarray, discrete: bool, test_size: float, val_fraction: float,
-                  seed: int) -> dict[str, np.ndarray]:
-    """Train / val / test index arrays; stratified on ``y`` when every class has >= 2 samples."""
+                  seed: int, n_fit: int | None = None) -> dict[str, np.ndarray]:
+    """Train / val / test index arrays; stratified on ``y`` when every class has >= 2 samples.
+
+    ``n_fit``: rows ``n_fit:`` are a given held-out set (``test_size`` unused) and the
+    validation slice is drawn from rows ``:n_fit``.
+    """
     idx = np.arange(len(y))
 
     def strat(sub: np.ndarray) -> np.ndarray | None:
@@ -54,7 +58,10 @@ def split_indices(y: np.ndarray, discrete: bool, test_size: float, val_fraction:
         _, counts = np.unique(y[sub], return_counts=True)
         return y[sub] if counts.min() >= 2 else None
 
-    train, test = train_test_split(idx, test_size=test_size, random_state=seed, stratify=strat(idx))
+    if n_fit is None:
+        train, test = train_test_split(idx, test_size=test_size, random_state=seed, stratify=strat(idx))
+    else:
+        train, test = idx[:n_fit], idx[n_fit:]
     train, val = train_test_split(train, test_size=val_fraction, random_state=seed + 1, stratify=strat(train))
     return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
 
@@ -78,9 +85,9 @@ def feature_transform(z_fit: np.ndarray, seed: int) -> ColumnTransformer:
 
 
 def prepare(z: np.ndarray, y: np.ndarray, discrete: bool, test_size: float, val_fraction: float,
-            seed: int, n_classes: int | None = None) -> Prepared:
+            seed: int, n_classes: int | None = None, n_fit: int | None = None) -> Prepared:
     """Split ``z (N, d)``, ``y`` and fit the transforms on the train split only."""
-    parts = split_indices(y, discrete, test_size, val_fraction, seed)
+    parts = split_indices(y, discrete, test_size, val_fraction, seed, n_fit)
     fit_idx = np.concatenate([parts["train"], parts["val"]])
     scaler = feature_transform(z[fit_idx], seed)
     zs = {k: scaler.transform(z[v]).astype(np.float32) for k, v in parts.items()}

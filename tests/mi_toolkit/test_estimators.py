@@ -141,3 +141,15 @@ def test_cuda_without_cuda_is_a_user_error(mix_data):
     z, y = mix_data
     with pytest.raises(UserError, match="CUDA is not available"):
         estimate(z, y, device="cuda")
+
+
+def test_explicit_held_out_sets(mix_data):
+    z, y = mix_data
+    fit, held = (z[:900], y[:900]), (z[900:], y[900:])
+    res = estimate_many([fit], "classifier", config=NeuralConfig(**FAST), device="cpu", test=[held])[0]
+    assert res.n_test == 300 and res.n_train == 900
+    assert abs(res.mi - MIX.truth) < 0.1
+    knn = estimate_many([fit], "ksg", device="cpu", test=[held])[0]
+    assert knn.n_test == 300
+    with pytest.raises(UserError, match="one per task"):
+        estimate_many([fit, fit], "classifier", device="cpu", test=[held])
