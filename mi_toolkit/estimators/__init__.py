@@ -32,6 +32,7 @@ class NeuralConfig:
     max_epochs: int = 60       # training rounds (>= 1 epoch and >= min_steps steps each)
     min_steps: int = 20
     patience: int = 6          # rounds without validation gain before stopping
+    min_delta: float = 1e-3    # nats: a smaller validation gain does not count as one
     val_fraction: float = 0.2  # of the train split, for early stopping
     n_bootstrap: int = 1000
     n_permutations: int = 200

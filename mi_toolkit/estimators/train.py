@@ -257,7 +257,7 @@ def _train_once(spec, cfg, preps, device, seed, lr):
             (-obj.sum()).backward()
             opt.step()
         val = _validate(spec, cfg, critic, (ztr, ytr), (zva, yva), log_prior)
-        improved = val > best + 1e-4
+        improved = val > best + cfg.min_delta
         with torch.no_grad():
             for keep, p in zip(best_params, critic.parameters()):
                 mask = improved.view(-1, *([1] * (p.dim() - 1)))
