@@ -45,7 +45,7 @@ def _machine() -> dict:
     import torch
 
     return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-            "torch": torch.__version__, "loadavg_start": os.getloadavg()}
+            "torch": torch.__version__, "loadavg_at_end": os.getloadavg()}
 
 
 def step_times(args: argparse.Namespace) -> dict:
