@@ -1,18 +1,22 @@
 """Hidden-state extraction on a tiny random Llama: shapes, padding, resume, bad input."""
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
-import mi_toolkit.extract as ex
 from mi_toolkit.extract import ExtractConfig, HiddenStates, extract_texts
 from predgen_core.errors import UserError
 
 from fixtures import tiny_lm
 
+ex = importlib.import_module("mi_toolkit.extract")  # the module (mi_toolkit.extract is also the function)
+
 
 def tokenizer():
     return tiny_lm()[1]
+
 
 TEXTS = ["a funny movie", "the plot is pretty dull and far too long for its own good", "ok",
          "one of the best films of the year", "not good", "I laughed, I cried, I left happy", "meh"]
