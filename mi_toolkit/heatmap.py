@@ -45,7 +45,7 @@ def make_example(task: Any, text: str) -> Any:
     """An Example of ``task`` holding ``text`` (fields separated by ``|||`` for multi-field tasks)."""
     if not text or not text.strip():
         raise UserError("--text is empty; give a sentence to analyse")
-    keys = list(getattr(task, "text_fields", {}) or {})
+    keys = _input_fields(task)
     if not keys:
         from predgen_core.tasks import Example
 
@@ -57,9 +57,24 @@ def make_example(task: Any, text: str) -> Any:
     return task.from_record({**dict(zip(keys, parts)), task.label_field: dummy}, "--text")
 
 
+def _input_fields(task: Any) -> list[str]:
+    """Raw record fields holding the input text (multiple-choice: question, then options)."""
+    options = list(getattr(task, "option_fields", ()) or ())
+    if options:
+        return [task.question_field, *options]
+    return list(getattr(task, "text_fields", {}) or {})
+
+
+def _field_values(task: Any, example: Any) -> list[str]:
+    f = example.fields
+    if getattr(task, "option_fields", ()) and "options" in f:
+        return [str(f["question"]), *map(str, f["options"])]
+    return [str(f[k]) for k in getattr(task, "text_fields", {}) if k in f]
+
+
 def text_spans(task: Any, example: Any, prompt: str) -> list[tuple[int, int]]:
     """Character spans of the example's own text fields inside ``prompt``."""
-    values = [str(example.fields[k]) for k in getattr(task, "text_fields", {}) if k in example.fields] or [example.text]
+    values = _field_values(task, example) or [example.text]
     spans, start = [], 0
     for v in values:
         at = prompt.find(v, start)

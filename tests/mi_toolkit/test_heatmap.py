@@ -77,3 +77,13 @@ def test_heatmap_end_to_end_on_a_tiny_model(tmp_path):
     assert "Plotly" in page and "<script src=" not in page and "funny" in page
     with pytest.raises(UserError, match="stsb.*regression"):
         heatmap(loaded, "a funny film", "stsb", data_dir=str(data), progress=False)
+
+
+def test_multiple_choice_text_is_split_into_question_and_options():
+    tok = tiny_lm()[1]
+    task = TASKS.get("piqa")
+    ex = make_example(task, "open a jar ||| twist the lid ||| hit it with a fish")
+    prompt = task.prompt(ex)
+    mask = span_mask(tok, prompt, text_spans(task, ex, prompt), None)
+    kept = tok.decode([i for i, m in zip(tok(prompt)["input_ids"], mask) if m])
+    assert "open a jar" in kept and "fish" in kept and "Solution" not in kept and "Goal" not in kept
