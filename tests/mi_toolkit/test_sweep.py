@@ -53,3 +53,17 @@ def test_real_sweep_on_synthetic_states_finds_the_informative_component():
     assert out.results[1].mi > out.results[0].mi + 0.2
     assert out.results[1].mi <= out.ceiling + 0.05
     assert out.to_dict()["meta"]["axis"] == "token"
+
+
+def test_estimates_are_reported_on_the_evaluation_split_only():
+    from mi_toolkit.representations import estimate_split
+
+    rng = np.random.default_rng(1)
+    zf = rng.normal(size=(400, 4)).astype(np.float32)
+    yf = (zf[:, 0] > 0).astype(np.int64)           # fit split: Y is a function of Z
+    ze = rng.normal(size=(200, 4)).astype(np.float32)
+    ye = rng.integers(0, 2, 200)                    # eval split: Y independent of Z
+    res = estimate_split([(zf, yf, ze, ye), (zf, yf, ze, (ze[:, 0] > 0).astype(np.int64))], seed=0)
+    assert [r.n_test for r in res] == [200, 200]
+    assert res[0].mi < 0.1                           # a random split of the pooled data would show ~0.3
+    assert res[1].mi > 0.4
