@@ -152,7 +152,7 @@ def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: st
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     z_text = forward_states(loaded.model, [ids], layer, pad)[0][mask]
     states = extract(loaded, task.name, split, layer, data_dir=data_dir, max_samples=max_samples, seed=seed,
-                     generated=False, progress=progress)
+                     progress=progress)  # prompt rows come first; generated rows are ignored
     examples = task.load(split, data_dir=data_dir, max_samples=max_samples, seed=seed)
     masks = [span_mask(tok, p, text_spans(task, e, p), maxlen) for e, p in ((e, task.prompt(e)) for e in examples)]
     z_pairs, y_pairs = token_label_pairs(states, masks, states.labels)

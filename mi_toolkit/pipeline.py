@@ -39,6 +39,7 @@ class PipelineConfig:
     max_steps: int = 48
     batch_size: int = 8
     mi_samples: int = 600                # examples per split for the MI estimates
+    eval_samples: Optional[int] = 300    # validation examples for the accuracy printed after training
     pca_k: int = 2
     sweep_ks: tuple[int, ...] = (1, 2, 4, 8)
     heatmap_text: str = "a funny and pretty moving film"
@@ -51,7 +52,7 @@ class PipelineConfig:
 
     @classmethod
     def full(cls, **kw: Any) -> "PipelineConfig":
-        base = dict(train_samples=4000, max_steps=400, mi_samples=3000, sweep_ks=(1, 2, 4, 8, 12, 16))
+        base = dict(train_samples=4000, max_steps=400, mi_samples=3000, eval_samples=None, sweep_ks=(1, 2, 4, 8, 12, 16))
         return cls(**{**base, **kw})
 
 
@@ -80,7 +81,7 @@ def _train_all(cfg: PipelineConfig, dataset: str, data_dir: str | None, out: Pat
         if not (target / "manifest.json").is_file():
             train(TrainConfig(method=method, dataset=dataset, model=cfg.model, output_dir=str(target),
                               data_dir=data_dir, max_train_samples=cfg.train_samples, max_steps=cfg.max_steps,
-                              batch_size=cfg.batch_size, seed=cfg.seed, eval_max_samples=cfg.mi_samples))
+                              batch_size=cfg.batch_size, seed=cfg.seed, eval_max_samples=cfg.eval_samples))
         log["seconds"][f"train_{method}"] = round(time.perf_counter() - start, 1)
         paths[method] = target
     return paths
