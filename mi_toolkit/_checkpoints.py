@@ -35,6 +35,25 @@ def load_checkpoint(checkpoint: Any) -> Any:
     return _LOADED[key]
 
 
+def describe(checkpoint: Any) -> Any:
+    """What the manifest says (path, method, task, pooling, manifest) without loading any weights.
+
+    A loaded checkpoint is returned as is; a folder is read through ``predgen_core.checkpoint.read_manifest``.
+    """
+    if hasattr(checkpoint, "model") and hasattr(checkpoint, "tokenizer"):
+        return checkpoint
+    from types import SimpleNamespace
+
+    path = Path(checkpoint)
+    if not path.is_dir():
+        raise UserError(f"checkpoint folder {path} does not exist; train one with `predgen train` or fix the path")
+    from predgen_core.checkpoint import read_manifest
+
+    manifest = read_manifest(path)
+    return SimpleNamespace(path=path.resolve(), manifest=manifest, method=manifest["method"],
+                           task=get_task(manifest["task"]), pooling=manifest.get("pooling", "last"))
+
+
 def get_task(name: str) -> Any:
     from predgen_core.tasks import TASKS
 
@@ -58,12 +77,20 @@ def task_for(loaded: Any, dataset: str) -> Any:
     return task
 
 
+_GENERATIVE = {"predictor": False, "generator": True, "predgen": True}
+
+
 def generates(loaded: Any) -> bool:
-    """True for generator and predgen checkpoints."""
+    """True for generator and predgen checkpoints (any method registered as generative)."""
+    name = method_name(loaded)
+    if name in _GENERATIVE:
+        return _GENERATIVE[name]
     flag = getattr(loaded, "generates", None)
     if isinstance(flag, bool):
         return flag
-    return method_name(loaded) in ("generator", "predgen")
+    from predgen_core.methods import METHODS
+
+    return bool(METHODS.get(name).generative)
 
 
 def method_name(loaded: Any) -> str:

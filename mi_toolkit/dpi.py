@@ -156,12 +156,12 @@ def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: st
 
     models, names = [], set()
     for path in checkpoints:
-        loaded = ck.load_checkpoint(path)
+        loaded = ck.describe(path)
         common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
         name = ck.method_name(loaded) if ck.method_name(loaded) not in names else Path(path).name
         names.add(name)
-        models.append(ModelStates(name, ck.method_name(loaded), extract(loaded, dataset, fit_split, layer, **common),
-                                  extract(loaded, dataset, eval_split, layer, **common), loaded.pooling))
+        models.append(ModelStates(name, ck.method_name(loaded), extract(path, dataset, fit_split, layer, **common),
+                                  extract(path, dataset, eval_split, layer, **common), loaded.pooling))
     meta = {"dataset": dataset, "fit_split": fit_split, "eval_split": eval_split, "layer": layer,
             "max_samples": max_samples, "checkpoints": [str(p) for p in checkpoints],
             "used": {m.name: m.eval.used for m in models}}

@@ -366,13 +366,9 @@ def extract(
     """
     from mi_toolkit import _checkpoints as ck
 
-    loaded = ck.load_checkpoint(checkpoint)
-    task = ck.task_for(loaded, dataset)
-    config = config or ExtractConfig()
-    config.layer = check_layer(loaded.model, layer)
-    if config.max_length is None:
-        config.max_length = ck.max_length(loaded)
-    use_gen = ck.generates(loaded) if generated is None else generated
+    info = ck.describe(checkpoint)  # the manifest only: a cached result needs no weights
+    task = ck.task_for(info, dataset)
+    use_gen = ck.generates(info) if generated is None else generated
     resolved_data = data_dir or os.environ.get("MI_TOOLKIT_DATA")  # part of the cache key
     source = CheckpointSource(str(ck.checkpoint_path(checkpoint)), dataset, split, layer,
                               str(Path(resolved_data).resolve()) if resolved_data else None, max_samples, seed, use_gen)
@@ -382,6 +378,11 @@ def extract(
             return HiddenStates(target)
         except UserError:
             pass  # incomplete: resume below
+    loaded = ck.load_checkpoint(checkpoint)
+    config = config or ExtractConfig()
+    config.layer = check_layer(loaded.model, layer)
+    if config.max_length is None:
+        config.max_length = ck.max_length(loaded)
     examples = task.load(split, data_dir=data_dir, max_samples=max_samples, seed=seed)
     if not examples:
         raise UserError(f"split {split!r} of {dataset!r} is empty; pick another split")
