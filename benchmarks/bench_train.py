@@ -134,7 +134,7 @@ def accuracy(args: argparse.Namespace) -> dict:
         config = TrainConfig(method=method, dataset=args.dataset, model=args.model, peft="lora",
                              peft_options={"r": args.lora_r}, output_dir=str(out), data_dir=args.data_dir,
                              max_train_samples=args.max_train_samples, max_steps=args.max_steps,
-                             batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup_steps,
+                             batch_size=args.batch_size, lr=args.lr, head_lr_scale=args.head_lr_scale, warmup_steps=args.warmup_steps,
                              max_length=args.max_length, seed=args.seed, eval_split=None, progress=False,
                              save_steps=max(args.max_steps // 2, 1))
         started = time.perf_counter()
@@ -146,7 +146,7 @@ def accuracy(args: argparse.Namespace) -> dict:
         print(json.dumps(rows[-1]), flush=True)
     return {"benchmark": "accuracy", "dataset": args.dataset, "model": args.model, "split": args.split,
             "budget": {"max_train_samples": args.max_train_samples, "max_steps": args.max_steps,
-                       "batch_size": args.batch_size, "lr": args.lr, "lora_r": args.lora_r,
+                       "batch_size": args.batch_size, "lr": args.lr, "head_lr_scale": args.head_lr_scale, "lora_r": args.lora_r,
                        "max_length": args.max_length, "warmup_steps": args.warmup_steps, "seed": args.seed,
                        "eval_max_samples": args.eval_max_samples}, "rows": rows}
 
@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--head-lr-scale", type=float, default=10.0, help="LR multiplier of heads / task adapter")
     p.add_argument("--lora-r", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")

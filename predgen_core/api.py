@@ -43,6 +43,7 @@ class TrainConfig:
     batch_size: int = 8
     grad_accum: int = 1
     lr: float = 5e-4
+    head_lr_scale: float = 10.0
     warmup_steps: int = 0
     lr_scheduler: str = "linear"
     weight_decay: float = 0.0
@@ -172,6 +173,7 @@ def train(config: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
         module.head.set_target_stats(statistics.fmean(values), statistics.pstdev(values))
     items = encode(task, tok, train_ex, config.max_length, with_target=method.generative)
     extra = {"max_steps_for_sampling": sampling_steps, "combiner": config.loss} if method.name == "predgen" else {}
+    extra["head_lr_scale"] = config.head_lr_scale
     trainer = method.trainer(model=module, args=args, train_dataset=items,
                              data_collator=method.collator(tok.pad_token_id, task.kind), processing_class=tok,
                              callbacks=_callbacks(config, args, callbacks), **extra)

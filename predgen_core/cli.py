@@ -47,6 +47,7 @@ def train(
     batch_size: int = typer.Option(8),
     grad_accum: int = typer.Option(1),
     lr: float = typer.Option(5e-4),
+    head_lr_scale: float = typer.Option(10.0, help="LR multiplier for the predictor head / task adapter"),
     max_length: int = typer.Option(64, help="max prompt+target tokens"),
     seed: int = typer.Option(0),
     pooling: str = typer.Option("last", help="last | mean | first (heads and task adapter)"),
@@ -64,7 +65,7 @@ def train(
 
     config = TrainConfig(method=method, dataset=dataset, model=model, peft=peft, peft_options=_peft_options(peft_option),
                          max_train_samples=max_train_samples, max_steps=max_steps, epochs=epochs, output_dir=output_dir,
-                         data_dir=data_dir, batch_size=batch_size, grad_accum=grad_accum, lr=lr, max_length=max_length,
+                         data_dir=data_dir, batch_size=batch_size, grad_accum=grad_accum, lr=lr, head_lr_scale=head_lr_scale, max_length=max_length,
                          seed=seed, pooling=pooling, sampling_level=sampling_level, max_steps_for_sampling=max_steps_for_sampling,
                          loss=loss, save_steps=save_steps, logging_steps=logging_steps, eval_split=eval_split or None,
                          eval_max_samples=eval_max_samples, keep_checkpoints=keep_checkpoints)

@@ -38,8 +38,9 @@ class MethodTrainer(Trainer):
 
     loss_is_scaled_for_ga = False  # components are per-batch means
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, head_lr_scale: float = 1.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.head_lr_scale = head_lr_scale
         self._components: dict[str, list[float]] = defaultdict(list)
         lm = self.model.lm
         if hasattr(getattr(lm, "base_model", None), "update_and_allocate"):
@@ -55,6 +56,25 @@ class MethodTrainer(Trainer):
                 logs[_LOG_NAMES.get(name, f"loss_{name}")] = round(sum(values) / max(len(values), 1), 5)
             self._components.clear()
         super().log(logs, *args, **kwargs)
+
+    def create_optimizer(self, model=None):
+        """The Trainer's optimizer, with the freshly initialised head at ``head_lr_scale`` x the LR.
+
+        A random linear head on states of norm ~45 (SmolLM2) barely moves in a few dozen
+        steps at a LoRA learning rate; the usual remedy is a larger LR for the head.
+        """
+        module = self.model if model is None else model
+        if self.optimizer is not None or module.head is None or self.head_lr_scale == 1.0:
+            return super().create_optimizer(model)
+        cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, module)
+        head = [p for p in module.head.parameters() if p.requires_grad]
+        ids = {id(p) for p in head}
+        rest = [p for p in module.parameters() if p.requires_grad and id(p) not in ids]
+        self.optimizer = cls([
+            {"params": rest, "weight_decay": self.args.weight_decay},
+            {"params": head, "weight_decay": 0.0, "lr": self.args.learning_rate * self.head_lr_scale},
+        ], **kwargs)
+        return self.optimizer
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
         from predgen_core.checkpoint import save_weights

@@ -175,3 +175,21 @@ def test_predictor_head_and_predict(tiny):
     alone = PromptCollator(tok.pad_token_id, "classification")(_items(tok, PROMPTS[1:2], labels=[0]))
     torch.testing.assert_close(module._head_out(alone["input_ids"], alone["attention_mask"])[0],
                                module._head_out(batch["input_ids"], batch["attention_mask"])[1], atol=1e-5, rtol=1e-5)
+
+
+def test_head_gets_its_own_learning_rate(tiny):
+    from transformers import TrainingArguments
+
+    from predgen_core.methods.trainers import PredictorTrainer
+
+    lm, tok = tiny
+    lm = apply_peft(lm, "lora", r=2)
+    module = PredictorModule(lm, PooledHead(lm.config.hidden_size, 2), "classification")
+    args = TrainingArguments(output_dir="unused", learning_rate=1e-4, report_to=[], use_cpu=True)
+    opt = PredictorTrainer(model=module, args=args, head_lr_scale=10.0).create_optimizer()
+    head_ids = {id(p) for p in module.head.parameters()}
+    lrs = {pg["lr"] for pg in opt.param_groups if any(id(p) in head_ids for p in pg["params"])}
+    rest = {pg["lr"] for pg in opt.param_groups if not any(id(p) in head_ids for p in pg["params"])}
+    assert len(lrs) == 1 and lrs.pop() == pytest.approx(1e-3) and rest == {1e-4}
+    n_trainable = sum(p.requires_grad for p in module.parameters())
+    assert sum(len(pg["params"]) for pg in opt.param_groups) == n_trainable
