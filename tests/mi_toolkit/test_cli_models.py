@@ -76,3 +76,16 @@ def test_above_ceiling_gets_a_clear_message(capsys):
                    n_test=10, p_value=0.1, seconds=0.0, seed=0)
     _print_result(res, {"representation": "full"})
     assert "above the ceiling H(Y) = 0.690 nats: that is estimator error" in capsys.readouterr().err
+
+
+def test_pipeline_picks_local_sst2_else_polarity(tmp_path, monkeypatch):
+    import mi_toolkit.pipeline as pl
+
+    monkeypatch.delenv("MI_TOOLKIT_DATA", raising=False)
+    monkeypatch.setattr(pl, "REPO", tmp_path / "repo")  # no ../shared/data beside it
+    (tmp_path / "d" / "sst2").mkdir(parents=True)
+    assert pl.choose_dataset(str(tmp_path / "d"))[:2] == ("sst2", str(tmp_path / "d"))
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    name, data_dir, why = pl.choose_dataset(str(tmp_path / "empty"))
+    assert (name, data_dir) == ("polarity", None) and "polarity" in why
