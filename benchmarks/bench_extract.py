@@ -2,7 +2,8 @@
 against the number of examples.
 
 Throughput: the same model, the same texts and the same length-sorted batches, timed
-side by side in one run (interleaved repeats, best of each):
+side by side in one run (interleaved repeats, best of each; wall time and process CPU
+time, since on a shared machine wall time mostly measures the neighbours):
   - plain: the base transformer's forward on pre-built tensors (``model.model(...)``,
     the least work that yields the states), and the full causal-LM forward;
   - extract: ``mi_toolkit.extract.extract_texts`` (tokenising, forward, pooling,
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -55,34 +57,43 @@ def throughput(model_name: str, n: int, batch_size: int, repeats: int) -> dict:
     order = sorted(range(n), key=lambda i: len(ids[i]))  # the batches extract_texts builds
     batches = [pad_batch([ids[i] for i in order[b:b + batch_size]], tok.pad_token_id) for b in range(0, n, batch_size)]
 
-    def plain(full_lm: bool) -> float:
-        start = time.perf_counter()
+    def timed(fn) -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    def plain(full_lm: bool) -> None:
         with torch.inference_mode():
             for i, m, p in batches:
                 if full_lm:
                     model(input_ids=i, attention_mask=m, position_ids=p)
                 else:
                     model.model(input_ids=i, attention_mask=m, position_ids=p)
-        return time.perf_counter() - start
 
-    def extract() -> float:
+    def extract() -> None:
         with tempfile.TemporaryDirectory() as d:
-            start = time.perf_counter()
             extract_texts(model, tok, items, Path(d) / "s", config=ExtractConfig(batch_size=batch_size), progress=False)
-            return time.perf_counter() - start
 
     plain(False)  # warm-up
-    times = {"plain_base": [], "plain_causal_lm": [], "extract": []}
-    for _ in range(repeats):
-        times["plain_base"].append(plain(False))
-        times["extract"].append(extract())
-        times["plain_causal_lm"].append(plain(True))
-    best = {k: min(v) for k, v in times.items()}
+    runs = {"plain_base": lambda: plain(False), "extract": extract, "plain_causal_lm": lambda: plain(True)}
+    wall: dict[str, list[float]] = {k: [] for k in runs}
+    cpu: dict[str, list[float]] = {k: [] for k in runs}
+    load_before = os.getloadavg()
+    for _ in range(repeats):  # interleaved, so a busy spell on a shared machine hits every variant
+        for name, fn in runs.items():
+            w, c = timed(fn)
+            wall[name].append(w)
+            cpu[name].append(c)
+    best_wall = {k: min(v) for k, v in wall.items()}
+    best_cpu = {k: min(v) for k, v in cpu.items()}
     return {
-        "model": model_name, "n": n, "batch_size": batch_size, "repeats": repeats,
-        "tokens": int(sum(len(x) for x in ids)), "seconds_best": best, "seconds_all": times,
-        "ratio_vs_base_forward": best["plain_base"] / best["extract"],
-        "ratio_vs_causal_lm_forward": best["plain_causal_lm"] / best["extract"],
+        "model": model_name, "n": n, "batch_size": batch_size, "repeats": repeats, "threads": torch.get_num_threads(),
+        "tokens": int(sum(len(x) for x in ids)), "wall_best": best_wall, "cpu_best": best_cpu,
+        "wall_all": wall, "cpu_all": cpu, "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+        "ratio_vs_base_forward_wall": best_wall["plain_base"] / best_wall["extract"],
+        "ratio_vs_base_forward_cpu": best_cpu["plain_base"] / best_cpu["extract"],
+        "ratio_vs_causal_lm_forward_wall": best_wall["plain_causal_lm"] / best_wall["extract"],
+        "ratio_vs_causal_lm_forward_cpu": best_cpu["plain_causal_lm"] / best_cpu["extract"],
     }
 
 
@@ -150,11 +161,13 @@ def main() -> None:
         return
     result = {"throughput": throughput(args.model, args.n, args.batch_size, args.repeats)}
     t = result["throughput"]
-    print(f"throughput ({t['model']}, {t['n']} texts, {t['tokens']} tokens, batch {t['batch_size']}): "
-          f"extract {t['seconds_best']['extract']:.2f} s, base forward {t['seconds_best']['plain_base']:.2f} s, "
-          f"causal-LM forward {t['seconds_best']['plain_causal_lm']:.2f} s")
-    print(f"  ratio extract/base-forward throughput = {t['ratio_vs_base_forward']:.3f} (target >= 0.9); "
-          f"vs causal-LM forward = {t['ratio_vs_causal_lm_forward']:.3f}")
+    print(f"throughput ({t['model']}, {t['n']} texts, {t['tokens']} tokens, batch {t['batch_size']}, "
+          f"best of {t['repeats']} interleaved; load average {t['loadavg_before'][0]:.1f} -> {t['loadavg_after'][0]:.1f})")
+    for kind in ("wall", "cpu"):
+        b = t[f"{kind}_best"]
+        print(f"  {kind:>4}: extract {b['extract']:.2f} s, base forward {b['plain_base']:.2f} s, causal-LM forward "
+              f"{b['plain_causal_lm']:.2f} s; throughput ratio extract/base = {t[f'ratio_vs_base_forward_{kind}']:.3f} "
+              f"(target >= 0.9), extract/causal-LM = {t[f'ratio_vs_causal_lm_forward_{kind}']:.3f}")
     if not args.skip_memory:
         sizes = [int(s) for s in args.sizes.split(",")]
         result["memory"] = {"model": args.memory_model, "rows": memory(args.memory_model, sizes, args.batch_size)}
