@@ -55,17 +55,41 @@ def _print_result(result, source: str) -> None:
 @app.command()
 @user_errors
 def estimate(
-    features: Path = typer.Option(..., "--features", help="Z: float .npy, N x d or N x n x d"),
-    labels: Path = typer.Option(..., "--labels", help="Y: integer .npy (discrete) or float N / N x k"),
+    features: Optional[Path] = typer.Option(None, "--features", help="Z: float .npy, N x d or N x n x d"),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Y: integer .npy (discrete) or float N / N x k"),
     estimator: Optional[str] = typer.Option(None, "--estimator", help="default: classifier (see docs/estimators.md)"),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the result as JSON here"),
+    model: Optional[Path] = typer.Option(None, "--model", help="model mode: a checkpoint folder (with --dataset)"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="model mode: the task, e.g. sst2"),
+    split: str = typer.Option("validation", "--split", help="model mode: the evaluation split"),
+    fit_split: str = typer.Option("train", "--fit-split", help="model mode: the split the critic trains on"),
+    representation: str = typer.Option("full", "--representation", help="model mode: full | pooled | full+pooled"),
+    pooling: str = typer.Option("last", "--pooling", help="model mode: first | mean | last (pooled)"),
+    pca_k: int = typer.Option(2, "--pca-k", help="model mode: PCA components of the full states"),
+    pca_axis: str = typer.Option("token", "--pca-axis", help="model mode: token (default) | feature"),
+    layer: int = typer.Option(-1, "--layer", help="model mode: hidden layer (-1 = last)"),
+    max_samples: Optional[int] = typer.Option(None, "--max-samples", help="model mode: examples per split"),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="model mode: folder of <task>/ folders (or $MI_TOOLKIT_DATA)"),
 ) -> None:
-    """Estimate I(Y; Z) between features and labels saved as .npy arrays."""
+    """Estimate I(Y; Z): from .npy arrays (--features/--labels) or a checkpoint's states (--model/--dataset)."""
     from predgen_core.io import write_json_atomic
 
     name = _estimator_name(estimator)
+    if model is not None or dataset is not None:
+        if features is not None or labels is not None:
+            raise UserError("give --model with --dataset, or --features with --labels, not both")
+        if model is None or dataset is None:
+            raise UserError("model mode needs both --model CKPT and --dataset NAME (e.g. --dataset sst2)")
+        from mi_toolkit.cli_models import estimate_model_cmd
+
+        estimate_model_cmd(model, dataset, split=split, fit_split=fit_split, representation=representation,
+                           pooling=pooling, pca_k=pca_k, pca_axis=pca_axis, layer=layer, estimator=name,
+                           max_samples=max_samples, data_dir=data_dir, json_out=json_out, seed=seed, device=device)
+        return
+    if features is None or labels is None:
+        raise UserError("pass --features Z.npy and --labels Y.npy, or --model CKPT --dataset NAME")
     result = estimate_from_arrays(features, labels, estimator=name, seed=seed, device=device)
     _print_result(result, f"{features.name} vs {labels.name}")
     if json_out is not None:
@@ -124,6 +148,15 @@ def _print_bench(out: dict) -> None:
         console.print(f"{name}: within max(0.05, 10%) on {s['within_tol_rate']:.0%}, interval covers truth on "
                       f"{s['coverage_rate']:.0%}, max |MI| on independent data {indep}, "
                       f"median {s['median_seconds']:.2f} s/task")
+
+
+def _register_model_commands() -> None:
+    from mi_toolkit.cli_models import register
+
+    register(app)  # pca-sweep, dpi, heatmap, pipeline
+
+
+_register_model_commands()
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 Each command builds its arguments and calls the library (``mi_toolkit.representations``,
 ``sweep``, ``dpi``, ``heatmap``, ``pipeline``). :func:`register` adds them to the ``mi``
-typer app; ``mi estimate`` calls :func:`estimate_model_cmd` when ``--model`` is given.
+typer app (``mi_toolkit.cli`` does); ``mi estimate`` calls :func:`estimate_model_cmd` when ``--model`` is given.
 """
 from __future__ import annotations
 
@@ -171,26 +171,3 @@ def register(app: typer.Typer) -> None:
     from mi_toolkit.pipeline import pipeline_cmd
 
     app.command("pipeline")(pipeline_cmd)
-
-
-def _standalone_app() -> typer.Typer:
-    """An app with only these commands (used by tests until ``mi_toolkit.cli`` registers them)."""
-    app = typer.Typer(add_completion=False, no_args_is_help=True)
-
-    @app.command("estimate")
-    @user_errors
-    def estimate(model: Path = typer.Option(..., "--model"), dataset: str = typer.Option(..., "--dataset"),
-                 split: str = typer.Option("validation", "--split"), fit_split: str = typer.Option("train", "--fit-split"),
-                 representation: str = typer.Option("full", "--representation"),
-                 pooling: str = typer.Option("last", "--pooling"), pca_k: int = typer.Option(2, "--pca-k"),
-                 pca_axis: str = typer.Option("token", "--pca-axis"), layer: int = typer.Option(-1, "--layer"),
-                 estimator: Optional[str] = typer.Option(None, "--estimator"),
-                 max_samples: Optional[int] = typer.Option(None, "--max-samples"),
-                 data_dir: Optional[str] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
-                 json_out: Optional[Path] = typer.Option(None, "--json"), seed: int = typer.Option(0, "--seed")) -> None:
-        estimate_model_cmd(model, dataset, split=split, fit_split=fit_split, representation=representation,
-                           pooling=pooling, pca_k=pca_k, pca_axis=pca_axis, layer=layer, estimator=estimator,
-                           max_samples=max_samples, data_dir=data_dir, json_out=json_out, seed=seed)
-
-    register(app)
-    return app

@@ -6,7 +6,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from mi_toolkit.cli_models import _print_result, _standalone_app
+from mi_toolkit.cli import app
+from mi_toolkit.cli_models import _print_result
 from mi_toolkit.estimators.result import MIResult
 
 from test_heatmap import write_sst2
@@ -29,7 +30,7 @@ def setup(tmp_path_factory):
 
 
 def run(*args):
-    return CliRunner().invoke(_standalone_app(), [str(a) for a in args])
+    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def test_estimate_model_writes_the_array_mode_keys(setup):
@@ -60,6 +61,10 @@ def test_bad_inputs_exit_2_with_one_line(setup, extra, message):
 
 def test_missing_checkpoint_and_dpi_success(setup):
     root, data, ckpts = setup
+    r = run("estimate", "--model", ckpts["predgen"], "--features", root / "z.npy", "--dataset", "sst2")
+    assert r.exit_code == 2 and "not both" in r.output
+    r = run("estimate", "--model", ckpts["predgen"])
+    assert r.exit_code == 2 and "needs both --model CKPT and --dataset NAME" in r.output
     r = run("estimate", "--model", root / "nope", "--dataset", "sst2", "--data-dir", data)
     assert r.exit_code == 2 and "does not exist" in r.output
     out = root / "dpi.html"
