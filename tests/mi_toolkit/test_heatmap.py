@@ -63,7 +63,8 @@ def test_regression_rows_are_the_digits_and_their_tokens():
 def test_heatmap_end_to_end_on_a_tiny_model(tmp_path):
     model, tok = tiny_lm()
     loaded = types.SimpleNamespace(path=tmp_path / "ckpt", model=model.eval(), tokenizer=tok, task=TASKS.get("sst2"),
-                                   method="generator", manifest={}, pooling="last", generates=False)
+                                   method="generator", manifest={}, pooling="last", generates=True,
+                                   generate_targets=lambda prompts, batch_size=16: [[11, tok.eos_token_id]] * len(prompts))
     data = write_sst2(tmp_path / "data")
     res = heatmap(loaded, "a funny film", "sst2", data_dir=str(data), max_samples=80, progress=False, n_steps=8)
     assert res.rows == ["negative", "positive"] and [t.strip() for t in res.tokens] == ["a", "funny", "film"]
