@@ -4,9 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mi_toolkit.estimators import NeuralConfig
 from mi_toolkit.estimators.result import MIResult
 from mi_toolkit.sweep import SweepResult, monotonicity_flags, parse_ks, sweep_arrays, sweep_html
 from predgen_core.errors import UserError
+
+
+FAST = NeuralConfig(n_bootstrap=100, n_permutations=20, max_epochs=30)  # the default classifier, fewer resamples
 
 
 def res(mi, half=0.02):
@@ -48,7 +52,7 @@ def test_real_sweep_on_synthetic_states_finds_the_informative_component():
     rng = np.random.default_rng(0)
     fit, yf = _states(rng, 300, 2)
     ev, ye = _states(rng, 150, 2)
-    out = sweep_arrays(fit, ev, yf, ye, [1, 2], seed=0)
+    out = sweep_arrays(fit, ev, yf, ye, [1, 2], seed=0, config=FAST)
     assert out.ks == [1, 2] and out.results[0].n_test == 150
     assert out.results[1].mi > out.results[0].mi + 0.2
     assert out.results[1].mi <= out.ceiling + 0.05
@@ -63,7 +67,7 @@ def test_estimates_are_reported_on_the_evaluation_split_only():
     yf = (zf[:, 0] > 0).astype(np.int64)           # fit split: Y is a function of Z
     ze = rng.normal(size=(200, 4)).astype(np.float32)
     ye = rng.integers(0, 2, 200)                    # eval split: Y independent of Z
-    res = estimate_split([(zf, yf, ze, ye), (zf, yf, ze, (ze[:, 0] > 0).astype(np.int64))], seed=0)
+    res = estimate_split([(zf, yf, ze, ye), (zf, yf, ze, (ze[:, 0] > 0).astype(np.int64))], seed=0, config=FAST)
     assert [r.n_test for r in res] == [200, 200]
     assert res[0].mi < 0.1                           # a random split of the pooled data would show ~0.3
     assert res[1].mi > 0.4
