@@ -14,10 +14,8 @@ split (not a random split of one pool), as ``mi estimate --model`` promises.
 """
 from __future__ import annotations
 
-import contextlib
-import inspect
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -99,37 +97,6 @@ def plugin_entropy(y: np.ndarray) -> float | None:
     return float(-(p * np.log(p)).sum())
 
 
-@contextlib.contextmanager
-def _fixed_test_split(n_fit: int, val_fraction_seed: int = 1) -> Iterator[None]:
-    """Make the estimator core hold out rows ``n_fit:`` as its test split.
-
-    The core's public API splits one pool at random; until it takes an explicit
-    held-out set, this swaps its split function for one that keeps the evaluation
-    split as the test part (train/val drawn from the fit split as the core does).
-    """
-    from sklearn.model_selection import train_test_split
-
-    import mi_toolkit.estimators.train as core
-
-    original = core.split_indices
-
-    def split(y, discrete, test_size, val_fraction, seed):
-        fit_idx, test = np.arange(n_fit), np.arange(n_fit, len(y))
-        strat = None
-        if discrete:
-            counts = np.unique(y[fit_idx], return_counts=True)[1]
-            strat = y[fit_idx] if counts.min() >= 2 else None
-        train, val = train_test_split(fit_idx, test_size=val_fraction, random_state=seed + val_fraction_seed,
-                                      stratify=strat)
-        return {"train": np.sort(train), "val": np.sort(val), "test": test}
-
-    core.split_indices = split
-    try:
-        yield
-    finally:
-        core.split_indices = original
-
-
 def estimate_split(tasks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
                    estimator: str | None = None, *, seed: int = 0, device: str = "auto",
                    config: Any = None) -> list:
@@ -138,26 +105,8 @@ def estimate_split(tasks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.
     All tasks go to :func:`mi_toolkit.estimate_many` as one batched job."""
     from mi_toolkit import api
 
-    n_fit = {len(t[0]) for t in tasks}
-    if len(n_fit) != 1:
-        raise ValueError("all tasks of one estimate_split call must share the fit split")
-    pairs = [(np.concatenate([zf, ze]).reshape(len(zf) + len(ze), -1), np.concatenate([yf, ye]))
-             for zf, yf, ze, ye in tasks]
-    n_f = n_fit.pop()
-    n_e = len(tasks[0][2])
-    from mi_toolkit.estimators import ESTIMATORS, default_estimator
-
-    name = estimator or default_estimator(np.issubdtype(np.asarray(tasks[0][1]).dtype, np.integer))
-    if ESTIMATORS.get(name).family != "neural":  # k-NN: nothing to fit; estimate on the eval split
-        return api.estimate_many([(ze.reshape(len(ze), -1), ye) for _, _, ze, ye in tasks], name,
-                                 seed=seed, device=device, config=config)
-    params = inspect.signature(api.estimate_many).parameters
-    if "test" in params:  # a core that takes the held-out set directly
-        return api.estimate_many([(t[0], t[1]) for t in tasks], estimator, seed=seed, device=device,
-                                 config=config, test=[(t[2], t[3]) for t in tasks])
-    with _fixed_test_split(n_f):
-        return api.estimate_many(pairs, estimator, seed=seed, device=device, config=config,
-                                 test_size=n_e / (n_f + n_e))
+    return api.estimate_many([(t[0], t[1]) for t in tasks], estimator, seed=seed, device=device,
+                             config=config, test=[(t[2], t[3]) for t in tasks])
 
 
 def estimate_model(checkpoint: Any, dataset: str, *, rep: Representation | None = None, eval_split: str = "validation",
