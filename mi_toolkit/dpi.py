@@ -134,8 +134,11 @@ def judge(rep: DPIReport) -> None:
         for b, _, rb in rows[i + 1:]:
             if _above(ra, rb) or _above(rb, ra):
                 hi, lo = (a, b) if ra.mi > rb.mi else (b, a)
-                rep.verdicts.append(f"(a) {hi}'s lower bound is above {lo}'s beyond the intervals: evidence that "
-                                    f"{hi}'s representation keeps more label information")
+                # Both numbers are lower-bound estimates: a gap shows what the critic could
+                # read out, not that the lower one's representation holds less.
+                rep.verdicts.append(f"(a) {hi}'s estimate is above {lo}'s beyond the intervals: at least this much "
+                                    f"more label information is recoverable from {hi}'s representation by this "
+                                    f"estimator; {lo}'s true MI may still be higher (lower bounds)")
             else:
                 rep.verdicts.append(f"(a) {a} vs {b}: the intervals overlap; these estimates do not order them")
     order = [m for m in PAPER_ORDER if m in rep.methods.values()]

@@ -29,8 +29,8 @@ def test_consistent_results_raise_no_flags_and_order_by_intervals():
     assert rep.flags == []
     assert [r for _, r, _ in rep.across()] == ["pooled:last", "full", "full"]
     text = " | ".join(rep.verdicts)
-    assert "(a) g's lower bound is above p's beyond the intervals" in text
-    assert "g vs pg" not in text and "(a) pg's lower bound is above g's" in text
+    assert "(a) g's estimate is above p's beyond the intervals" in text
+    assert "g vs pg" not in text and "(a) pg's estimate is above g's" in text
     assert "follow the paper's ordering predictor <= generator <= predgen" in text
     # p's last-token pooled state beats its PCA_2 beyond intervals: reported, not flagged
     assert any("does not order these two" in v for v in rep.verdicts)
