@@ -90,11 +90,12 @@ def labels_array(labels: np.ndarray) -> np.ndarray:
 
 def plugin_entropy(y: np.ndarray) -> float | None:
     """Plug-in H(Y) in nats for discrete labels (the ceiling of I(Y; anything)); None if continuous."""
+    from mi_toolkit.validate import entropy_nats
+
     y = np.asarray(y)
     if not np.issubdtype(y.dtype, np.integer):
         return None
-    p = np.unique(y, return_counts=True)[1] / len(y)
-    return float(-(p * np.log(p)).sum())
+    return entropy_nats(np.unique(y, return_inverse=True)[1].ravel())
 
 
 def estimate_split(tasks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
