@@ -55,6 +55,10 @@ def estimate_model_cmd(model: Path, dataset: str, *, split: str = "validation", 
     return res
 
 
+ROW_DIM_HELP = ("reduce each d-wide row (PCA component or pooled state) to this many dims with a PCA "
+                "fitted on the fit split before the critic (default: off; see docs/reading-mi.md)")
+
+
 @user_errors
 def pca_sweep_cmd(
     model: Path = typer.Option(..., "--model", help="checkpoint folder"),
@@ -63,6 +67,7 @@ def pca_sweep_cmd(
     split: str = typer.Option("validation", "--split", help="evaluation split"),
     fit_split: str = typer.Option("train", "--fit-split"),
     axis: str = typer.Option("token", "--pca-axis", help="token (default) or feature"),
+    row_dim: Optional[int] = typer.Option(None, "--row-dim", help=ROW_DIM_HELP),
     layer: int = typer.Option(-1, "--layer"),
     estimator: Optional[str] = typer.Option(None, "--estimator"),
     max_samples: Optional[int] = typer.Option(None, "--max-samples"),
@@ -78,7 +83,7 @@ def pca_sweep_cmd(
 
     res = pca_sweep(model, dataset, parse_ks(k), fit_split=fit_split, eval_split=split, layer=layer,
                     data_dir=data_dir, max_samples=max_samples, axis=axis, estimator=estimator, seed=seed,
-                    device=device)
+                    device=device, row_dim=row_dim)
     con = _console()
     for kk, r in zip(res.ks, res.results):
         con.print(f"k={kk:>3}  I(Y; PCA_k(Z)) = {fmt_result(r)} nats")
@@ -98,6 +103,7 @@ def dpi_cmd(
     split: str = typer.Option("validation", "--split"),
     fit_split: str = typer.Option("train", "--fit-split"),
     pca_k: int = typer.Option(2, "--pca-k"),
+    row_dim: Optional[int] = typer.Option(None, "--row-dim", help=ROW_DIM_HELP),
     layer: int = typer.Option(-1, "--layer"),
     estimator: Optional[str] = typer.Option(None, "--estimator"),
     max_samples: Optional[int] = typer.Option(None, "--max-samples"),
@@ -112,7 +118,8 @@ def dpi_cmd(
     from mi_toolkit.report import fmt_result, write_page
 
     rep = dpi_report(list(models) + list(more or []), dataset, fit_split=fit_split, eval_split=split, layer=layer, data_dir=data_dir,
-                     max_samples=max_samples, pca_k=pca_k, estimator=estimator, seed=seed, device=device)
+                     max_samples=max_samples, pca_k=pca_k, estimator=estimator, seed=seed, device=device,
+                     row_dim=row_dim)
     con = _console()
     for name, r, x in rep.across():
         con.print(f"(a) {name:<12} {r:<14} {fmt_result(x)} nats")

@@ -23,7 +23,7 @@ from predgen_core.errors import UserError
 
 from mi_toolkit import report
 from mi_toolkit.extract import POOLINGS, HiddenStates
-from mi_toolkit.pca import token_pca_all
+from mi_toolkit.pca import reduce_rows, token_pca_all
 from mi_toolkit.representations import estimate_split, labels_array, plugin_entropy, pooled_rows
 
 import numpy as np
@@ -73,17 +73,25 @@ class DPIReport:
         }
 
 
-def _reps(states: HiddenStates, k: int) -> dict[str, np.ndarray]:
-    zr = token_pca_all(states.iter_full(), [k])[k]
-    pooled = pooled_rows(states)
-    reps = {"full": zr, "full+pooled": np.concatenate([zr, pooled], axis=1)}
-    reps.update({f"pooled:{g}": pooled[:, j] for j, g in enumerate(POOLINGS)})
-    return reps
+def _reps(fit: HiddenStates, ev: HiddenStates, k: int, row_dim: int | None) -> tuple[dict, dict]:
+    """Every representation on both splits, from the rows R = [PCA_k(Z); first; mean; last] ``(N, k+3, d)``.
+
+    With ``row_dim`` each row is reduced by a per-row PCA fitted on the fit split, so
+    every representation stays a sub-array of the (reduced) R and the nestings hold.
+    """
+    rows_f, rows_e = reduce_rows(*(np.concatenate([token_pca_all(s.iter_full(), [k])[k], pooled_rows(s)], axis=1)
+                                   for s in (fit, ev)), row_dim)
+    out = []
+    for rows in (rows_f, rows_e):
+        reps = {"full": np.ascontiguousarray(rows[:, :k]), "full+pooled": rows}
+        reps.update({f"pooled:{g}": np.ascontiguousarray(rows[:, k + j]) for j, g in enumerate(POOLINGS)})
+        out.append(reps)
+    return out[0], out[1]
 
 
 def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator: str | None = None,
                     seed: int = 0, device: str = "auto", config: Any = None,
-                    meta: dict[str, Any] | None = None) -> DPIReport:
+                    meta: dict[str, Any] | None = None, row_dim: int | None = None) -> DPIReport:
     """Estimate every representation of every model as one batched job and judge the results."""
     if not models:
         raise UserError("mi dpi needs at least one model")
@@ -93,7 +101,7 @@ def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator:
             raise UserError(f"model {m.name!r} was extracted on different examples; use the same dataset, splits and --max-samples")
     tasks, keys = [], []
     for m in models:
-        fit, ev = _reps(m.fit, pca_k), _reps(m.eval, pca_k)
+        fit, ev = _reps(m.fit, m.eval, pca_k, row_dim)
         for rep in fit:
             tasks.append((fit[rep], y_fit, ev[rep], y_eval))
             keys.append((m.name, rep))
@@ -102,7 +110,7 @@ def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator:
     for (name, rep), res in zip(keys, estimates):
         results[name][rep] = res
     out = DPIReport(results, {m.name: m.method for m in models}, {m.name: m.pooling for m in models},
-                    plugin_entropy(y_eval), pca_k, meta=meta or {})
+                    plugin_entropy(y_eval), pca_k, meta={**(meta or {}), "row_dim": row_dim})
     judge(out)
     return out
 
@@ -152,7 +160,7 @@ def judge(rep: DPIReport) -> None:
 def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: str = "train",
                eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
                max_samples: int | None = None, pca_k: int = 2, estimator: str | None = None, seed: int = 0,
-               device: str = "auto", progress: bool = True) -> DPIReport:
+               device: str = "auto", progress: bool = True, row_dim: int | None = None) -> DPIReport:
     """Extract (cached) states of each checkpoint and build the report."""
     from mi_toolkit import _checkpoints as ck
     from mi_toolkit.extract import extract
@@ -168,7 +176,8 @@ def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: st
     meta = {"dataset": dataset, "fit_split": fit_split, "eval_split": eval_split, "layer": layer,
             "max_samples": max_samples, "checkpoints": [str(p) for p in checkpoints],
             "used": {m.name: m.eval.used for m in models}}
-    return dpi_from_states(models, pca_k=pca_k, estimator=estimator, seed=seed, device=device, meta=meta)
+    return dpi_from_states(models, pca_k=pca_k, estimator=estimator, seed=seed, device=device, meta=meta,
+                           row_dim=row_dim)
 
 
 def dpi_figures(rep: DPIReport):

@@ -171,3 +171,60 @@ class FeaturePCA(TransformerMixin, BaseEstimator):
         for i, m in enumerate(lens):
             out[i, :m] = flat[starts[i] : starts[i] + m]
         return out
+
+
+class RowPCA(TransformerMixin, BaseEstimator):
+    """Per-row feature PCA of fixed-shape representations: ``(N, r, d) -> (N, r, p)``.
+
+    One scikit-learn ``PCA`` is fitted per row position (PCA component j, or a pooled
+    state) on the fit split and applied unchanged elsewhere. Row j's map depends on
+    row j alone, so the nestings the DPI report and the sweeps rely on survive: the
+    reduced PCA_k is the first k rows of the reduced PCA_k', and a reduced pooled row
+    is a row of the reduced ``full+pooled``. Fewer inputs per example let a critic
+    trained on a few hundred examples generalise (see docs/reading-mi.md).
+
+    Parameters: ``n_components`` p (capped at the fit split's size and d);
+    ``random_state`` for the solver. Fitted attributes: ``pcas_``, ``n_rows_``.
+    """
+
+    def __init__(self, n_components: int = 32, random_state: int = 0) -> None:
+        self.n_components = n_components
+        self.random_state = random_state
+
+    @staticmethod
+    def _as_rows(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float32)
+        if x.ndim == 2:
+            x = x[:, None, :]
+        if x.ndim != 3:
+            raise UserError(f"RowPCA needs (N, rows, d) or (N, d) arrays, got shape {x.shape}")
+        return x
+
+    def fit(self, x: np.ndarray, y=None) -> "RowPCA":
+        x = self._as_rows(x)
+        if self.n_components < 1:
+            raise UserError(f"--row-dim must be at least 1, not {self.n_components}")
+        p = min(self.n_components, x.shape[0], x.shape[2])
+        self.pcas_ = [PCA(n_components=p, svd_solver="full", random_state=self.random_state).fit(x[:, j])
+                      for j in range(x.shape[1])]
+        self.n_rows_ = x.shape[1]
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "pcas_")
+        x = self._as_rows(x)
+        if x.shape[1] != self.n_rows_:
+            raise UserError(f"RowPCA was fitted on {self.n_rows_} rows, got {x.shape[1]}")
+        return np.stack([pca.transform(x[:, j]) for j, pca in enumerate(self.pcas_)], axis=1).astype(np.float32)
+
+
+def reduce_rows(fit: np.ndarray, ev: np.ndarray, row_dim: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(fit, eval)`` with every row reduced to ``row_dim`` by a :class:`RowPCA` fitted on ``fit``;
+    unchanged when ``row_dim`` is None. Shapes ``(N, r, d) -> (N, r, p)``, ``(N, d) -> (N, p)``."""
+    if row_dim is None:
+        return fit, ev
+    rp = RowPCA(row_dim).fit(fit)
+    out_fit, out_ev = rp.transform(fit), rp.transform(ev)
+    if np.ndim(fit) == 2:
+        return out_fit[:, 0], out_ev[:, 0]
+    return out_fit, out_ev

@@ -16,7 +16,7 @@ from predgen_core.errors import UserError
 
 from mi_toolkit import report
 from mi_toolkit.extract import HiddenStates
-from mi_toolkit.pca import FeaturePCA, token_pca_all
+from mi_toolkit.pca import FeaturePCA, reduce_rows, token_pca_all
 from mi_toolkit.representations import estimate_split, labels_array, plugin_entropy
 
 
@@ -79,17 +79,24 @@ def monotonicity_flags(ks: Sequence[int], results: Sequence[Any]) -> list[dict[s
 
 def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: np.ndarray, ks: Sequence[int], *,
                  axis: str = "token", estimator: str | None = None, seed: int = 0, device: str = "auto",
-                 config: Any = None, meta: dict[str, Any] | None = None) -> SweepResult:
+                 config: Any = None, meta: dict[str, Any] | None = None, row_dim: int | None = None) -> SweepResult:
     """Sweep over ``ks`` from per-example states.
 
     ``fit_states`` / ``eval_states``: sequences (or re-iterables) of ``(n_i, d)`` arrays;
     ``y_*`` labels ``(N,)``. One SVD per example serves every k (token axis); all k
-    are estimated by one :func:`mi_toolkit.estimate_many` call.
+    are estimated by one :func:`mi_toolkit.estimate_many` call. ``row_dim``: reduce
+    each ``d``-wide PCA row to that many dims (:class:`~mi_toolkit.pca.RowPCA`, token axis only).
     """
     ks = sorted(set(int(k) for k in ks))
     y_fit, y_eval = labels_array(y_fit), labels_array(y_eval)
+    if row_dim is not None and axis != "token":
+        raise UserError("--row-dim applies to the token-axis PCA; drop it or use --pca-axis token")
     if axis == "token":
-        zf, ze = token_pca_all(fit_states, ks), token_pca_all(eval_states, ks)
+        kmax = max(ks)
+        big_f, big_e = reduce_rows(token_pca_all(fit_states, [kmax])[kmax], token_pca_all(eval_states, [kmax])[kmax],
+                                   row_dim)
+        zf = {k: np.ascontiguousarray(big_f[:, :k]) for k in ks}
+        ze = {k: np.ascontiguousarray(big_e[:, :k]) for k in ks}
     elif axis == "feature":
         fit_list, eval_list = list(fit_states), list(eval_states)
         longest = max(len(z) for z in fit_list + eval_list)
@@ -102,7 +109,7 @@ def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: n
     results = estimate_split([(zf[k], y_fit, ze[k], y_eval) for k in ks], estimator, seed=seed,
                              device=device, config=config)
     return SweepResult(ks, results, monotonicity_flags(ks, results), plugin_entropy(y_eval),
-                       {"axis": axis, "seed": seed, **(meta or {})})
+                       {"axis": axis, "seed": seed, "row_dim": row_dim, **(meta or {})})
 
 
 def sweep_states(fit: HiddenStates, ev: HiddenStates, ks: Sequence[int], **kwargs: Any) -> SweepResult:
@@ -116,14 +123,14 @@ def sweep_states(fit: HiddenStates, ev: HiddenStates, ks: Sequence[int], **kwarg
 def pca_sweep(checkpoint: Any, dataset: str, ks: Sequence[int], *, fit_split: str = "train",
               eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
               max_samples: int | None = None, axis: str = "token", estimator: str | None = None,
-              seed: int = 0, device: str = "auto", progress: bool = True) -> SweepResult:
+              seed: int = 0, device: str = "auto", progress: bool = True, row_dim: int | None = None) -> SweepResult:
     """Extract (cached) states of ``checkpoint`` on both splits and sweep over ``ks``."""
     from mi_toolkit.extract import extract
 
     common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
     fit = extract(checkpoint, dataset, fit_split, layer, **common)
     ev = extract(checkpoint, dataset, eval_split, layer, **common)
-    return sweep_states(fit, ev, ks, axis=axis, estimator=estimator, seed=seed, device=device,
+    return sweep_states(fit, ev, ks, axis=axis, estimator=estimator, seed=seed, device=device, row_dim=row_dim,
                         meta={"checkpoint": str(checkpoint), "dataset": dataset, "fit_split": fit_split,
                               "eval_split": eval_split, "layer": layer, "max_samples": max_samples})
 

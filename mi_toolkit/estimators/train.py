@@ -136,12 +136,19 @@ def build_critic(spec: EstimatorSpec, cfg: NeuralConfig, preps: list[Prepared], 
     return SeparableCritic(k, d_in, d_y, cfg.hidden, cfg.n_hidden, cfg.embed, generator)
 
 
-def _ridge(prep: Prepared, d_in: int, alpha: float = 1.0) -> np.ndarray:
-    """Ridge coefficients ``(d_in, k)`` of train ``y`` on train ``z`` (zero rows for padding)."""
+RIDGE_ALPHAS = np.logspace(-3, 5, 17)
+
+
+def _ridge(prep: Prepared, d_in: int) -> np.ndarray:
+    """Ridge coefficients ``(d_in, k)`` of train ``y`` on train ``z`` (zero rows for padding), the
+    penalty chosen per target by leave-one-out CV: with more features than examples (576-wide
+    hidden states, a few hundred sentences) a fixed small penalty interpolates the train split."""
+    from sklearn.linear_model import RidgeCV
+
     z, y = prep.z["train"].astype(np.float64), prep.y["train"].astype(np.float64)
-    coef = np.linalg.solve(z.T @ z + alpha * np.eye(z.shape[1]), z.T @ y)
+    coef = RidgeCV(alphas=RIDGE_ALPHAS, fit_intercept=False, alpha_per_target=True).fit(z, y).coef_.T
     out = np.zeros((d_in, y.shape[1]), np.float32)
-    out[: len(coef)] = coef
+    out[: len(coef)] = coef.reshape(len(coef), -1)
     return out
 
 
@@ -220,11 +227,12 @@ def _objective(spec, cfg, critic, z, y, log_prior, log_ema):
     return spec.bound(t, log_m), log_ema
 
 
-def _validate(spec, cfg, critic, train, val, log_prior) -> Tensor:
+def _validate(spec, cfg, critic, val, log_prior) -> Tensor:
     """The bound on the validation slice, per critic ``(K,)``; raises ``_Diverged`` on NaN/inf."""
-    critic.eval()  # read-out mode: no statistic may come from the validation labels
+    critic.eval()  # read-out mode: the scale is refitted below, never from the batch's own residuals
     if hasattr(critic, "refit_scale"):
-        critic.refit_scale(*train)
+        # train residuals understate the error of a critic that fits its train split (d > n)
+        critic.refit_scale(*val)
     with torch.no_grad():
         out = spec.bound(*batch_terms(spec, cfg, critic, *val, log_prior))
     critic.train()
@@ -243,7 +251,7 @@ def _train_once(spec, cfg, preps, device, seed, lr):
     n, k = ztr.shape[1], ztr.shape[0]
     # round 0 is the untrained critic (the null for discrete Y, the ridge fit for the
     # Gaussian density): training must beat it on validation to be kept
-    best = _validate(spec, cfg, critic, (ztr, ytr), (zva, yva), log_prior)
+    best = _validate(spec, cfg, critic, (zva, yva), log_prior)
     best_params = [p.detach().clone() for p in critic.parameters()]
     stale = torch.zeros(k, dtype=torch.long, device=device)
     log_ema = torch.full((k,), -math.inf, device=device)
@@ -256,7 +264,7 @@ def _train_once(spec, cfg, preps, device, seed, lr):
             opt.zero_grad(set_to_none=True)
             (-obj.sum()).backward()
             opt.step()
-        val = _validate(spec, cfg, critic, (ztr, ytr), (zva, yva), log_prior)
+        val = _validate(spec, cfg, critic, (zva, yva), log_prior)
         improved = val > best + cfg.min_delta
         with torch.no_grad():
             for keep, p in zip(best_params, critic.parameters()):
@@ -272,7 +280,7 @@ def _train_once(spec, cfg, preps, device, seed, lr):
             p.copy_(keep)
     critic.eval()
     if hasattr(critic, "refit_scale"):
-        critic.refit_scale(ztr, ytr)
+        critic.refit_scale(zva, yva)
     return critic, curve
 
 

@@ -200,7 +200,8 @@ class ClassificationTask(Task):
         _check_lengths(preds, golds)
         correct = sum(1 for p, g in zip(preds, golds) if p is not None and int(p) == int(g))
         unparsed = sum(1 for p in preds if p is None)
-        return {"accuracy": correct / len(golds), "n": len(golds), "n_unparsed": unparsed}
+        return {"accuracy": correct / len(golds), "accuracy_ci": accuracy_interval(correct, len(golds)),
+                "n": len(golds), "n_unparsed": unparsed}
 
 
 class RegressionTask(Task):
@@ -246,6 +247,7 @@ class RegressionTask(Task):
         pearson = float(np.corrcoef(p, g)[0, 1]) if len(g) > 1 and p.std() > 0 and g.std() > 0 else float("nan")
         return {
             "mse": float(np.mean(err**2)),
+            "mse_ci": mean_interval(err**2),
             "mae": float(np.mean(np.abs(err))),
             "pearson": pearson,
             "n": len(g),
@@ -271,6 +273,27 @@ class MultipleChoiceTask(ClassificationTask):
         lines = [f"{self.question_label}: {question}"] + [f"{w}: {o}" for w, o in zip(self.labels, options)]
         label = self.convert_label(record.get(self.label_field), where)
         return Example("\n".join(lines), label, {"question": question, "options": options})
+
+
+def accuracy_interval(correct: int, n: int, level: float = 0.95) -> list[float]:
+    """Wilson score interval ``[low, high]`` for a proportion ``correct / n``."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(correct, n).proportion_ci(confidence_level=level, method="wilson")
+    return [float(ci.low), float(ci.high)]
+
+
+def mean_interval(values: Any, level: float = 0.95, n_resamples: int = 2000, seed: int = 0) -> list[float]:
+    """Percentile bootstrap interval ``[low, high]`` for the mean of per-example ``values`` ``(n,)``."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2 or np.ptp(x) == 0:
+        return [float(x.mean()), float(x.mean())]
+    res = bootstrap((x,), np.mean, confidence_level=level, n_resamples=n_resamples, method="percentile",
+                    rng=np.random.default_rng(seed))
+    return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
 
 
 def _check_lengths(preds: Sequence[Any], golds: Sequence[Any]) -> None:

@@ -69,10 +69,11 @@ def test_missing_checkpoint_and_dpi_success(setup):
     assert r.exit_code == 2 and "does not exist" in r.output
     out = root / "dpi.html"
     r = run("dpi", "--models", ckpts["predictor"], ckpts["predgen"], "--dataset", "sst2", "--data-dir", data,
-            "--output", out, "--json", root / "dpi.json")
+            "--output", out, "--json", root / "dpi.json", "--row-dim", 8)
     assert r.exit_code == 0, r.output
     d = json.loads((root / "dpi.json").read_text())
     assert [row["method"] for row in d["across_methods"]] == ["predictor", "predgen"]
+    assert d["meta"]["row_dim"] == 8
     assert "<script src=" not in out.read_text()
 
 

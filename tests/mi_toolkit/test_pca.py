@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mi_toolkit.pca import FeaturePCA, token_pca, token_pca_all, token_pca_batch
+from mi_toolkit.pca import FeaturePCA, RowPCA, reduce_rows, token_pca, token_pca_all, token_pca_batch
 from predgen_core.errors import UserError
 
 
@@ -67,3 +67,31 @@ def test_feature_pca_fit_on_one_split_applied_to_another():
 def test_feature_pca_too_few_tokens():
     with pytest.raises(UserError, match="need at least 50"):
         FeaturePCA(n_components=50, incremental=True).fit(iter(_examples()))
+
+
+def test_row_pca_is_per_row_so_nestings_survive():
+    rng = np.random.default_rng(0)
+    fit = rng.normal(size=(50, 5, 12)).astype(np.float32) * np.arange(1, 13)
+    ev = rng.normal(size=(20, 5, 12)).astype(np.float32)
+    rf, re_ = reduce_rows(fit, ev, 4)
+    assert rf.shape == (50, 5, 4) and re_.shape == (20, 5, 4)
+    # row j's map depends on row j alone: reducing the first 2 rows alone gives the same numbers
+    sub_f, sub_e = reduce_rows(fit[:, :2], ev[:, :2], 4)
+    np.testing.assert_allclose(sub_e, re_[:, :2], atol=1e-5)
+    # a single (N, d) row is the last row reduced alone
+    last_f, last_e = reduce_rows(fit[:, -1], ev[:, -1], 4)
+    assert last_e.shape == (20, 4)
+    np.testing.assert_allclose(last_e, re_[:, -1], atol=1e-5)
+    # the map is fitted on the fit split only
+    _, re2 = reduce_rows(fit, np.zeros_like(ev), 4)
+    np.testing.assert_allclose(re2[:, 0], -RowPCA(4).fit(fit).pcas_[0].mean_ @ RowPCA(4).fit(fit).pcas_[0].components_.T
+                               * np.ones((20, 1)), atol=1e-4)
+    assert reduce_rows(fit, ev, None)[1] is ev
+
+
+def test_row_pca_bad_input():
+    with pytest.raises(UserError, match="--row-dim must be at least 1"):
+        RowPCA(0).fit(np.zeros((10, 2, 3)))
+    with pytest.raises(UserError, match="fitted on 2 rows"):
+        RowPCA(2).fit(np.random.default_rng(1).normal(size=(10, 2, 3))).transform(np.zeros((4, 3, 3)))
+    assert RowPCA(50).fit(np.random.default_rng(0).normal(size=(10, 1, 6))).pcas_[0].n_components_ == 6

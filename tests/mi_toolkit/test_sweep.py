@@ -71,3 +71,14 @@ def test_estimates_are_reported_on_the_evaluation_split_only():
     assert [r.n_test for r in res] == [200, 200]
     assert res[0].mi < 0.1                           # a random split of the pooled data would show ~0.3
     assert res[1].mi > 0.4
+
+
+def test_sweep_with_reduced_rows_keeps_the_signal_and_records_it():
+    rng = np.random.default_rng(0)
+    fit, yf = _states(rng, 300, 2)
+    ev, ye = _states(rng, 150, 2)
+    out = sweep_arrays(fit, ev, yf, ye, [1, 2], seed=0, config=FAST, row_dim=3)
+    assert out.results[1].mi > out.results[0].mi + 0.2
+    assert out.to_dict()["meta"]["row_dim"] == 3
+    with pytest.raises(UserError, match="--row-dim applies to the token-axis PCA"):
+        sweep_arrays(fit, ev, yf, ye, [1, 2], axis="feature", row_dim=3)

@@ -93,6 +93,10 @@ def test_classification_metrics_count_unparsed_as_wrong():
     task = get_task("sst2")
     m = task.metrics([1, 0, None, 1], [1, 1, 0, 1])
     assert m["accuracy"] == pytest.approx(0.5) and m["n_unparsed"] == 1 and m["n"] == 4
+    low, high = m["accuracy_ci"]
+    assert low == pytest.approx(0.150, abs=1e-3) and high == pytest.approx(0.850, abs=1e-3)  # Wilson, 2 of 4
+    wide, narrow = task.metrics([1] * 8 + [0] * 2, [1] * 10), task.metrics([1] * 800 + [0] * 200, [1] * 1000)
+    assert narrow["accuracy_ci"][1] - narrow["accuracy_ci"][0] < wide["accuracy_ci"][1] - wide["accuracy_ci"][0]
 
 
 def test_regression_metrics_mse_mae_and_parse_failures():
@@ -103,7 +107,9 @@ def test_regression_metrics_mse_mae_and_parse_failures():
     assert m["mae"] == pytest.approx((1 + 0 + 2) / 3)
     assert m["n_unparsed"] == 1
     perfect = task.metrics([0.5, 2.0, 4.0], [0.5, 2.0, 4.0])
-    assert perfect["mse"] == 0 and perfect["pearson"] == pytest.approx(1.0)
+    assert perfect["mse"] == 0 and perfect["pearson"] == pytest.approx(1.0) and perfect["mse_ci"] == [0.0, 0.0]
+    low, high = task.metrics([1.0, 3.0, 2.0, 0.0] * 10, [2.0, 3.0, 4.5, 0.5] * 10)["mse_ci"]
+    assert 0 < low < (1 + 0 + 6.25 + 0.25) / 4 < high
     with pytest.raises(ValueError):
         task.metrics([1.0], [1.0, 2.0])
 

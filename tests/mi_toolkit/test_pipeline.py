@@ -1,0 +1,45 @@
+"""`mi pipeline` end to end on the tiny model: every output written, numbers sane, reruns reuse checkpoints."""
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from mi_toolkit.cli import app
+
+from test_heatmap import write_sst2
+
+
+def test_pipeline_end_to_end_on_tiny_model(tmp_path):
+    data = write_sst2(tmp_path / "data", n=60)
+    out = tmp_path / "pipe"
+    args = ["pipeline", "--quick", "--model", "tiny-llama", "--data-dir", str(data), "--out-dir", str(out),
+            "--max-steps", "2", "--max-samples", "40"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "SST-2 from the local copy" in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dataset"] == "sst2" and summary["config"]["max_steps"] == 2
+    for name in ("dpi.html", "sweep.html", "heatmap.html"):
+        page = (out / name).read_text()
+        assert "<script src=" not in page and "plotly" in page.lower()
+    rows = summary["dpi"]["across_methods"]
+    assert [row["method"] for row in rows] == ["predictor", "generator", "predgen"]
+    for row in rows:
+        assert row["ci_low"] <= row["mi"] <= row["ci_high"] and row["n_test"] == 40
+        assert row["ceiling"] > 0
+    assert summary["sweep"]["ks"] == [1, 2, 4, 8] and len(summary["sweep"]["mi"]) == 4
+    for method in ("predictor", "generator", "predgen"):
+        assert (out / "models" / method / "manifest.json").is_file()
+
+    stamp = (out / "models" / "predgen" / "manifest.json").stat().st_mtime_ns
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert (out / "models" / "predgen" / "manifest.json").stat().st_mtime_ns == stamp
+
+
+def test_pipeline_rejects_an_unknown_dataset(tmp_path):
+    r = CliRunner().invoke(app, ["pipeline", "--dataset", "nope", "--model", "tiny-llama",
+                                 "--out-dir", str(tmp_path / "p")])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "nope" in r.output
