@@ -17,7 +17,9 @@ def pick_sentences(words, per_word, ddir, seed):
     ex = TASKS.get("sst2").load("validation", data_dir=ddir)
     chosen = []
     for w in words:
-        hits = [e.text for e in ex if f" {w} " in f" {e.text.lower()} " and len(e.text.split()) <= 25]
+        # the raw sentence: heatmap() formats it into the prompt ("Review: ...") itself
+        raw = [e.fields["sentence"] for e in ex]
+        hits = [t for t in raw if f" {w} " in f" {t.lower()} " and len(t.split()) <= 25]
         chosen += [(w, t) for t in hits[:per_word]]
     return chosen
 
