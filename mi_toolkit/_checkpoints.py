@@ -32,7 +32,25 @@ def load_checkpoint(checkpoint: Any) -> Any:
 
         _LOADED.clear()  # one model in memory at a time
         _LOADED[key] = pc.load(path)
+        merge_for_inference(_LOADED[key].model)
     return _LOADED[key]
+
+
+def merge_for_inference(model: Any) -> bool:
+    """Fold a PEFT adapter's weights into the base weights in place; True when merged.
+
+    The toolkit only reads states and attributions, and on CPU an unmerged LoRA costs
+    measurably more per forward pass (benchmarks/bench_merge.py). peft
+    methods that cannot merge keep their adapter: the same states, only slower.
+    """
+    merge = getattr(model, "merge_adapter", None)
+    if merge is None:
+        return False
+    try:
+        merge()
+    except (ValueError, NotImplementedError):
+        return False
+    return True
 
 
 def describe(checkpoint: Any) -> Any:
