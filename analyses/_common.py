@@ -62,8 +62,11 @@ def budget(args: argparse.Namespace) -> Budget:
     return QUICK if args.quick else FULL
 
 
-def checkpoint(args: argparse.Namespace, method: str, dataset: str, tag: str = "", **train_kw: Any) -> Path:
-    """Train ``method`` on ``dataset`` with the mode's budget, or reuse a finished run with the same name."""
+def checkpoint(args: argparse.Namespace, method: str, dataset: str, tag: str = "", evaluate: bool = True,
+               **train_kw: Any) -> Path:
+    """Train ``method`` on ``dataset`` with the mode's budget, or reuse a finished run with the same name.
+
+    ``evaluate=False`` skips the validation pass after training (the MI figures never read it)."""
     from predgen_core.api import TrainConfig, train
 
     b = budget(args)
@@ -73,7 +76,8 @@ def checkpoint(args: argparse.Namespace, method: str, dataset: str, tag: str = "
         return out
     cfg = TrainConfig(method=method, dataset=dataset, model=args.model, output_dir=str(out), data_dir=data_dir(args.data_dir),
                       max_train_samples=b.train_samples, max_steps=b.max_steps, batch_size=b.batch_size,
-                      seed=args.seed, eval_max_samples=b.eval_samples, **train_kw)
+                      seed=args.seed, eval_max_samples=b.eval_samples,
+                      **({} if evaluate else {"eval_split": None}), **train_kw)
     return train(cfg)
 
 

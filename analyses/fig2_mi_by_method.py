@@ -16,12 +16,16 @@ def main() -> None:
     ap = parser(__doc__)
     ap.add_argument("--datasets", default="sst2,stsb")
     ap.add_argument("--pca-k", type=int, default=2)
+    ap.add_argument("--max-samples", type=int, default=None,
+                    help="sentences per split for MI (default: 240 quick, so both datasets fit in 15 min; "
+                         "the budget's otherwise)")
     args = ap.parse_args()
+    n = args.max_samples or (240 if args.quick else budget(args).mi_samples)
     from mi_toolkit.dpi import dpi_html, dpi_report
 
     for ds in args.datasets.split(","):
-        paths = [checkpoint(args, m, ds) for m in METHODS]
-        rep = dpi_report(paths, ds, data_dir=data_dir(args.data_dir), max_samples=budget(args).mi_samples,
+        paths = [checkpoint(args, m, ds, evaluate=False) for m in METHODS]
+        rep = dpi_report(paths, ds, data_dir=data_dir(args.data_dir), max_samples=n,
                          pca_k=args.pca_k, seed=args.seed)
         save(args, f"fig2_mi_by_method_{ds}", {"dataset": ds, "report": rep.to_dict()},
              dpi_html(rep, f"Figure 2 ({ds}): MI by method"))
