@@ -17,10 +17,10 @@ def main() -> None:
     ap.add_argument("--datasets", default="sst2,stsb")
     ap.add_argument("--pca-k", type=int, default=2)
     ap.add_argument("--max-samples", type=int, default=None,
-                    help="sentences per split for MI (default: 240 quick, so both datasets fit in 15 min; "
+                    help="sentences per split for MI (default: 200 quick, so both datasets fit in 15 min; "
                          "the budget's otherwise)")
     args = ap.parse_args()
-    n = args.max_samples or (240 if args.quick else budget(args).mi_samples)
+    n = args.max_samples or (200 if args.quick else budget(args).mi_samples)
     from mi_toolkit.dpi import dpi_html, dpi_report
 
     for ds in args.datasets.split(","):
