@@ -56,3 +56,10 @@ def test_html_is_self_contained_and_json_round_trips():
     assert "<script src=" not in page and "Plotly" in page and "lower bound" in page
     d = json.loads(json.dumps(rep.to_dict()))
     assert d["across_methods"][0]["representation"] == "pooled:last" and d["ceiling"] == 0.693
+
+
+def test_an_estimate_below_zero_beyond_its_interval_is_flagged():
+    rep = make({"g": reps(0.30, -0.29, 0.0, 0.01, 0.16)}, {"g": "generator"})
+    flags = [f for f in rep.flags if "below 0 beyond its interval" in f]
+    assert len(flags) == 1 and flags[0].startswith("g full:")
+    assert not any("below 0" in f for f in make({"g": reps(0.3, -0.02, 0.0, 0.01, 0.16)}, {"g": "generator"}).flags)
