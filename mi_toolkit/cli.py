@@ -50,6 +50,9 @@ def _print_result(result, source: str) -> None:
     if result.above_ceiling:
         console.print("[bold red]warning:[/bold red] the estimate exceeds the plug-in H(Y) ceiling; "
                       "this is estimator error, not information")
+    if result.below_zero:
+        console.print("[bold red]warning:[/bold red] the whole interval is below 0, which true MI never is; "
+                      "this is estimator error (too few samples for this input width): nothing detected")
 
 
 @app.command()

@@ -35,6 +35,9 @@ def _print_result(res: Any, info: dict[str, Any]) -> None:
     if getattr(res, "above_ceiling", False):
         typer.echo(f"warning: the estimate {res.mi:.3f} is above the ceiling H(Y) = {res.ceiling:.3f} nats: "
                    "that is estimator error, not information; try more samples or another estimator", err=True)
+    if getattr(res, "below_zero", False):
+        typer.echo(f"warning: the estimate {res.mi:.3f} is below 0 beyond its interval; MI cannot be negative, "
+                   "so that is estimator error, not information; try more samples or a smaller --pca-k", err=True)
 
 
 def estimate_model_cmd(model: Path, dataset: str, *, split: str = "validation", fit_split: str = "train",

@@ -127,8 +127,7 @@ def judge(rep: DPIReport) -> None:
             if rep.ceiling is not None and res.mi > rep.ceiling:
                 rep.flags.append(f"{name} {key}: estimate {res.mi:.3f} is above the ceiling H(Y) = "
                                  f"{rep.ceiling:.3f} nats; that is estimator error, not information")
-            if res.ci_high < 0:
-                # true MI is never negative: the critic scores held-out data worse than no critic
+            if res.below_zero:
                 rep.flags.append(f"{name} {key}: estimate {report.fmt_result(res)} is below 0 beyond its "
                                  "interval; MI cannot be negative, so that is estimator error (too few "
                                  "examples for this input width); read it as 'nothing detected'")

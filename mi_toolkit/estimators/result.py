@@ -14,7 +14,8 @@ class MIResult:
     ``p_value``: permutation-null p-value (labels permuted on the held-out split
     under the fixed critic). ``ceiling``: plug-in ``H(Y)`` for discrete ``Y``
     (``None`` for continuous); ``above_ceiling`` flags an estimate above it, which
-    is estimator error and not information. ``curve``: validation bound per epoch.
+    is estimator error and not information; :attr:`below_zero` flags the other
+    impossible case. ``curve``: validation bound per epoch.
     """
 
     mi: float
@@ -39,6 +40,12 @@ class MIResult:
         for name in ("mi", "ci_low", "ci_high"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"MIResult.{name} is not finite; estimators must never return NaN/inf")
+
+    @property
+    def below_zero(self) -> bool:
+        """The whole interval is below 0. True MI never is, so this is estimator error
+        (typically too few examples for the input width): read it as "nothing detected"."""
+        return self.ci_high < 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (plain floats, lists and dicts)."""

@@ -84,6 +84,14 @@ def test_above_ceiling_gets_a_clear_message(capsys):
     assert "above the ceiling H(Y) = 0.690 nats: that is estimator error" in capsys.readouterr().err
 
 
+def test_below_zero_gets_a_clear_message(capsys):
+    res = MIResult(mi=-0.29, ci_low=-0.40, ci_high=-0.18, estimator="x", ceiling=None, above_ceiling=False,
+                   n_train=10, n_test=10, p_value=1.0, seconds=0.0, seed=0, discrete=False)
+    assert res.below_zero and not MIResult(**{**res.to_dict(), "ci_high": 0.01}).below_zero
+    _print_result(res, {"representation": "full"})
+    assert "below 0 beyond its interval; MI cannot be negative" in capsys.readouterr().err
+
+
 def test_pipeline_picks_local_sst2_else_polarity(tmp_path, monkeypatch):
     import mi_toolkit.pipeline as pl
 
