@@ -2,20 +2,40 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+import numpy as np
 
 
 @dataclass
 class MIResult:
     """An MI estimate in nats with how it was obtained.
 
-    ``ci_low``/``ci_high``: 95% percentile interval, see ``interval_method``.
-    ``p_value``: permutation-null p-value (labels permuted on the held-out split
-    under the fixed critic). ``ceiling``: plug-in ``H(Y)`` for discrete ``Y``
-    (``None`` for continuous); ``above_ceiling`` flags an estimate above it, which
-    is estimator error and not information; :attr:`below_zero` flags the other
-    impossible case. ``curve``: validation bound per epoch.
+    ``ci_low``/``ci_high``: 95% interval; ``interval_method`` says what it covers.
+    ``p_value``: see ``interval_method`` (permutation null for the critic estimators,
+    a one-sided bootstrap for ``probe``). ``ceiling``: the largest value the estimate
+    could take with the label prior it uses (discrete ``Y``; ``None`` for continuous):
+    ``mean_i -log p(y_i)`` over the scored examples, ``p`` the prior of the fit split.
+    ``above_ceiling`` flags an estimate above it (estimator error, not information);
+    :attr:`below_zero` flags the other impossible case. ``curve``: validation bound per epoch.
+
+    Per-example read-out (estimators that score each example, e.g. ``probe``):
+
+    - ``pointwise`` ``(n_eval,)`` float64: ``log q(y_i|z_i) - log p(y_i)`` in nats for each
+      scored example, by a model that never saw it; their mean is ``mi``. Row ``i`` is
+      example ``i`` of the input (cross-fitting scores all ``N``) or of the explicit
+      held-out set. Two results on the same examples can be compared pairwise
+      (:func:`mi_toolkit.estimators.paired.paired_difference`).
+    - ``fold_ids`` ``(n_eval,)`` int: the cross-fitting fold that scored each example
+      (``-1`` for an explicit held-out set scored by one refitted model).
+    - ``chosen``: the selected candidate; ``candidates``: one dict per candidate with its
+      cross-validated log-loss (``cv_logloss``, nats) and ``cv_mi`` (prior log-loss minus it).
+    - ``n_fit`` (examples each scoring model was fitted on), ``n_eval`` (examples scored),
+      ``n_folds`` (K; 0 for a single held-out split).
+    - ``detected``: the interval lies above 0, i.e. some model beat the label prior
+      beyond held-out noise. :meth:`describe` renders a result that is not detected as
+      "no information detected at this n", never as a zero.
     """
 
     mi: float
@@ -35,11 +55,23 @@ class MIResult:
     discrete: bool = True
     n_classes: int | None = None
     device: str = "cpu"
+    pointwise: np.ndarray | None = None
+    fold_ids: np.ndarray | None = None
+    chosen: str | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    n_fit: int | None = None
+    n_eval: int | None = None
+    n_folds: int | None = None
+    detected: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("mi", "ci_low", "ci_high"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"MIResult.{name} is not finite; estimators must never return NaN/inf")
+        if self.detected is None:
+            self.detected = bool(self.ci_low > 0)
+        if self.n_eval is None:
+            self.n_eval = self.n_test
 
     @property
     def below_zero(self) -> bool:
@@ -47,6 +79,44 @@ class MIResult:
         (typically too few examples for the input width): read it as "nothing detected"."""
         return self.ci_high < 0
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (plain floats, lists and dicts)."""
-        return asdict(self)
+    def describe(self) -> str:
+        """One line: the estimate with its interval and provenance, or, when nothing was
+        detected, "no information detected at this n" with the best held-out value."""
+        how = f"{self.estimator}" + (f" ({self.chosen})" if self.chosen else "")
+        how += f", n={self.n_eval} scored" + (f", {self.n_folds}-fold cross-fit" if self.n_folds else "")
+        if self.detected:
+            return f"{self.mi:.3f} nats [{self.ci_low:.3f}, {self.ci_high:.3f}] ({how})"
+        if self.ci_low == self.ci_high == self.mi == 0.0:
+            best = "no trained critic beat the no-information critic"
+        else:
+            best = f"best held-out value {self.mi:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}]"
+        return f"no information detected at this n ({best}; {how})"
+
+    def to_dict(self, per_example: bool = False) -> dict[str, Any]:
+        """JSON-ready dict (plain floats, lists and dicts). The per-example arrays are left
+        out unless ``per_example`` (they hold one value per scored example)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            val = getattr(self, f.name)
+            if f.name in ("pointwise", "fold_ids"):
+                if not per_example:
+                    continue
+                val = None if val is None else np.asarray(val).tolist()
+            elif isinstance(val, (dict, list)):
+                val = _plain(val)
+            out[f.name] = val
+        out["description"] = self.describe()
+        return out
+
+
+def _plain(obj: Any) -> Any:
+    """Deep copy with numpy scalars/arrays turned into Python values."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
