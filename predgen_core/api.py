@@ -9,13 +9,29 @@ to ``output_dir`` and the work folder removed (``keep_checkpoints`` keeps it).
 from __future__ import annotations
 
 import json
+import math
 import shutil
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from predgen_core.checkpoint import load, write_checkpoint
 from predgen_core.errors import UserError
+from predgen_core.io import write_json_atomic
+from predgen_core.methods import METHODS
+from predgen_core.methods.heads import POOLINGS
+from predgen_core.methods.losses import LOSS_COMBINERS
+from predgen_core.methods.runtime import build_module, completion_text, encode, max_target_tokens, predict_examples
+from predgen_core.methods.schedules import SAMPLING_LEVELS
+from predgen_core.methods.zero_shot import zero_shot_predictions
+from predgen_core.models import load_base_model
+from predgen_core.peft_methods import PEFT_METHODS, peft_manifest
+from predgen_core.tasks import TASKS, Example, compatible_task
+
+# transformers is imported inside the functions that start training, deliberately: it
+# takes seconds, and a bad option should be answered before it loads.
 
 # Fields that may differ between a killed run and its resumption.
 _RESUME_FREE = ("progress", "keep_checkpoints", "eval_max_samples", "eval_split", "output_dir")
@@ -67,13 +83,6 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Name checks before anything heavy runs (each raises a UserError listing valid names)."""
-        from predgen_core.methods import METHODS
-        from predgen_core.methods.heads import POOLINGS
-        from predgen_core.methods.losses import LOSS_COMBINERS
-        from predgen_core.methods.schedules import SAMPLING_LEVELS
-        from predgen_core.peft_methods import PEFT_METHODS
-        from predgen_core.tasks import TASKS
-
         METHODS.get(self.method)
         TASKS.get(self.dataset)
         PEFT_METHODS.get(self.peft)
@@ -122,7 +131,7 @@ def _resume_point(work: Path, config: TrainConfig) -> str | None:
 
 def _peft_config(config: TrainConfig, total_steps: int) -> dict[str, Any]:
     options = dict(config.peft_options)
-    if config.peft == "adalora":  # its rank budget schedule needs the run length
+    if "total_step" in PEFT_METHODS.get(config.peft).defaults:  # a rank budget schedule needs the run length
         options.setdefault("total_step", total_steps)
     return options
 
@@ -140,11 +149,6 @@ def train(config: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
 
     ``callbacks``: extra ``transformers.TrainerCallback`` objects (tests use one to simulate a kill).
     """
-    from predgen_core.methods import METHODS
-    from predgen_core.methods.runtime import build_module, encode, max_target_tokens
-    from predgen_core.models import load_base_model
-    from predgen_core.tasks import TASKS
-
     config.validate()
     output_dir = Path(config.output_dir)
     _check_output(output_dir)
@@ -164,15 +168,13 @@ def train(config: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
     sampling_steps = config.max_steps_for_sampling
     if sampling_steps is None:
         sampling_steps = max(1, total_steps // 2)
-    spec = _spec(config, max_new, sampling_steps if method.name == "predgen" else None, total_steps)
+    spec = _spec(config, max_new, sampling_steps if method.scheduled_sampling else None, total_steps)
     module, tok, task = build_module(spec, base=(lm, tok))
     if module.head is not None and task.kind == "regression":
-        import statistics
-
         values = [float(e.label) for e in train_ex]
         module.head.set_target_stats(statistics.fmean(values), statistics.pstdev(values))
     items = encode(task, tok, train_ex, config.max_length, with_target=method.generative)
-    extra = {"max_steps_for_sampling": sampling_steps, "combiner": config.loss} if method.name == "predgen" else {}
+    extra = {"max_steps_for_sampling": sampling_steps, "combiner": config.loss} if method.scheduled_sampling else {}
     extra["head_lr_scale"] = config.head_lr_scale
     trainer = method.trainer(model=module, args=args, train_dataset=items,
                              data_collator=method.collator(tok.pad_token_id, task.kind), processing_class=tok,
@@ -190,9 +192,6 @@ def train(config: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
 
 
 def _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_dir, work, resume) -> None:
-    from predgen_core.checkpoint import write_checkpoint
-    from predgen_core.methods.runtime import predict_examples
-
     module = trainer.accelerator.unwrap_model(trainer.model)
     metrics: dict[str, Any] = {"train_loss": result.training_loss, "global_step": trainer.state.global_step,
                                "train_seconds": round(seconds, 2), "resumed_from": resume,
@@ -202,8 +201,6 @@ def _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_d
                                 max_length=config.max_length, progress=config.progress)
         scores = task.metrics(pred.values, [e.label for e in eval_ex])
         metrics[config.eval_split] = {**scores, "parse_failures": pred.parse_failures}
-    from predgen_core.peft_methods import peft_manifest
-
     manifest = {**spec, "peft": peft_manifest(module.lm), "kind": task.kind, "verbaliser": _verbaliser(task),
                 "training": asdict(config), "metrics": metrics,
                 "log_history": trainer.state.log_history[-20:]}
@@ -219,8 +216,6 @@ def _verbaliser(task: Any) -> dict[str, Any]:
 
 
 def _completion(task: Any, label: Any) -> str:
-    from predgen_core.methods.runtime import completion_text
-
     return completion_text(task, label)
 
 
@@ -232,14 +227,12 @@ def _load_split(task: Any, split: str, data_dir: str | None, max_samples: int | 
 
 
 def _epoch_steps(n: int, config: TrainConfig, world: int) -> int:
-    import math
-
     per_step = config.batch_size * config.grad_accum * max(world, 1)
     return max(1, math.ceil(math.ceil(n / per_step) * config.epochs))
 
 
 def _training_args(config: TrainConfig, work: Path):
-    import torch
+    import torch  # heavy, deliberate (see the note at the top)
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -254,7 +247,7 @@ def _training_args(config: TrainConfig, work: Path):
 
 
 def _callbacks(config: TrainConfig, args: Any, extra: Sequence[Any]) -> list[Any]:
-    from predgen_core.methods.progress import RichProgress
+    from predgen_core.methods.progress import RichProgress  # imports transformers (see the note at the top)
 
     out = list(extra)
     if config.progress and args.process_index == 0:
@@ -265,49 +258,27 @@ def _callbacks(config: TrainConfig, args: Any, extra: Sequence[Any]) -> list[Any
 # --------------------------------------------------------------------------- evaluation
 
 
-def _task_for(loaded: Any, dataset: str | None) -> Any:
-    """The checkpoint's task, or ``dataset`` if it is compatible with the checkpoint's head/verbaliser."""
-    from predgen_core.tasks import TASKS
-
-    if dataset is None or dataset == loaded.task.name:
-        return loaded.task
-    task = TASKS.get(dataset)
-    if task.kind != loaded.task.kind or task.num_labels != loaded.task.num_labels:
-        raise UserError(f"checkpoint {loaded.path} was trained on {loaded.task.name!r} ({loaded.task.kind}); "
-                        f"{dataset!r} is {task.kind} with {task.num_labels} outputs; evaluate on a matching dataset")
-    return task
-
-
 def evaluate(path: str | Path, dataset: str | None = None, *, split: str = "validation",
              max_samples: int | None = None, data_dir: str | None = None, batch_size: int = 32, seed: int = 0,
              json_out: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
     """Metrics of a checkpoint on a split: ``accuracy`` (classification) or ``mse``/``mae`` (regression),
     plus ``n``, ``parse_failures`` (generated text that ``task.parse`` could not read) and ``seconds``."""
-    from predgen_core.checkpoint import load
-    from predgen_core.methods.runtime import predict_examples
-
     loaded = load(path)
-    task = _task_for(loaded, dataset)
+    task = compatible_task(loaded.task, dataset, loaded.path)
     examples = _load_split(task, split, data_dir, max_samples, seed)
     started = time.perf_counter()
     pred = predict_examples(loaded.module, loaded.tokenizer, task, examples, batch_size=batch_size,
-                            max_length=loaded.manifest.get("training", {}).get("max_length"), progress=progress)
+                            max_length=loaded.max_length, progress=progress)
     result = {**task.metrics(pred.values, [e.label for e in examples]), "parse_failures": pred.parse_failures,
               "method": loaded.method, "dataset": task.name, "split": split, "checkpoint": str(path),
               "seconds": round(time.perf_counter() - started, 2)}
     if json_out:
-        from predgen_core.io import write_json_atomic
-
         write_json_atomic(json_out, result)
     return result
 
 
 def predict(path: str | Path, texts: str | Sequence[str]) -> list[dict[str, Any]]:
     """Predictions for raw input texts: ``label`` (class name or number), ``value`` and the generated ``text``."""
-    from predgen_core.checkpoint import load
-    from predgen_core.methods.runtime import predict_examples
-    from predgen_core.tasks.base import Example
-
     loaded = load(path)
     texts = [texts] if isinstance(texts, str) else list(texts)
     if not texts or any(not t.strip() for t in texts):
@@ -315,7 +286,7 @@ def predict(path: str | Path, texts: str | Sequence[str]) -> list[dict[str, Any]
     task = loaded.task
     # Multiple-choice tasks read options from records; free text goes in as the example's text.
     pred = predict_examples(loaded.module, loaded.tokenizer, task, [Example(t, 0) for t in texts],
-                            max_length=loaded.manifest.get("training", {}).get("max_length"))
+                            max_length=loaded.max_length)
     out = []
     for i, text in enumerate(texts):
         value = pred.values[i]
@@ -330,10 +301,6 @@ def zero_shot(model: str, dataset: str, *, split: str = "validation", max_sample
               json_out: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
     """The untrained base model as a floor: classification picks the verbaliser with the highest
     log-likelihood after the prompt; regression greedily generates and parses a number."""
-    from predgen_core.methods.zero_shot import zero_shot_predictions
-    from predgen_core.models import load_base_model
-    from predgen_core.tasks import TASKS
-
     task = TASKS.get(dataset)
     examples = _load_split(task, split, data_dir, max_samples, seed)
     lm, tok = load_base_model(model)
@@ -344,7 +311,5 @@ def zero_shot(model: str, dataset: str, *, split: str = "validation", max_sample
               "method": "zero-shot", "model": model, "dataset": dataset, "split": split,
               "seconds": round(time.perf_counter() - started, 2)}
     if json_out:
-        from predgen_core.io import write_json_atomic
-
         write_json_atomic(json_out, result)
     return result

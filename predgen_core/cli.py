@@ -6,7 +6,10 @@ from typing import Optional
 
 import typer
 
-from predgen_core.errors import run_cli, user_errors
+from predgen_core.errors import UserError, run_cli, user_errors
+
+# Each command imports the library inside, deliberately: torch and transformers take
+# seconds, and `predgen --help` or a bad option should answer at once.
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Train Predictor / Generator / PredGen checkpoints and evaluate them.")
@@ -21,8 +24,6 @@ def _peft_options(items: list[str]) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
-            from predgen_core.errors import UserError
-
             raise UserError(f"--peft-option {item!r} must look like key=value (e.g. r=8)")
         try:
             out[key] = json.loads(value)

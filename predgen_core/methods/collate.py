@@ -1,4 +1,7 @@
-"""Collators: tokenised examples -> padded batches for the two input layouts.
+"""Padding and collators: tokenised examples -> padded batches for the two input layouts.
+
+:func:`pad_rows` is the project's one padder; everything that batches token ids
+(the collators, greedy decoding, state extraction) goes through it.
 
 * Prompt-only (Predictor): right-padded prompt, the label as a number.
 * Prompt + target (Generator, PredGen): prompts LEFT-padded so that every target
@@ -14,7 +17,36 @@ from typing import Any, Sequence
 
 import torch
 
+from predgen_core.errors import UserError
+
 IGNORE_INDEX = -100
+SIDES = ("left", "right")
+
+
+def pad_rows(rows: Sequence[Sequence[int]], pad_id: int, side: str = "right",
+             width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad id lists to ``(B, T)``: ``input_ids`` (``pad_id`` where padded) and ``attention_mask`` (1 on real tokens).
+
+    ``side`` is where the padding goes; ``width`` defaults to the longest row (0 for no rows).
+    """
+    if side not in SIDES:
+        raise UserError(f"padding side must be left or right, not {side!r}")
+    width = max((len(r) for r in rows), default=0) if width is None else width
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        cols = slice(0, len(row)) if side == "right" else slice(width - len(row), width)
+        ids[i, cols] = torch.as_tensor(list(row), dtype=torch.long)
+        mask[i, cols] = 1
+    return ids, mask
+
+
+def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Positions that skip padding: ``(B, T)``, 0 at each row's first real token.
+
+    A sequence thus gets the same positions (and states) whichever side it is padded on.
+    """
+    return (attention_mask.long().cumsum(-1) - 1).clamp_min(0)
 
 
 def label_tensor(labels: Sequence[int | float], kind: str) -> torch.Tensor:
@@ -34,13 +66,7 @@ class PromptCollator:
     kind: str
 
     def __call__(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        width = max(len(it["prompt_ids"]) for it in items)
-        ids = torch.full((len(items), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(items), width), dtype=torch.long)
-        for i, it in enumerate(items):
-            row = torch.tensor(it["prompt_ids"], dtype=torch.long)
-            ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1
+        ids, mask = pad_rows([it["prompt_ids"] for it in items], self.pad_id, "right")
         return {"input_ids": ids, "attention_mask": mask, "labels": label_tensor([it["label"] for it in items], self.kind)}
 
 
@@ -58,28 +84,10 @@ class TargetCollator:
     kind: str
 
     def __call__(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        n = max(len(it["prompt_ids"]) for it in items)
-        m = max(len(it.get("target_ids", ())) for it in items)
-        b = len(items)
-        ids = torch.full((b, n + m), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((b, n + m), dtype=torch.long)
-        tgt = torch.full((b, m), self.pad_id, dtype=torch.long)
-        tmask = torch.zeros((b, m), dtype=torch.bool)
-        for i, it in enumerate(items):
-            p = torch.tensor(it["prompt_ids"], dtype=torch.long)
-            ids[i, n - len(p) : n] = p
-            mask[i, n - len(p) : n] = 1
-            t = torch.tensor(it.get("target_ids", []), dtype=torch.long)
-            ids[i, n : n + len(t)] = t
-            mask[i, n : n + len(t)] = 1
-            tgt[i, : len(t)] = t
-            tmask[i, : len(t)] = True
-        out = {"input_ids": ids, "attention_mask": mask, "target_ids": tgt, "target_mask": tmask}
+        prompt, prompt_mask = pad_rows([it["prompt_ids"] for it in items], self.pad_id, "left")
+        tgt, tmask = pad_rows([it.get("target_ids", ()) for it in items], self.pad_id, "right")
+        out = {"input_ids": torch.cat([prompt, tgt], 1), "attention_mask": torch.cat([prompt_mask, tmask], 1),
+               "target_ids": tgt, "target_mask": tmask.bool()}
         if all("label" in it for it in items):
             out["labels"] = label_tensor([it["label"] for it in items], self.kind)
         return out
-
-
-def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Positions that skip padding: ``(B, T)``, 0 at each row's first real token."""
-    return (attention_mask.long().cumsum(-1) - 1).clamp_min(0)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-POOLINGS = ("last", "mean", "first")
+# The one list of poolings, in the order mi_toolkit stores pooled states (first, mean, last).
+POOLINGS = ("first", "mean", "last")
 
 
 def pool_hidden(hidden: torch.Tensor, mask: torch.Tensor, how: str = "last") -> torch.Tensor:

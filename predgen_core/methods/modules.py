@@ -9,13 +9,13 @@ forward per step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 from torch import nn
 
 from predgen_core.methods import losses
-from predgen_core.methods.collate import position_ids
+from predgen_core.methods.collate import PromptCollator, TargetCollator, position_ids
 from predgen_core.methods.heads import PooledHead
 from predgen_core.methods.sampling import greedy_decode, mix_targets
 from predgen_core.methods.schedules import ordered_alphas, sampling_mask
@@ -35,12 +35,23 @@ class MethodModule(nn.Module):
     """Base: ``lm`` a causal LM (maybe PEFT-wrapped), ``head`` a :class:`PooledHead` or None."""
 
     accepts_loss_kwargs = False  # our losses are per-batch means; the Trainer scales them for accumulation
+    generative: ClassVar[bool] = False  # batches hold prompt + target; predictions come from greedy decoding
 
     def __init__(self, lm: nn.Module, head: nn.Module | None, kind: str) -> None:
         super().__init__()
         self.lm = lm
         self.head = head
         self.kind = kind
+
+    @classmethod
+    def collator(cls, pad_id: int, kind: str) -> PromptCollator | TargetCollator:
+        """The collator for this method's batch layout."""
+        return TargetCollator(pad_id, kind) if cls.generative else PromptCollator(pad_id, kind)
+
+    @classmethod
+    def options(cls, manifest: dict[str, Any], task: Any, tokenizer: Any) -> dict[str, Any]:
+        """Constructor keywords beyond ``(lm, head, kind)``, read from a manifest-like dict."""
+        return {}
 
     @property
     def config(self):  # the Trainer and accelerate read model.config
@@ -74,6 +85,13 @@ class PredictorModule(MethodModule):
 
 class GeneratorModule(MethodModule):
     """Teacher-forced CE on the target tokens; predicts by greedy decoding + ``parse``."""
+
+    generative = True
+
+    @classmethod
+    def options(cls, manifest: dict[str, Any], task: Any, tokenizer: Any) -> dict[str, Any]:
+        return dict(eos_id=tokenizer.eos_token_id, parse=task.parse, max_new_tokens=manifest.get("max_new_tokens", 8),
+                    decode_text=lambda ids: tokenizer.decode(ids, skip_special_tokens=True))
 
     def __init__(self, lm, head, kind, *, eos_id: int, decode_text: Callable[[list[int]], str],
                  parse: Callable[[str], Any], max_new_tokens: int = 8) -> None:
@@ -117,6 +135,12 @@ class PredGenModule(GeneratorModule):
     adapter; regression: the ordered penalty) and, for regression, ``adapter_mse``
     that trains the numeric head T.
     """
+
+    @classmethod
+    def options(cls, manifest: dict[str, Any], task: Any, tokenizer: Any) -> dict[str, Any]:
+        saved = manifest.get("options", {})
+        return {**super().options(manifest, task, tokenizer), "sampling_level": saved.get("sampling_level", "sequence"),
+                "alpha_first": saved.get("alpha_first", 1.67), "alpha_last": saved.get("alpha_last", 1.0)}
 
     def __init__(self, lm, head, kind, *, sampling_level: str = "sequence",
                  alpha_first: float = 1.67, alpha_last: float = 1.0, **kw) -> None:

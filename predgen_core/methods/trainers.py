@@ -14,6 +14,7 @@ from collections import defaultdict
 import torch
 from transformers import Trainer, TrainerCallback
 
+from predgen_core.checkpoint_io import load_weights, save_weights
 from predgen_core.methods import losses
 from predgen_core.methods.schedules import sampling_probability
 
@@ -77,8 +78,6 @@ class MethodTrainer(Trainer):
         return self.optimizer
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
-        from predgen_core.checkpoint import save_weights
-
         output_dir = output_dir or self.args.output_dir
         if not self.args.should_save:
             return
@@ -87,8 +86,6 @@ class MethodTrainer(Trainer):
             self.processing_class.save_pretrained(output_dir)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
-        from predgen_core.checkpoint import load_weights
-
         load_weights(resume_from_checkpoint, self.accelerator.unwrap_model(model or self.model))
 
 

@@ -6,7 +6,8 @@ from typing import Any, Sequence
 import torch
 
 from predgen_core.methods.collate import TargetCollator, position_ids
-from predgen_core.methods.runtime import batches, completion_text, encode, generate_ids, track
+from predgen_core.methods.reading import batches, generate_ids
+from predgen_core.methods.runtime import completion_text, encode, track
 
 
 @torch.no_grad()

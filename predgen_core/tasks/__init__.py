@@ -9,6 +9,7 @@ from predgen_core.tasks.base import (
     MultipleChoiceTask,
     RegressionTask,
     Task,
+    compatible_task,
     get_task,
     register_task,
     require_field,
@@ -18,5 +19,5 @@ from predgen_core.tasks import sst2, stsb, polarity, piqa, boolq, sick, arc  # n
 
 __all__ = [
     "TASKS", "Task", "Example", "ClassificationTask", "RegressionTask", "MultipleChoiceTask",
-    "get_task", "register_task", "require_field", "subsample",
+    "compatible_task", "get_task", "register_task", "require_field", "subsample",
 ]

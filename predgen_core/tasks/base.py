@@ -16,6 +16,9 @@ from predgen_core.data import Reader, data_roots, find_local, load_hub, missing_
 from predgen_core.errors import UserError
 from predgen_core.registry import Registry
 
+# numpy, scipy and scikit-learn are imported inside the subsetting and interval helpers,
+# deliberately: the task registry is read on every CLI path, and they take seconds.
+
 
 @dataclass(frozen=True)
 class Example:
@@ -312,6 +315,21 @@ def register_task(cls: type[Task]) -> type[Task]:
 
 def get_task(name: str) -> Task:
     return TASKS.get(name)
+
+
+def compatible_task(trained: Task, dataset: str | None, checkpoint: Any) -> Task:
+    """The task of ``dataset`` (default: ``trained``), after checking that a model trained on ``trained``
+    can be read on it: the same kind and, for classification, as many classes."""
+    if dataset is None or dataset == trained.name:
+        return trained
+    task = TASKS.get(dataset)
+    if trained.kind != task.kind:
+        raise UserError(f"checkpoint {checkpoint} was trained on {trained.name!r} ({trained.kind}) but dataset "
+                        f"{dataset!r} is {task.kind}; use a {task.kind} checkpoint or a {trained.kind} dataset")
+    if task.num_labels != trained.num_labels:
+        raise UserError(f"checkpoint {checkpoint} has {trained.num_labels} classes but {dataset!r} has "
+                        f"{task.num_labels}; use a checkpoint trained on a task with the same labels")
+    return task
 
 
 def subsample_split(

@@ -1,0 +1,83 @@
+"""Reading a causal LM: prompt token ids, greedy continuations and hidden states.
+
+:func:`forward_states` is the project's one extraction path: ``LoadedCheckpoint.hidden_states``
+and ``mi_toolkit.states.extract`` both read states through it, so a state means the
+same thing everywhere (padding-aware positions, ``output_hidden_states`` numbering:
+``0`` = embeddings, ``-1`` = last layer after the final norm).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import torch
+
+from predgen_core.errors import UserError
+from predgen_core.methods.collate import pad_rows, position_ids
+from predgen_core.methods.sampling import greedy_decode
+
+
+def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def prompt_ids(tokenizer: Any, prompts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
+    """Token ids of each prompt, left-truncated to ``max_length`` as training does (the answer cue survives).
+
+    A prompt that tokenises to nothing raises a :class:`UserError`.
+    """
+    rows = [list(r) for r in tokenizer(list(prompts), add_special_tokens=True)["input_ids"]]
+    rows = [r[-max_length:] if max_length else r for r in rows]
+    for text, row in zip(prompts, rows):
+        if not row:
+            raise UserError(f"text {text[:40]!r} tokenises to nothing; give a non-empty text")
+    return rows
+
+
+def check_layer(model: Any, layer: int) -> int:
+    """Validate ``layer`` against the model's depth; returns it unchanged."""
+    n_layers = int(model.config.num_hidden_layers)
+    if not -(n_layers + 1) <= layer <= n_layers:
+        raise UserError(
+            f"layer {layer} is out of range for a model with {n_layers} layers; "
+            f"use -{n_layers + 1}..{n_layers} (0 = embeddings, -1 = last layer)"
+        )
+    return layer
+
+
+@torch.inference_mode()
+def forward_states(lm: Any, rows: Sequence[Sequence[int]], layer: int, pad_id: int,
+                   side: str = "right") -> list[torch.Tensor]:
+    """One batched forward pass; each row's states ``(len(row), d)`` at ``layer``, float32 on the CPU."""
+    ids, mask = pad_rows(rows, pad_id, side)
+    device = next(lm.parameters()).device
+    # logits_to_keep=1: the vocabulary projection is not needed for states.
+    out = lm(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=position_ids(mask).to(device),
+             output_hidden_states=True, use_cache=False, logits_to_keep=1)
+    hidden = out.hidden_states[layer].float().cpu()
+    return [h[m.bool()] for h, m in zip(hidden, mask)]
+
+
+def sequence_states(lm: Any, tokenizer: Any, prompts: Sequence[str], continuations: Sequence[list[int]] | None,
+                    *, layer: int = -1, batch_size: int = 16, max_length: int | None = None) -> list[torch.Tensor]:
+    """States ``(n_i + m_i, d)`` of each prompt followed by its continuation (or the prompt alone)."""
+    rows = prompt_ids(tokenizer, prompts, max_length)
+    if continuations is not None:
+        rows = [p + list(c) for p, c in zip(rows, continuations)]
+    out: list[torch.Tensor] = []
+    for chunk in batches(rows, batch_size):
+        out += forward_states(lm, chunk, layer, tokenizer.pad_token_id)
+    return out
+
+
+@torch.no_grad()
+def generate_ids(lm: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int, *, batch_size: int = 16,
+                 max_length: int | None = None) -> list[list[int]]:
+    """Greedy continuations (KV cache) of each prompt, as token ids up to and including EOS."""
+    device = next(lm.parameters()).device
+    out: list[list[int]] = []
+    for chunk in batches(prompt_ids(tokenizer, prompts, max_length), batch_size):
+        ids, mask = pad_rows(chunk, tokenizer.pad_token_id, "left")
+        dec = greedy_decode(lm, ids.to(device), mask.to(device), max_new_tokens, eos_id=tokenizer.eos_token_id)
+        out += [row[m].tolist() for row, m in zip(dec.tokens.cpu(), dec.mask.cpu())]
+    return out
