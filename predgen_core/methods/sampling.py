@@ -46,13 +46,13 @@ def _step(lm: nn.Module, ids, mask, pos, cache, want_hidden: bool):
         input_ids=ids,
         attention_mask=mask,
         position_ids=pos,
-        past_key_values=cache,
+        cache=cache,  # transformers 5.24 renamed past_key_values (removed in 5.40)
         use_cache=True,
         output_hidden_states=want_hidden,
         logits_to_keep=1,
     )
     hidden = out.hidden_states[-1][:, -1] if want_hidden else None
-    return out.logits[:, -1], out.past_key_values, hidden
+    return out.logits[:, -1], out.cache, hidden
 
 
 @torch.no_grad()
