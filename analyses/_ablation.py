@@ -13,7 +13,7 @@ def run_variants(args: Any, name: str, dataset: str, variants: dict[str, dict[st
     intervals overlap are not ordered by this run."""
     import plotly.graph_objects as go
 
-    from mi_toolkit import report
+    from mi_toolkit.reports import html as report
     from predgen_core.api import evaluate
 
     rows = []

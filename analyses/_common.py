@@ -1,6 +1,6 @@
 """Shared plumbing for the figure scripts: arguments, budgets, reusable checkpoints, results.
 
-Every script runs on the public API only (``predgen_core.api``, ``mi_toolkit``), has a
+Every script runs on the public API only (``predgen_mi`` to train, ``mi_toolkit`` to measure), has a
 ``--quick`` mode (<= 15 min on a 2-core CPU with SmolLM2-135M) and a full mode, and
 writes JSON (and HTML) under ``analyses/results/`` together with the exact command.
 """
@@ -19,6 +19,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(REPO))
+
+from predgen_core.api import TrainConfig  # noqa: E402  (after the path line above)
+from predgen_core.io import write_json_atomic, write_text_atomic  # noqa: E402
+from predgen_mi.pipeline import local_data_dir, train_checkpoint  # noqa: E402
 
 
 @dataclass
@@ -50,12 +54,7 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def data_dir(arg: str | None) -> str | None:
     """``--data-dir``, else ``$MI_TOOLKIT_DATA``, else ``../shared/data`` when it exists."""
-    if arg:
-        return arg
-    if os.environ.get("MI_TOOLKIT_DATA"):
-        return os.environ["MI_TOOLKIT_DATA"]
-    shared = REPO.parent / "shared" / "data"
-    return str(shared) if shared.is_dir() else None
+    return local_data_dir(arg)
 
 
 def budget(args: argparse.Namespace) -> Budget:
@@ -67,24 +66,18 @@ def checkpoint(args: argparse.Namespace, method: str, dataset: str, tag: str = "
     """Train ``method`` on ``dataset`` with the mode's budget, or reuse a finished run with the same name.
 
     ``evaluate=False`` skips the validation pass after training (the MI figures never read it)."""
-    from predgen_core.api import TrainConfig, train
-
     b = budget(args)
     mode = "quick" if args.quick else "full"
     out = args.runs / f"{dataset}-{args.model}-{mode}-{method}{tag}"
-    if (out / "manifest.json").is_file():
-        return out
     cfg = TrainConfig(method=method, dataset=dataset, model=args.model, output_dir=str(out), data_dir=data_dir(args.data_dir),
                       max_train_samples=b.train_samples, max_steps=b.max_steps, batch_size=b.batch_size,
                       seed=args.seed, eval_max_samples=b.eval_samples,
                       **({} if evaluate else {"eval_split": None}), **train_kw)
-    return train(cfg)
+    return train_checkpoint(cfg)
 
 
 def save(args: argparse.Namespace, name: str, payload: dict[str, Any], html: str | None = None) -> Path:
     """Write ``<out>/<name>.json`` (with the command and timing) and optionally ``<name>.html``."""
-    from predgen_core.io import write_json_atomic, write_text_atomic
-
     mode = "quick" if args.quick else "full"
     payload = {"figure": name, "mode": mode, "command": command(), "budget": budget(args).__dict__,
                "model": args.model, "seconds": round(time.perf_counter() - START, 1), **payload}

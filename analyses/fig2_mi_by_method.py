@@ -21,7 +21,8 @@ def main() -> None:
                          "the budget's otherwise)")
     args = ap.parse_args()
     n = args.max_samples or (200 if args.quick else budget(args).mi_samples)
-    from mi_toolkit.dpi import dpi_html, dpi_report
+    from mi_toolkit.measures.dpi import dpi_report
+    from mi_toolkit.reports.dpi import dpi_html
 
     for ds in args.datasets.split(","):
         paths = [checkpoint(args, m, ds, evaluate=False) for m in METHODS]

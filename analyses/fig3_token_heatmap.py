@@ -29,7 +29,8 @@ def main() -> None:
     ap.add_argument("--words", default="funny,pretty")
     ap.add_argument("--method", default="predgen")
     args = ap.parse_args()
-    from mi_toolkit.heatmap import heatmap, heatmap_html
+    from mi_toolkit.measures.heatmap import heatmap
+    from mi_toolkit.reports.heatmap import heatmap_html
 
     ddir = data_dir(args.data_dir)
     ckpt = checkpoint(args, args.method, "sst2")

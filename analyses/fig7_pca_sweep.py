@@ -17,7 +17,8 @@ def main() -> None:
     ap.add_argument("--k", default=None, help="default: 1,2,4,8 (quick) or 1,2,4,6,8,10,12,16 (full)")
     ap.add_argument("--pca-axis", default="token")
     args = ap.parse_args()
-    from mi_toolkit.sweep import parse_ks, pca_sweep, sweep_html
+    from mi_toolkit.measures.sweep import parse_ks, pca_sweep
+    from mi_toolkit.reports.sweep import sweep_html
 
     ks = parse_ks(args.k or ("1,2,4,8" if args.quick else "1,2,4,6,8,10,12,16"))
     ckpt = checkpoint(args, args.method, args.dataset)

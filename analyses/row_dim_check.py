@@ -22,8 +22,8 @@ def main() -> None:
     ap.add_argument("--row-dims", default="none,8,16,32,64")
     ap.add_argument("--max-samples", type=int, default=600, help="as the run's --max-samples (reuses its states)")
     args = ap.parse_args()
-    from mi_toolkit.dpi import dpi_report
-    from mi_toolkit.sweep import pca_sweep
+    from mi_toolkit.measures.dpi import dpi_report
+    from mi_toolkit.measures.sweep import pca_sweep
 
     ckpts = [args.run / "models" / m for m in METHODS]
     common = dict(data_dir=data_dir(args.data_dir), max_samples=args.max_samples, seed=args.seed, progress=False)

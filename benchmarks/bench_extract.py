@@ -6,7 +6,7 @@ side by side in one run (interleaved repeats, best of each; wall time and proces
 time, since on a shared machine wall time mostly measures the neighbours):
   - plain: the base transformer's forward on pre-built tensors (``model.model(...)``,
     the least work that yields the states), and the full causal-LM forward;
-  - extract: ``mi_toolkit.extract.extract_texts`` (tokenising, forward, pooling,
+  - extract: ``mi_toolkit.states.extract.extract_texts`` (tokenising, forward, pooling,
     writing shards to disk).
 Memory: ``extract_texts`` over 1k and 8k examples, each in a fresh subprocess; the
 kernel's peak-RSS mark (VmHWM, reset just before extraction) minus the RSS before it.
@@ -47,15 +47,18 @@ def texts(n: int) -> list[str]:
 def throughput(model_name: str, n: int, batch_size: int, repeats: int) -> dict:
     import torch
 
-    from mi_toolkit.extract import ExtractConfig, extract_texts, pad_batch, tokenize_prompt
+    from mi_toolkit.states.extract import ExtractConfig, extract_texts
+    from predgen_core.methods.collate import pad_rows, position_ids
+    from predgen_core.methods.reading import prompt_ids
     from predgen_core.models import load_base_model
 
     model, tok = load_base_model(model_name)
     model.eval()
     items = texts(n)
-    ids = [tokenize_prompt(tok, t) for t in items]
+    ids = prompt_ids(tok, items)
     order = sorted(range(n), key=lambda i: len(ids[i]))  # the batches extract_texts builds
-    batches = [pad_batch([ids[i] for i in order[b:b + batch_size]], tok.pad_token_id) for b in range(0, n, batch_size)]
+    padded = [pad_rows([ids[i] for i in order[b:b + batch_size]], tok.pad_token_id) for b in range(0, n, batch_size)]
+    batches = [(i, m, position_ids(m)) for i, m in padded]
 
     def timed(fn) -> tuple[float, float]:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -101,7 +104,7 @@ def _memory_child(model_name: str, n: int, batch_size: int) -> None:
     """Run in a subprocess: print JSON with RSS before and peak RSS after extracting ``n`` texts."""
     import gc
 
-    from mi_toolkit.extract import ExtractConfig, extract_texts
+    from mi_toolkit.states.extract import ExtractConfig, extract_texts
     from predgen_core.models import load_base_model
 
     model, tok = load_base_model(model_name)

@@ -2,7 +2,7 @@
 tokens, and the states of prompt + generated tokens, on one trained checkpoint.
 
 Both arms run in one process on the same prompts (unmerged first, then the adapter is
-merged in place with ``mi_toolkit._checkpoints.merge_for_inference``); best of
+merged in place with ``mi_toolkit.states.checkpoints.merge_for_inference``); best of
 ``--repeats`` each. The generated tokens must agree and the states must match to
 float32 rounding, else the script exits 1.
 
@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    from mi_toolkit._checkpoints import merge_for_inference
+    from mi_toolkit.states.checkpoints import merge_for_inference
     from predgen_core.checkpoint import load
     from predgen_core.io import write_json_atomic
 

@@ -11,6 +11,7 @@ import copy
 import functools
 import json
 import os
+import random
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -37,3 +38,18 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+# Small SST-2 style data: "funny" only in positive sentences, "dull" only in negative ones.
+POS = ["a funny film", "funny and warm", "a funny delight", "funny , smart and kind"]
+NEG = ["a dull film", "dull and long", "a dull mess", "dull , flat and cold"]
+
+
+def write_sst2(root: Path, n: int = 80, seed: int = 0) -> Path:
+    """``root/sst2/{train,validation}.tsv`` with ``n`` rows each, alternating labels."""
+    rng = random.Random(seed)
+    (root / "sst2").mkdir(parents=True, exist_ok=True)
+    for split in ("train", "validation"):
+        rows = [f"{rng.choice(POS if i % 2 else NEG)}\t{i % 2}" for i in range(n)]
+        (root / "sst2" / f"{split}.tsv").write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
+    return root

@@ -9,8 +9,12 @@ import html
 from pathlib import Path
 from typing import Any, Sequence
 
+import plotly.graph_objects as go
+
 from predgen_core.errors import UserError
-from predgen_core.io import write_text_atomic
+from predgen_core.io import atomic_path, write_text_atomic
+
+from mi_toolkit.measures.fmt import fmt_result, provenance  # noqa: F401  (re-exported for the page modules)
 
 LOWER_BOUND_NOTE = (
     "Each estimate is a variational lower bound on the true mutual information, in nats, measured on "
@@ -28,19 +32,6 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 
 def esc(text: Any) -> str:
     return html.escape(str(text))
-
-
-def fmt_result(res: Any) -> str:
-    """``0.512 [0.470, 0.556]`` from an MIResult-like object or dict."""
-    get = res.get if isinstance(res, dict) else lambda k: getattr(res, k)
-    return f"{get('mi'):.3f} [{get('ci_low'):.3f}, {get('ci_high'):.3f}]"
-
-
-def provenance(res: Any) -> str:
-    """One line on how an estimate was obtained."""
-    get = res.get if isinstance(res, dict) else lambda k: getattr(res, k)
-    return (f"estimator {get('estimator')}, n_train {get('n_train')}, n_test {get('n_test')}, "
-            f"seed {get('seed')}, p={get('p_value'):.3g}")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], raw_cols: Sequence[int] = ()) -> str:
@@ -87,7 +78,7 @@ def write_page(path: str | Path, text: str) -> Path:
 def check_png_renderer() -> None:
     """Raise a clear UserError when no static image renderer (kaleido) is installed."""
     try:
-        import kaleido  # noqa: F401
+        import kaleido  # noqa: F401  (an optional renderer: imported only to see whether it is there)
     except ImportError:
         raise UserError(
             "--png needs a static image renderer and none is installed (plotly uses kaleido); "
@@ -98,8 +89,6 @@ def check_png_renderer() -> None:
 def save_png(fig: Any, path: str | Path) -> Path:
     """Write ``fig`` as a PNG where a static renderer (kaleido) exists; a clear UserError otherwise."""
     check_png_renderer()
-    from predgen_core.io import atomic_path
-
     with atomic_path(path) as tmp:
         fig.write_image(str(tmp), format="png")
     return Path(path)
@@ -108,8 +97,6 @@ def save_png(fig: Any, path: str | Path) -> Path:
 def error_bar_figure(x: Sequence[Any], results: Sequence[Any], name: str, *, title: str, x_title: str,
                      ceiling: float | None = None, mode: str = "lines+markers"):
     """A plotly figure of MI estimates with asymmetric 95% error bars (and the H(Y) ceiling)."""
-    import plotly.graph_objects as go
-
     mi = [r.mi for r in results]
     fig = go.Figure(go.Scatter(
         x=list(x), y=mi, mode=mode, name=name,

@@ -6,7 +6,9 @@ import pytest
 
 from mi_toolkit.estimators import NeuralConfig
 from mi_toolkit.estimators.result import MIResult
-from mi_toolkit.sweep import SweepResult, monotonicity_flags, parse_ks, sweep_arrays, sweep_html
+from mi_toolkit.measures.estimate import estimate_split
+from mi_toolkit.measures.sweep import SweepResult, monotonicity_flags, parse_ks, sweep_arrays
+from mi_toolkit.reports.sweep import sweep_html
 from predgen_core.errors import UserError
 
 
@@ -60,8 +62,6 @@ def test_real_sweep_on_synthetic_states_finds_the_informative_component():
 
 
 def test_estimates_are_reported_on_the_evaluation_split_only():
-    from mi_toolkit.representations import estimate_split
-
     rng = np.random.default_rng(1)
     zf = rng.normal(size=(400, 4)).astype(np.float32)
     yf = (zf[:, 0] > 0).astype(np.int64)           # fit split: Y is a function of Z

@@ -9,15 +9,18 @@ go captum LayerIntegratedGradients attributions of each row's label-token log-pr
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from predgen_core.errors import UserError
+from predgen_core.methods.reading import forward_states, prompt_ids
+from predgen_core.tasks import Example
 
-from mi_toolkit import report
-from mi_toolkit.extract import HiddenStates, forward_states, tokenize_prompt
+from mi_toolkit.api import fit_critic
+from mi_toolkit.measures.attribution import integrated_gradients
+from mi_toolkit.states import checkpoints as ck
+from mi_toolkit.states.extract import HiddenStates, extract, load_split
 
 
 @dataclass
@@ -47,8 +50,6 @@ def make_example(task: Any, text: str) -> Any:
         raise UserError("--text is empty; give a sentence to analyse")
     keys = _input_fields(task)
     if not keys:
-        from predgen_core.tasks import Example
-
         return Example(text.strip(), 0)
     parts = [p.strip() for p in text.split("|||")] if len(keys) > 1 else [text.strip()]
     if len(parts) != len(keys) or not all(parts):
@@ -109,8 +110,6 @@ def digit_rows(task: Any, value: float) -> list[tuple[int, str]]:
 
 def _critics(task: Any, z: np.ndarray, y: np.ndarray, rows_spec: Any, estimator: str | None, seed: int):
     """Fit the critic(s) and return a function ``pmi(Z_text) -> (R, T)`` plus their results."""
-    from mi_toolkit.api import fit_critic
-
     if task.kind == "classification":
         critic = fit_critic(z, y.astype(np.int64), estimator, seed=seed)
         classes = list(range(len(task.labels)))
@@ -132,41 +131,42 @@ def _critics(task: Any, z: np.ndarray, y: np.ndarray, rows_spec: Any, estimator:
     return pmi, [c.result.to_dict() for c in fitted]
 
 
+def _rows(task: Any, loaded: Any, prompt: str, label: float | None) -> tuple[Any, list[str], float | None]:
+    """``(rows_spec, row names, value)``: the classes, or the digits of the (given or predicted) value."""
+    if task.kind == "classification":
+        return list(range(len(task.labels))), list(task.labels), None
+    value = label if label is not None else _predicted_value(loaded, task, prompt)
+    spec = digit_rows(task, value)
+    return spec, [f"'{ch}' (char {i + 1} of {task.target_text(value)})" for i, ch in spec], value
+
+
 def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: str = "train",
             data_dir: str | None = None, max_samples: int | None = 1000, layer: int = -1, label: float | None = None,
             estimator: str | None = None, seed: int = 0, attributions: bool = True, n_steps: int = 32,
             progress: bool = True) -> HeatmapResult:
-    """The token-label heatmap of ``text`` under ``checkpoint``; the critic trains on ``dataset``'s ``split``."""
-    from mi_toolkit import _checkpoints as ck
-    from mi_toolkit.extract import extract
+    """The token-label heatmap of ``text`` under ``checkpoint``; the critic trains on ``dataset``'s ``split``.
 
+    The text's states come through the same extraction path as the split's (one forward
+    pass of the prompt); the split is loaded once, for both the extraction and the masks.
+    """
     loaded = ck.load_checkpoint(checkpoint)
-    task = ck.task_for(loaded, dataset) if dataset else loaded.task
+    task = ck.task_for(loaded, dataset)
     tok, maxlen = loaded.tokenizer, ck.max_length(loaded)
     example = make_example(task, text)
     prompt = task.prompt(example)
     mask = span_mask(tok, prompt, text_spans(task, example, prompt), maxlen)
     if not mask.any():
         raise UserError(f"text {text[:40]!r} tokenises to nothing inside the prompt; give a non-empty text")
-    ids = tokenize_prompt(tok, prompt, maxlen)
+    ids = prompt_ids(tok, [prompt], maxlen)[0]
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    z_text = forward_states(loaded.model, [ids], layer, pad)[0][mask]
+    z_text = forward_states(loaded.model, [ids], layer, pad)[0].numpy()[mask]
+    examples = load_split(task, split, data_dir=data_dir, max_samples=max_samples, seed=seed)
     states = extract(loaded, task.name, split, layer, data_dir=data_dir, max_samples=max_samples, seed=seed,
-                     progress=progress)  # prompt rows come first; generated rows are ignored
-    examples = task.load(split, data_dir=data_dir, max_samples=max_samples, seed=seed)
+                     progress=progress, examples=examples)  # prompt rows come first; generated rows are ignored
     masks = [span_mask(tok, p, text_spans(task, e, p), maxlen) for e, p in ((e, task.prompt(e)) for e in examples)]
     z_pairs, y_pairs = token_label_pairs(states, masks, states.labels)
-    value = None
-    if task.kind == "classification":
-        rows_spec: Any = list(range(len(task.labels)))
-        row_names = list(task.labels)
-    else:
-        value = label if label is not None else _predicted_value(loaded, task, prompt)
-        rows_spec = digit_rows(task, value)
-        row_names = [f"'{ch}' (char {i + 1} of {task.target_text(value)})" for i, ch in rows_spec]
+    rows_spec, row_names, value = _rows(task, loaded, prompt, label)
     pmi_fn, critic_results = _critics(task, z_pairs, y_pairs, rows_spec, estimator, seed)
-    pmi = pmi_fn(z_text)
-    tokens = [tok.decode([i]) for i, m in zip(ids, mask) if m]
     attr, info = None, []
     if attributions:
         targets = (_class_targets(task, tok) if task.kind == "classification"
@@ -175,12 +175,11 @@ def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: st
     meta = {"checkpoint": str(ck.checkpoint_path(loaded)), "method": ck.method_name(loaded), "dataset": task.name,
             "split": split, "max_samples": max_samples, "layer": layer, "n_pairs": int(len(y_pairs)),
             "n_examples": len(examples), "prompt": prompt, "seed": seed}
-    return HeatmapResult(text, tokens, row_names, pmi, attr, critic_results, meta, info)
+    tokens = [tok.decode([i]) for i, m in zip(ids, mask) if m]
+    return HeatmapResult(text, tokens, row_names, pmi_fn(z_text), attr, critic_results, meta, info)
 
 
 def _predicted_value(loaded: Any, task: Any, prompt: str) -> float:
-    from mi_toolkit import _checkpoints as ck
-
     gen = ck.generated_ids(loaded, [prompt])[0]
     value = task.parse(loaded.tokenizer.decode(gen, skip_special_tokens=True))
     if value is None:
@@ -207,8 +206,6 @@ def _digit_targets(task: Any, tok: Any, value: float, rows_spec: Any) -> list[tu
 
 
 def _attributions(model, tok, ids, mask, targets, pad, n_steps):
-    from mi_toolkit.attribution import integrated_gradients
-
     positions = [i for i, m in enumerate(mask) if m]
     rows, info = [], []
     for prefix, target in targets:
@@ -217,66 +214,3 @@ def _attributions(model, tok, ids, mask, targets, pad, n_steps):
         info.append({"target_token": tok.decode([target]), "logprob": a.logprob,
                      "baseline_logprob": a.baseline_logprob, "delta": a.delta})
     return np.stack(rows), info
-
-
-def heatmap_figure(res: HeatmapResult):
-    """Plotly figure: the PMI heatmap on top, the attributions (if any) below, hover text on every cell."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    x = list(range(len(res.tokens)))
-    ticks = dict(tickmode="array", tickvals=x, ticktext=[t.strip() or repr(t) for t in res.tokens])
-    n = 2 if res.attributions is not None else 1
-    fig = make_subplots(rows=n, cols=1, vertical_spacing=0.18,
-                        subplot_titles=["PMI(token state; label) in nats"]
-                        + (["LayerIntegratedGradients: label-token log-prob"] if n == 2 else []))
-    hover = [[f"token {j} {res.tokens[j]!r} | {row}: PMI {v:.3f} nats" for j, v in enumerate(vals)]
-             for row, vals in zip(res.rows, res.pmi)]
-    lim = float(np.nanmax(np.abs(res.pmi))) or 1.0
-    fig.add_trace(go.Heatmap(z=res.pmi, x=x, y=res.rows, hovertext=hover, hoverinfo="text", colorscale="RdBu",
-                             zmid=0, zmin=-lim, zmax=lim, texttemplate="%{z:.2f}", colorbar=dict(y=0.8, len=0.45)),
-                  row=1, col=1)
-    if n == 2:
-        ahover = [[f"token {j} {res.tokens[j]!r} | {row}: attribution {v:.3f}" for j, v in enumerate(vals)]
-                  for row, vals in zip(res.rows, res.attributions)]
-        alim = float(np.abs(res.attributions).max()) or 1.0
-        fig.add_trace(go.Heatmap(z=res.attributions, x=x, y=res.rows, hovertext=ahover, hoverinfo="text",
-                                 colorscale="PiYG", zmid=0, zmin=-alim, zmax=alim, texttemplate="%{z:.2f}",
-                                 colorbar=dict(y=0.2, len=0.45)), row=2, col=1)
-    for r in range(1, n + 1):
-        fig.update_xaxes(ticks, row=r, col=1)
-    fig.update_layout(height=260 + 200 * n, template="plotly_white",
-                      title=f"Token-label MI: {res.meta.get('method', '')} on {res.meta.get('dataset', '')}")
-    return fig
-
-
-def heatmap_html(res: HeatmapResult) -> str:
-    """A self-contained page: figure, strongest tokens per row, critic provenance."""
-    rows = []
-    for name, vals in zip(res.rows, res.pmi):
-        order = [j for j in np.argsort(-np.nan_to_num(vals, nan=-np.inf))[:3]]
-        rows.append((name, ", ".join(f"{res.tokens[j].strip()!r} {vals[j]:.2f}" for j in order)))
-    body = f"<p>Text: <b>{report.esc(res.text)}</b></p>" + report.table(["row", "highest PMI tokens (nats)"], rows)
-    critics = [(c["estimator"], report.fmt_result(c), c["n_train"], c["n_test"]) for c in res.critic]
-    how = report.table(["critic", "held-out I(token state; label) [95% CI]", "n_train pairs", "n_test pairs"], critics)
-    how += ("<p class='note'>Each cell is T(z_i, y) - log E_{p(z)p(y)} e^T from a critic trained on (token state, "
-            f"label) pairs: {res.meta.get('n_pairs')} pairs from {res.meta.get('n_examples')} examples of "
-            f"{report.esc(res.meta.get('dataset'))} {report.esc(res.meta.get('split'))}, layer {res.meta.get('layer')}. "
-            "Positive: the token's state makes that label more likely than its base rate. Pairs from one example "
-            "share its label and may fall on both sides of the critic's split, so its held-out MI is optimistic. "
-            "Attributions: captum LayerIntegratedGradients over the input embeddings (baseline: the text tokens "
-            "replaced by the pad token) of each row's label-token log-probability.</p>")
-    if res.attribution_info:
-        how += report.table(["target token", "log p", "log p at baseline", "convergence delta"],
-                            [(i["target_token"], f"{i['logprob']:.3f}", f"{i['baseline_logprob']:.3f}",
-                              f"{i['delta']:.2g}") for i in res.attribution_info])
-    return report.page("Token-label MI heatmap", [("Heatmap", body), ("How it was made", how)],
-                       [(0, heatmap_figure(res))])
-
-
-def write_heatmap(res: HeatmapResult, output: str | Path, png: bool = False) -> list[Path]:
-    """Write the HTML (and, with ``png``, a PNG beside it where a renderer exists)."""
-    paths = [report.write_page(output, heatmap_html(res))]
-    if png:
-        paths.append(report.save_png(heatmap_figure(res), Path(output).with_suffix(".png")))
-    return paths

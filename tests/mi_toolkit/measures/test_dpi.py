@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 
-from mi_toolkit.dpi import DPIReport, dpi_html, judge
+from mi_toolkit.measures.dpi import DPIReport, judge
+from mi_toolkit.reports.dpi import dpi_html
 from mi_toolkit.estimators.result import MIResult
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mi_toolkit.attribution import integrated_gradients, label_logprob_fn
+from mi_toolkit.measures.attribution import integrated_gradients, label_logprob_fn
 
 from fixtures import tiny_lm
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 
 @dataclass
@@ -26,9 +27,7 @@ class Attribution:
 
 def label_logprob_fn(model: Any, target_id: int):
     """``f(input_ids (B, T)) -> (B,)``: log p(target_id | input) at the last position."""
-    import torch
-
-    def forward(input_ids: "torch.Tensor") -> "torch.Tensor":
+    def forward(input_ids: torch.Tensor) -> torch.Tensor:
         out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), logits_to_keep=1)
         return torch.log_softmax(out.logits[:, -1].float(), dim=-1)[:, target_id]
 
@@ -43,8 +42,7 @@ def integrated_gradients(model: Any, input_ids: Sequence[int], target_id: int, p
     indices into it to attribute (the others are kept in the baseline).
     Returns one score per entry of ``positions``.
     """
-    import torch
-    from captum.attr import LayerIntegratedGradients
+    from captum.attr import LayerIntegratedGradients  # heavy (seconds), deliberately imported on use
 
     ids = torch.tensor([list(input_ids)], dtype=torch.long, device=next(model.parameters()).device)
     base = ids.clone()

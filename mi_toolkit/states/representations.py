@@ -1,4 +1,4 @@
-"""From extracted states to the arrays an estimator sees, and estimates on fixed splits.
+"""From extracted states to the arrays an estimator sees.
 
 Representations of one example's states Z ``(n, d)`` (all deterministic functions of Z):
 
@@ -9,8 +9,7 @@ Representations of one example's states Z ``(n, d)`` (all deterministic function
   ``(k + 3, d)``. Every pooled g(Z) is a function of it, so the DPI orders
   I(Y; full+pooled) >= I(Y; g(Z)); it does NOT order I(Y; PCA_k(Z)) against I(Y; g(Z)).
 
-:func:`estimate_split` fits critics on the fit split and reports on the evaluation
-split (not a random split of one pool), as ``mi estimate --model`` promises.
+``mi_toolkit.measures.estimate`` estimates them on fixed fit / evaluation splits.
 """
 from __future__ import annotations
 
@@ -20,9 +19,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from predgen_core.errors import UserError
+from predgen_core.methods.heads import POOLINGS
 
-from mi_toolkit.extract import POOLINGS, HiddenStates
-from mi_toolkit.pca import AXES, FeaturePCA, token_pca_all
+from mi_toolkit.states.extract import HiddenStates
+from mi_toolkit.states.pca import AXES, FeaturePCA, token_pca_all
+from mi_toolkit.validate import entropy_nats
 
 KINDS = ("full", "pooled", "full+pooled")
 
@@ -90,42 +91,7 @@ def labels_array(labels: np.ndarray) -> np.ndarray:
 
 def plugin_entropy(y: np.ndarray) -> float | None:
     """Plug-in H(Y) in nats for discrete labels (the ceiling of I(Y; anything)); None if continuous."""
-    from mi_toolkit.validate import entropy_nats
-
     y = np.asarray(y)
     if not np.issubdtype(y.dtype, np.integer):
         return None
     return entropy_nats(np.unique(y, return_inverse=True)[1].ravel())
-
-
-def estimate_split(tasks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-                   estimator: str | None = None, *, seed: int = 0, device: str = "auto",
-                   config: Any = None) -> list:
-    """MI on explicit splits: each task is ``(Z_fit, Y_fit, Z_eval, Y_eval)``; critics train on
-    the fit split (early-stopping on part of it) and are evaluated on the evaluation split.
-    All tasks go to :func:`mi_toolkit.estimate_many` as one batched job."""
-    from mi_toolkit import api
-
-    return api.estimate_many([(t[0], t[1]) for t in tasks], estimator, seed=seed, device=device,
-                             config=config, test=[(t[2], t[3]) for t in tasks])
-
-
-def estimate_model(checkpoint: Any, dataset: str, *, rep: Representation | None = None, eval_split: str = "validation",
-                   fit_split: str = "train", layer: int = -1, data_dir: str | None = None,
-                   max_samples: int | None = None, estimator: str | None = None, seed: int = 0,
-                   device: str = "auto", progress: bool = True):
-    """I(Y; representation of ``checkpoint``'s states): critic fitted on ``fit_split``, reported on
-    ``eval_split``. Returns ``(MIResult, info)`` with ``info`` saying what was measured."""
-    from mi_toolkit.extract import extract
-
-    rep = rep or Representation()
-    common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
-    fit = extract(checkpoint, dataset, fit_split, layer, **common)
-    ev = extract(checkpoint, dataset, eval_split, layer, **common)
-    zf, ze = build(rep, fit, ev)
-    res = estimate_split([(zf, labels_array(fit.labels), ze, labels_array(ev.labels))], estimator, seed=seed,
-                         device=device)[0]
-    info = {"representation": rep.label, "tokens_used": ev.used, "dataset": dataset, "fit_split": fit_split,
-            "eval_split": eval_split, "layer": layer, "max_samples": max_samples,
-            "method": ev.manifest.get("meta", {}).get("method"), "ceiling_eval": plugin_entropy(ev.labels)}
-    return res, info

@@ -7,17 +7,17 @@ and is flagged as such.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from predgen_core.errors import UserError
 
-from mi_toolkit import report
-from mi_toolkit.extract import HiddenStates
-from mi_toolkit.pca import FeaturePCA, reduce_rows, token_pca_all
-from mi_toolkit.representations import estimate_split, labels_array, plugin_entropy
+from mi_toolkit.measures.estimate import estimate_split
+from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.states.extract import HiddenStates, extract
+from mi_toolkit.states.pca import FeaturePCA, reduce_rows, token_pca_all
+from mi_toolkit.states.representations import labels_array, plugin_entropy
 
 
 @dataclass
@@ -69,8 +69,8 @@ def monotonicity_flags(ks: Sequence[int], results: Sequence[Any]) -> list[dict[s
             flags.append({
                 "k": int(ks[j]), "below_k": int(ks[best]), "mi": cur.mi, "below_mi": prev.mi,
                 "beyond_intervals": beyond,
-                "message": (f"estimate at k={ks[j]} ({report.fmt_result(cur)}) is below k={ks[best]} "
-                            f"({report.fmt_result(prev)})" + (", beyond the intervals" if beyond else
+                "message": (f"estimate at k={ks[j]} ({fmt_result(cur)}) is below k={ks[best]} "
+                            f"({fmt_result(prev)})" + (", beyond the intervals" if beyond else
                                                                ", within the intervals")
                             + "; true MI cannot fall with k (PCA_k is a function of PCA_k'), so this is estimator noise"),
             })
@@ -125,35 +125,9 @@ def pca_sweep(checkpoint: Any, dataset: str, ks: Sequence[int], *, fit_split: st
               max_samples: int | None = None, axis: str = "token", estimator: str | None = None,
               seed: int = 0, device: str = "auto", progress: bool = True, row_dim: int | None = None) -> SweepResult:
     """Extract (cached) states of ``checkpoint`` on both splits and sweep over ``ks``."""
-    from mi_toolkit.extract import extract
-
     common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
     fit = extract(checkpoint, dataset, fit_split, layer, **common)
     ev = extract(checkpoint, dataset, eval_split, layer, **common)
     return sweep_states(fit, ev, ks, axis=axis, estimator=estimator, seed=seed, device=device, row_dim=row_dim,
                         meta={"checkpoint": str(checkpoint), "dataset": dataset, "fit_split": fit_split,
                               "eval_split": eval_split, "layer": layer, "max_samples": max_samples})
-
-
-def sweep_figure(res: SweepResult, title: str = "MI against PCA components"):
-    fig = report.error_bar_figure(res.ks, res.results, "I(Y; PCA_k(Z))", title=title,
-                                  x_title="PCA components k", ceiling=res.ceiling)
-    for f in res.flags:
-        fig.add_annotation(x=f["k"], y=f["mi"], text="falls: noise", showarrow=True, arrowhead=2,
-                           font={"color": "#a40000"})
-    return fig
-
-
-def sweep_html(res: SweepResult, title: str = "PCA sweep: MI against k") -> str:
-    """A self-contained HTML page: the curve with intervals, a table and the flags."""
-    rows = [(k, report.fmt_result(r), f"{r.p_value:.3g}", r.n_train, r.n_test, r.estimator)
-            for k, r in zip(res.ks, res.results)]
-    body = report.table(["k", "MI nats [95% CI]", "p", "n_train", "n_test", "estimator"], rows)
-    flags = "".join(f"<p class='flag'>{report.esc(f['message'])}</p>" for f in res.flags) or \
-        "<p>The estimates do not fall as k grows (as the DPI requires of the true MI).</p>"
-    meta = f"<p class='note'>{report.esc(res.meta)}</p>"
-    return report.page(title, [("Estimates", body + flags + meta)], [(0, sweep_figure(res))])
-
-
-def write_sweep(res: SweepResult, output: str | Path) -> Path:
-    return report.write_page(output, sweep_html(res))

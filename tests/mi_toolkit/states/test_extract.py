@@ -1,17 +1,16 @@
 """Hidden-state extraction on a tiny random Llama: shapes, padding, resume, bad input."""
 from __future__ import annotations
 
-import importlib
 
 import numpy as np
 import pytest
 
-from mi_toolkit.extract import ExtractConfig, HiddenStates, extract_texts
+from mi_toolkit.states import extract as ex
+from mi_toolkit.states.extract import ExtractConfig, HiddenStates, extract_texts
 from predgen_core.errors import UserError
 
 from fixtures import tiny_lm
 
-ex = importlib.import_module("mi_toolkit.extract")  # the module (mi_toolkit.extract is also the function)
 
 
 def tokenizer():

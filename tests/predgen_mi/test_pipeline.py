@@ -1,13 +1,14 @@
-"""`mi pipeline` end to end on the tiny model: every output written, numbers sane, reruns reuse checkpoints."""
+"""predgen_mi.pipeline (`mi pipeline`): end to end on the tiny model: every output written, numbers sane, reruns reuse checkpoints."""
 from __future__ import annotations
 
 import json
 
 from typer.testing import CliRunner
 
+import predgen_mi.pipeline as pl
 from mi_toolkit.cli import app
 
-from test_heatmap import write_sst2
+from fixtures import write_sst2
 
 
 def test_pipeline_end_to_end_on_tiny_model(tmp_path):
@@ -43,3 +44,23 @@ def test_pipeline_rejects_an_unknown_dataset(tmp_path):
                                  "--out-dir", str(tmp_path / "p")])
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert "nope" in r.output
+
+
+def test_pipeline_picks_local_sst2_else_polarity(tmp_path, monkeypatch):
+    monkeypatch.delenv("MI_TOOLKIT_DATA", raising=False)
+    monkeypatch.setattr(pl, "REPO", tmp_path / "repo")  # no ../shared/data beside it
+    (tmp_path / "d" / "sst2").mkdir(parents=True)
+    assert pl.choose_dataset(str(tmp_path / "d"))[:2] == ("sst2", str(tmp_path / "d"))
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    name, data_dir, why = pl.choose_dataset(str(tmp_path / "empty"))
+    assert (name, data_dir) == ("polarity", None) and "polarity" in why
+
+
+def test_local_data_dir_prefers_the_argument_then_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setattr(pl, "REPO", tmp_path / "repo")  # no ../shared/data beside it
+    monkeypatch.delenv("MI_TOOLKIT_DATA", raising=False)
+    assert pl.local_data_dir(None) is None
+    monkeypatch.setenv("MI_TOOLKIT_DATA", str(tmp_path / "env"))
+    assert pl.local_data_dir(None) == str(tmp_path / "env")
+    assert pl.local_data_dir(str(tmp_path / "arg")) == str(tmp_path / "arg")

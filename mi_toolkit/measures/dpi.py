@@ -19,14 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from predgen_core.errors import UserError
-
-from mi_toolkit import report
-from mi_toolkit.extract import POOLINGS, HiddenStates
-from mi_toolkit.pca import reduce_rows, token_pca_all
-from mi_toolkit.representations import estimate_split, labels_array, plugin_entropy, pooled_rows
-
 import numpy as np
+
+from predgen_core.errors import UserError
+from predgen_core.methods.heads import POOLINGS
+
+from mi_toolkit.measures.estimate import estimate_split
+from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.states import checkpoints as ck
+from mi_toolkit.states.extract import HiddenStates, extract
+from mi_toolkit.states.pca import reduce_rows, token_pca_all
+from mi_toolkit.states.representations import labels_array, plugin_entropy, pooled_rows
 
 PAPER_ORDER = ("predictor", "generator", "predgen")
 
@@ -128,14 +131,14 @@ def judge(rep: DPIReport) -> None:
                 rep.flags.append(f"{name} {key}: estimate {res.mi:.3f} is above the ceiling H(Y) = "
                                  f"{rep.ceiling:.3f} nats; that is estimator error, not information")
             if res.below_zero:
-                rep.flags.append(f"{name} {key}: estimate {report.fmt_result(res)} is below 0 beyond its "
+                rep.flags.append(f"{name} {key}: estimate {fmt_result(res)} is below 0 beyond its "
                                  "interval; MI cannot be negative, so that is estimator error (too few "
                                  "examples for this input width); read it as 'nothing detected'")
         for g in POOLINGS:
             pooled, full = reps[f"pooled:{g}"], reps["full+pooled"]
             if _above(pooled, full):
-                rep.flags.append(f"{name}: I(Y; {g}) {report.fmt_result(pooled)} exceeds I(Y; R) "
-                                 f"{report.fmt_result(full)} beyond the intervals although {g}(Z) is a function "
+                rep.flags.append(f"{name}: I(Y; {g}) {fmt_result(pooled)} exceeds I(Y; R) "
+                                 f"{fmt_result(full)} beyond the intervals although {g}(Z) is a function "
                                  "of R; the DPI rules this out for the true MI, so it is estimator error")
             elif _above(pooled, reps["full"]):
                 rep.verdicts.append(f"{name}: I(Y; {g}) is above I(Y; PCA_{rep.pca_k}(Z)) beyond the intervals: "
@@ -166,9 +169,6 @@ def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: st
                max_samples: int | None = None, pca_k: int = 2, estimator: str | None = None, seed: int = 0,
                device: str = "auto", progress: bool = True, row_dim: int | None = None) -> DPIReport:
     """Extract (cached) states of each checkpoint and build the report."""
-    from mi_toolkit import _checkpoints as ck
-    from mi_toolkit.extract import extract
-
     models, names = [], set()
     for path in checkpoints:
         loaded = ck.describe(path)
@@ -182,45 +182,3 @@ def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: st
             "used": {m.name: m.eval.used for m in models}}
     return dpi_from_states(models, pca_k=pca_k, estimator=estimator, seed=seed, device=device, meta=meta,
                            row_dim=row_dim)
-
-
-def dpi_figures(rep: DPIReport):
-    import plotly.graph_objects as go
-
-    rows = rep.across()
-    fig_a = go.Figure(go.Bar(
-        x=[f"{m} ({'Zp' if r.startswith('pooled') else 'Z_r'})" for m, r, _ in rows], y=[x.mi for *_, x in rows],
-        error_y=dict(type="data", symmetric=False, array=[x.ci_high - x.mi for *_, x in rows],
-                     arrayminus=[x.mi - x.ci_low for *_, x in rows]),
-        hovertext=[report.provenance(x) for *_, x in rows], hoverinfo="text+y"))
-    fig_b = go.Figure()
-    for name, reps in rep.results.items():
-        keys = ["full+pooled", "full"] + [f"pooled:{g}" for g in POOLINGS]
-        fig_b.add_trace(go.Bar(name=name, x=keys, y=[reps[k].mi for k in keys],
-                               error_y=dict(type="data", symmetric=False, array=[reps[k].ci_high - reps[k].mi for k in keys],
-                                            arrayminus=[reps[k].mi - reps[k].ci_low for k in keys])))
-    for fig, title in ((fig_a, "(a) across methods"), (fig_b, "(b) within each model")):
-        if rep.ceiling is not None:
-            fig.add_hline(y=rep.ceiling, line_dash="dot", annotation_text=f"H(Y) = {rep.ceiling:.3f}")
-        fig.update_layout(title=title, yaxis_title="MI lower bound (nats)", template="plotly_white", barmode="group")
-    return fig_a, fig_b
-
-
-def dpi_html(rep: DPIReport, title: str = "DPI report") -> str:
-    """A self-contained page with the three parts, flags and verdicts."""
-    a_rows = [(m, rep.methods[m], r, report.fmt_result(x), report.provenance(x)) for m, r, x in rep.across()]
-    part_a = report.table(["model", "method", "representation", "MI nats [95% CI]", "how"], a_rows) + \
-        "<p class='note'>Different models: the DPI does not order them; this comparison is empirical.</p>"
-    b_rows = [(m, k, report.fmt_result(x), f"{x.p_value:.3g}") for m, reps in rep.results.items() for k, x in reps.items()]
-    part_b = report.table(["model", "representation", "MI nats [95% CI]", "p"], b_rows) + (
-        f"<p class='note'>full = token-axis PCA_{rep.pca_k}(Z); full+pooled = R = [PCA_{rep.pca_k}(Z); first; mean; last]. "
-        "The DPI guarantees I(Y;R) &ge; I(Y;g(Z)) for every pooling g; it bounds I(Y;PCA_k(Z)) and I(Y;g(Z)) "
-        "by I(Y;Z) but does not order those two.</p>")
-    ceiling = (f"<p>H(Y) = {rep.ceiling:.3f} nats (plug-in, evaluation split).</p>" if rep.ceiling is not None
-               else "<p>Continuous target: no finite ceiling.</p>")
-    flags = "".join(f"<p class='flag'>{report.esc(f)}</p>" for f in rep.flags) or "<p>No flags.</p>"
-    verdicts = "<ul>" + "".join(f"<li>{report.esc(v)}</li>" for v in rep.verdicts) + "</ul>"
-    fig_a, fig_b = dpi_figures(rep)
-    sections = [("(a) Across methods", part_a), ("(b) Within each model", part_b), ("(c) Ceiling", ceiling),
-                ("Flags", flags), ("Verdicts", verdicts), ("Provenance", f"<p class='note'>{report.esc(rep.meta)}</p>")]
-    return report.page(title, sections, [(0, fig_a), (1, fig_b)])

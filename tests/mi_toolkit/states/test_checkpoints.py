@@ -1,13 +1,13 @@
-"""mi_toolkit._checkpoints: loading once per process and merging the adapter for reads."""
+"""mi_toolkit.states.checkpoints: loading once per process and merging the adapter for reads."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mi_toolkit import _checkpoints as ck
+from mi_toolkit.states import checkpoints as ck
 from predgen_core.errors import UserError
 
-from test_heatmap import write_sst2
+from fixtures import write_sst2
 
 
 @pytest.fixture(scope="module")

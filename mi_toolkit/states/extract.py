@@ -1,6 +1,7 @@
 """Hidden-state extraction: batched, padding-aware, streamed to disk, resumable, cached.
 
-Two entry points:
+Two entry points, both reading states through ``predgen_core.methods.reading.forward_states``
+(the project's one extraction path):
 
 - :func:`extract_texts` works on any Hugging Face causal LM and tokenizer and a list of
   texts (this is what the tests drive with a tiny random Llama);
@@ -33,11 +34,15 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from predgen_core.errors import UserError
 from predgen_core.io import atomic_dir, atomic_path, cache_dir, write_json_atomic
+from predgen_core.methods.heads import POOLINGS
+from predgen_core.methods.reading import check_layer, forward_states, prompt_ids
 
-POOLINGS = ("first", "mean", "last")
+from mi_toolkit.states import checkpoints as ck
+
 FORMAT_VERSION = 1
 
 
@@ -141,71 +146,11 @@ class HiddenStates:
         return f"HiddenStates(n={self.n}, d={self.d}, layer={self.manifest['layer']}, used={self.used!r}, path='{self.path}')"
 
 
-def check_layer(model: Any, layer: int) -> int:
-    """Validate ``layer`` against the model's depth; returns it unchanged."""
-    n_layers = int(model.config.num_hidden_layers)
-    if not -(n_layers + 1) <= layer <= n_layers:
-        raise UserError(
-            f"layer {layer} is out of range for a model with {n_layers} layers; "
-            f"use -{n_layers + 1}..{n_layers} (0 = embeddings, -1 = last layer)"
-        )
-    return layer
-
-
-def tokenize_prompt(tokenizer: Any, text: str, max_length: int | None = None) -> list[int]:
-    """Token ids of one prompt; a :class:`UserError` when the text tokenises to nothing."""
-    ids = list(tokenizer(text, add_special_tokens=True)["input_ids"])
-    if max_length is not None:
-        ids = ids[-max_length:]  # left-truncate as training does, so the answer cue survives
-    if not ids:
-        raise UserError(f"text {text[:40]!r} tokenises to nothing; give a non-empty text")
-    return ids
-
-
-def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int, side: str = "right"):
-    """Pad id lists into ``input_ids``, ``attention_mask`` and ``position_ids`` ``(B, T)`` tensors.
-
-    Position ids count real tokens only, so a sequence gets the same positions
-    whichever side it is padded on (and hence the same states).
-    """
-    import torch
-
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for row, seq in enumerate(seqs):
-        sl = slice(0, len(seq)) if side == "right" else slice(width - len(seq), width)
-        ids[row, sl] = torch.as_tensor(list(seq), dtype=torch.long)
-        mask[row, sl] = 1
-    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-    return ids, mask, positions
-
-
-def forward_states(model: Any, seqs: Sequence[Sequence[int]], layer: int, pad_id: int, side: str = "right") -> list[np.ndarray]:
-    """One batched forward pass; returns each sequence's states ``(len(seq), d)`` at ``layer``."""
-    import torch
-
-    ids, mask, positions = pad_batch(seqs, pad_id, side)
-    device = next(model.parameters()).device
-    with torch.inference_mode():
-        # logits_to_keep=1: the vocabulary projection is not needed for states.
-        out = model(
-            input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-            output_hidden_states=True, use_cache=False, logits_to_keep=1,
-        )
-        hidden = out.hidden_states[layer].float().cpu().numpy()
-    width = ids.shape[1]
-    states = []
-    for row, seq in enumerate(seqs):
-        start = 0 if side == "right" else width - len(seq)
-        states.append(hidden[row, start : start + len(seq)])
-    return states
-
-
 def pool(states: np.ndarray, n_prompt: int) -> np.ndarray:
-    """First, mean and last over the prompt tokens: ``(n, d) -> (3, d)``."""
+    """The prompt tokens pooled in ``POOLINGS`` order (first, mean, last): ``(n, d) -> (3, d)``."""
     prompt = states[:n_prompt]
-    return np.stack([prompt[0], prompt.mean(axis=0), prompt[-1]])
+    pooled = {"first": prompt[0], "mean": prompt.mean(axis=0), "last": prompt[-1]}
+    return np.stack([pooled[g] for g in POOLINGS])
 
 
 def _write_shard(out_dir: Path, name: str, states: list[np.ndarray], n_prompt: list[int],
@@ -232,12 +177,23 @@ def _fresh_manifest(out_dir: Path, fingerprint: dict[str, Any]) -> dict[str, Any
 
 
 def _progress(total: int, done: int, enabled: bool, description: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    disable=not enabled, transient=False)
     task = bar.add_task(description, total=total, completed=done)
     return bar, task
+
+
+def _check_inputs(model: Any, texts: Sequence[str], labels: Any, continuations: Any, config: ExtractConfig) -> np.ndarray:
+    """The labels as an array ``(N,)`` (zeros when None), after checking the inputs agree."""
+    check_layer(model, config.layer)
+    if len(texts) == 0:
+        raise UserError("no texts to extract; the dataset split is empty")
+    if continuations is not None and len(continuations) != len(texts):
+        raise ValueError("continuations must have one entry per text")
+    labels_arr = np.asarray(labels if labels is not None else np.zeros(len(texts), np.int64))
+    if len(labels_arr) != len(texts):
+        raise ValueError("labels must have one entry per text")
+    return labels_arr
 
 
 def extract_texts(
@@ -260,14 +216,7 @@ def extract_texts(
     Returns a :class:`HiddenStates` over ``out_dir``.
     """
     config = config or ExtractConfig()
-    check_layer(model, config.layer)
-    if len(texts) == 0:
-        raise UserError("no texts to extract; the dataset split is empty")
-    if continuations is not None and len(continuations) != len(texts):
-        raise ValueError("continuations must have one entry per text")
-    labels_arr = np.asarray(labels if labels is not None else np.zeros(len(texts), np.int64))
-    if len(labels_arr) != len(texts):
-        raise ValueError("labels must have one entry per text")
+    labels_arr = _check_inputs(model, texts, labels, continuations, config)
     out_dir = Path(out_dir)
     fingerprint = {
         "config": asdict(config), "n_examples": len(texts), "meta": meta or {},
@@ -304,15 +253,16 @@ def extract_texts(
 
 
 def _extract_shard(model, tokenizer, texts, continuations, config, pad_id, out_dir, name, advance) -> int:
-    prompts = [tokenize_prompt(tokenizer, t, config.max_length) for t in texts]
+    prompts = prompt_ids(tokenizer, texts, config.max_length)
     seqs = [p + list(continuations[i]) if continuations else p for i, p in enumerate(prompts)]
     # Length-sorted batches waste less compute on padding; results go back in order.
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     states: list[np.ndarray | None] = [None] * len(seqs)
     for b in range(0, len(order), config.batch_size):
         idx = order[b : b + config.batch_size]
-        for i, s in zip(idx, forward_states(model, [seqs[i] for i in idx], config.layer, pad_id, config.padding_side)):
-            states[i] = s
+        rows = forward_states(model, [seqs[i] for i in idx], config.layer, pad_id, config.padding_side)
+        for i, s in zip(idx, rows):
+            states[i] = s.numpy()
         advance(len(idx))
     _write_shard(out_dir, name, states, [len(p) for p in prompts], seqs, config.storage_dtype)
     return int(states[0].shape[1])
@@ -343,6 +293,15 @@ def cache_key(source: CheckpointSource) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+def load_split(task: Any, split: str, *, data_dir: str | None = None, max_samples: int | None = None,
+               seed: int = 0) -> list[Any]:
+    """The examples of a split, as :func:`extract` reads them (a seeded subset with ``max_samples``)."""
+    examples = task.load(split, data_dir=data_dir, max_samples=max_samples, seed=seed)
+    if not examples:
+        raise UserError(f"split {split!r} of {task.name!r} is empty; pick another split")
+    return examples
+
+
 def extract(
     checkpoint: str | Path | Any,
     dataset: str,
@@ -357,15 +316,16 @@ def extract(
     cache: bool = True,
     out_dir: str | Path | None = None,
     progress: bool = True,
+    examples: Sequence[Any] | None = None,
 ) -> HiddenStates:
     """Hidden states of a checkpoint on a dataset split, cached in the user cache.
 
     ``checkpoint`` is a checkpoint folder (or an already loaded checkpoint). For
     generator and predgen checkpoints the full states also cover the tokens the model
     generates after the prompt (``Z[n:n+m]``); ``HiddenStates.used`` says which.
+    ``examples``: the split as :func:`load_split` returned it for the same arguments,
+    when the caller already holds it (it is then not loaded again).
     """
-    from mi_toolkit import _checkpoints as ck
-
     info = ck.describe(checkpoint)  # the manifest only: a cached result needs no weights
     task = ck.task_for(info, dataset)
     use_gen = ck.generates(info) if generated is None else generated
@@ -383,9 +343,8 @@ def extract(
     config.layer = check_layer(loaded.model, layer)
     if config.max_length is None:
         config.max_length = ck.max_length(loaded)
-    examples = task.load(split, data_dir=data_dir, max_samples=max_samples, seed=seed)
-    if not examples:
-        raise UserError(f"split {split!r} of {dataset!r} is empty; pick another split")
+    if examples is None:
+        examples = load_split(task, split, data_dir=data_dir, max_samples=max_samples, seed=seed)
     prompts = [task.prompt(ex) for ex in examples]
     continuations = ck.generated_ids(loaded, prompts) if use_gen else None
     meta = {"checkpoint": source.checkpoint, "dataset": dataset, "split": split, "method": ck.method_name(loaded),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mi_toolkit.pca import FeaturePCA, RowPCA, reduce_rows, token_pca, token_pca_all, token_pca_batch
+from mi_toolkit.states.pca import FeaturePCA, RowPCA, reduce_rows, token_pca, token_pca_all, token_pca_batch
 from predgen_core.errors import UserError
 
 

@@ -7,10 +7,10 @@ import pytest
 from typer.testing import CliRunner
 
 from mi_toolkit.cli import app
-from mi_toolkit.cli_models import _print_result
+from mi_toolkit.cli.measures import _print_result
 from mi_toolkit.estimators.result import MIResult
 
-from test_heatmap import write_sst2
+from fixtures import write_sst2
 
 ARRAY_MODE_KEYS = {"mi", "ci_low", "ci_high", "estimator", "ceiling", "n_train", "n_test", "p_value", "seconds"}
 
@@ -90,16 +90,3 @@ def test_below_zero_gets_a_clear_message(capsys):
     assert res.below_zero and not MIResult(**{**res.to_dict(), "ci_high": 0.01}).below_zero
     _print_result(res, {"representation": "full"})
     assert "below 0 beyond its interval; MI cannot be negative" in capsys.readouterr().err
-
-
-def test_pipeline_picks_local_sst2_else_polarity(tmp_path, monkeypatch):
-    import mi_toolkit.pipeline as pl
-
-    monkeypatch.delenv("MI_TOOLKIT_DATA", raising=False)
-    monkeypatch.setattr(pl, "REPO", tmp_path / "repo")  # no ../shared/data beside it
-    (tmp_path / "d" / "sst2").mkdir(parents=True)
-    assert pl.choose_dataset(str(tmp_path / "d"))[:2] == ("sst2", str(tmp_path / "d"))
-    (tmp_path / "empty").mkdir()
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    name, data_dir, why = pl.choose_dataset(str(tmp_path / "empty"))
-    assert (name, data_dir) == ("polarity", None) and "polarity" in why

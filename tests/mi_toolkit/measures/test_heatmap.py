@@ -1,31 +1,17 @@
 """Token-label heatmaps: text spans, digit rows, the end-to-end result and a self-contained page."""
 from __future__ import annotations
 
-import random
 import types
 
 import numpy as np
 import pytest
 
-from mi_toolkit.heatmap import (_digit_targets, digit_rows, heatmap, heatmap_html, make_example, span_mask,
-                                text_spans)
+from mi_toolkit.measures.heatmap import _digit_targets, digit_rows, heatmap, make_example, span_mask, text_spans
+from mi_toolkit.reports.heatmap import heatmap_html
 from predgen_core.errors import UserError
 from predgen_core.tasks import TASKS
 
-from fixtures import tiny_lm
-
-POS = ["a funny film", "funny and warm", "a funny delight", "funny , smart and kind"]
-NEG = ["a dull film", "dull and long", "a dull mess", "dull , flat and cold"]
-
-
-def write_sst2(root, n=80, seed=0):
-    rng = random.Random(seed)
-    (root / "sst2").mkdir(parents=True, exist_ok=True)
-    for split in ("train", "validation"):
-        rows = [f"{rng.choice(POS if i % 2 else NEG)}\t{i % 2}" for i in range(n)]
-        (root / "sst2" / f"{split}.tsv").write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
-    return root
-
+from fixtures import tiny_lm, write_sst2
 
 def test_text_tokens_are_located_inside_the_prompt():
     tok = tiny_lm()[1]

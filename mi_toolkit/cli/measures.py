@@ -1,0 +1,122 @@
+"""The model-based ``mi`` commands: ``estimate --model``, ``pca-sweep``, ``dpi``, ``heatmap``.
+
+Each command builds its arguments, calls a measure (``mi_toolkit.measures``) and
+hands the result to its report (``mi_toolkit.reports``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, List, Optional
+
+import typer
+from rich.console import Console
+
+from predgen_core.errors import user_errors
+from predgen_core.io import write_json_atomic
+
+from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, FitSplit, JsonOut, Layer, MaxSamples,
+                                        Model, Output, PcaAxis, PcaK, RowDim, Seed, Split)
+from mi_toolkit.measures.dpi import dpi_report
+from mi_toolkit.measures.estimate import estimate_model
+from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.measures.heatmap import heatmap
+from mi_toolkit.measures.sweep import parse_ks, pca_sweep
+from mi_toolkit.reports.console import print_result
+from mi_toolkit.reports.dpi import write_dpi
+from mi_toolkit.reports.heatmap import write_heatmap
+from mi_toolkit.reports.html import check_png_renderer
+from mi_toolkit.reports.sweep import write_sweep
+from mi_toolkit.states.representations import Representation
+
+
+def _print_result(res: Any, info: dict[str, Any]) -> None:
+    print_result(res, f"I(Y; {info.get('representation')})",
+                 {"measured": f"fit on {info.get('fit_split')}, reported on {info.get('eval_split')}; "
+                              f"tokens: {info.get('tokens_used')}"})
+
+
+def estimate_model_cmd(model: Path, dataset: str, *, split: str = "validation", fit_split: str = "train",
+                       representation: str = "full", pooling: str = "last", pca_k: int = 2, pca_axis: str = "token",
+                       layer: int = -1, estimator: Optional[str] = None, max_samples: Optional[int] = None,
+                       data_dir: Optional[str] = None, json_out: Optional[Path] = None, seed: int = 0,
+                       device: str = "auto") -> Any:
+    """``mi estimate --model CKPT --dataset NAME``: fit on ``fit_split``, report on ``split``."""
+    rep = Representation(representation, pooling, pca_k, pca_axis)
+    res, info = estimate_model(model, dataset, rep=rep, eval_split=split, fit_split=fit_split, layer=layer,
+                               data_dir=data_dir, max_samples=max_samples, estimator=estimator, seed=seed,
+                               device=device)
+    _print_result(res, info)
+    if json_out:
+        write_json_atomic(json_out, {**res.to_dict(), **info, "checkpoint": str(model)})
+    return res
+
+
+@user_errors
+def pca_sweep_cmd(model: Model, dataset: Dataset,
+                  k: Annotated[str, typer.Option("--k", help="comma-separated PCA sizes")] = "1,2,4,8,12,16",
+                  split: Split = "validation", fit_split: FitSplit = "train", axis: PcaAxis = "token",
+                  row_dim: RowDim = None, layer: Layer = -1, estimator: Estimator = None,
+                  max_samples: MaxSamples = None, data_dir: DataDir = None, output: Output = Path("sweep.html"),
+                  json_out: JsonOut = None, seed: Seed = 0, device: Device = "auto") -> None:
+    """MI against the number of PCA components k (Figure 7); all k train as one batched job."""
+    res = pca_sweep(model, dataset, parse_ks(k), fit_split=fit_split, eval_split=split, layer=layer,
+                    data_dir=data_dir, max_samples=max_samples, axis=axis, estimator=estimator, seed=seed,
+                    device=device, row_dim=row_dim)
+    con = Console()
+    for kk, r in zip(res.ks, res.results):
+        con.print(f"k={kk:>3}  I(Y; PCA_k(Z)) = {fmt_result(r)} nats")
+    for f in res.flags:
+        con.print(f"[red]flag[/red]: {f['message']}")
+    con.print(f"wrote {write_sweep(res, output)}")
+    if json_out:
+        write_json_atomic(json_out, res.to_dict())
+
+
+@user_errors
+def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpoint folders: --models PRED GEN PREDGEN")],
+            dataset: Dataset,
+            more: Annotated[Optional[List[Path]], typer.Argument(hidden=True, help="further checkpoint folders")] = None,
+            split: Split = "validation", fit_split: FitSplit = "train", pca_k: PcaK = 2, row_dim: RowDim = None,
+            layer: Layer = -1, estimator: Estimator = None, max_samples: MaxSamples = None, data_dir: DataDir = None,
+            output: Output = Path("report.html"), json_out: JsonOut = None, seed: Seed = 0,
+            device: Device = "auto") -> None:
+    """DPI report: (a) across methods, (b) within each model, (c) the ceiling H(Y)."""
+    rep = dpi_report(list(models) + list(more or []), dataset, fit_split=fit_split, eval_split=split, layer=layer,
+                     data_dir=data_dir, max_samples=max_samples, pca_k=pca_k, estimator=estimator, seed=seed,
+                     device=device, row_dim=row_dim)
+    con = Console()
+    for name, r, x in rep.across():
+        con.print(f"(a) {name:<12} {r:<14} {fmt_result(x)} nats")
+    if rep.ceiling is not None:
+        con.print(f"(c) ceiling H(Y) = {rep.ceiling:.3f} nats")
+    for line in [f"[red]flag[/red]: {f}" for f in rep.flags] + [f"- {v}" for v in rep.verdicts]:
+        con.print(line)
+    con.print(f"wrote {write_dpi(rep, output)}")
+    if json_out:
+        write_json_atomic(json_out, rep.to_dict())
+
+
+@user_errors
+def heatmap_cmd(model: Model,
+                text: Annotated[str, typer.Option("--text", help="the input text ('|||' between fields of multi-field tasks)")],
+                dataset: Annotated[Optional[str], typer.Option("--dataset", help="dataset the critic trains on (default: the checkpoint's task)")] = None,
+                split: Split = "train",
+                label: Annotated[Optional[float], typer.Option("--label", help="regression: the value whose digits form the rows")] = None,
+                layer: Layer = -1, estimator: Estimator = None, max_samples: MaxSamples = 1000,
+                data_dir: DataDir = None,
+                no_attributions: Annotated[bool, typer.Option("--no-attributions", help="skip the captum attributions")] = False,
+                output: Output = Path("heatmap.html"),
+                png: Annotated[bool, typer.Option("--png", help="also write a PNG (needs kaleido)")] = False,
+                json_out: JsonOut = None, seed: Seed = 0) -> None:
+    """Token-label PMI heatmap of one text, with captum attributions beside it."""
+    if png:
+        check_png_renderer()
+    res = heatmap(model, text, dataset, split=split, data_dir=data_dir, max_samples=max_samples, layer=layer,
+                  label=label, estimator=estimator, seed=seed, attributions=not no_attributions)
+    con = Console()
+    for row, vals in zip(res.rows, res.pmi):
+        con.print(f"{row:>12}: " + "  ".join(f"{t.strip()}={v:+.2f}" for t, v in zip(res.tokens, vals)))
+    for p in write_heatmap(res, output, png=png):
+        con.print(f"wrote {p}")
+    if json_out:
+        write_json_atomic(json_out, res.to_dict())

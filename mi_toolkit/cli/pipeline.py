@@ -1,0 +1,38 @@
+"""``mi pipeline``: the CLI's door to :mod:`predgen_mi.pipeline` (train the three methods, then measure).
+
+The CLI is the application layer: it may call the workflow package that sits above
+``predgen_core`` and ``mi_toolkit``; nothing in mi_toolkit's library layers does.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from predgen_core.errors import user_errors
+from predgen_mi.pipeline import PipelineConfig, run_pipeline
+
+from mi_toolkit.cli.options import DataDir, Seed
+
+
+@user_errors
+def pipeline_cmd(
+    quick: Annotated[bool, typer.Option("--quick", help="the small budget (<= 30 min on 2 CPU cores)")] = False,
+    out_dir: Annotated[Path, typer.Option("--out-dir")] = Path("runs/pipeline"),
+    model: Annotated[str, typer.Option("--model", help="base model (tiny-llama for a smoke test)")] = "smollm2-135m",
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="default: sst2 if reachable, else polarity")] = None,
+    data_dir: DataDir = None,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="override the training steps per method")] = None,
+    mi_samples: Annotated[Optional[int], typer.Option("--max-samples", help="override the examples per split for MI")] = None,
+    seed: Seed = 0,
+) -> None:
+    """Train predictor, generator and predgen, then write the DPI report, a PCA sweep and a heatmap."""
+    overrides = {k: v for k, v in dict(max_steps=max_steps, mi_samples=mi_samples).items() if v is not None}
+    make = PipelineConfig.quick if quick else PipelineConfig.full
+    cfg = make(out_dir=str(out_dir), model=model, dataset=dataset, data_dir=data_dir, seed=seed, **overrides)
+    log = run_pipeline(cfg, say=typer.echo)
+    for row in log["dpi"]["across_methods"]:
+        typer.echo(f"{row['model']:<10} {row['representation']:<13} I = {row['mi']:.3f} "
+                   f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] nats")
+    typer.echo(f"total {log['seconds']['total']:.0f} s; wrote " + ", ".join(log["outputs"]))
