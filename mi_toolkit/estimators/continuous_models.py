@@ -1,0 +1,227 @@
+"""Building blocks of the continuous-target estimators (``binned``, ``gaussian``).
+
+Everything here is fitted on one fit set and applied to examples it never saw:
+
+* :func:`make_regressor`: the regressor candidates ``mu(z)`` (scikit-learn pipelines);
+* :class:`TargetMap`: an invertible per-coordinate map of ``Y`` (Gaussianise, then rotate
+  onto the principal axes of the regression residuals for ``k > 1``). Quantile bins of
+  the mapped target are a function of ``Y``, so the data-processing inequality holds;
+* :class:`Bins`: quantile bin edges per mapped coordinate and the joint cell of each row;
+* :class:`ResidualCDF`: the kernel-smoothed residual distribution (per coordinate), from
+  which ``P(mu(z) + r in bin)`` is read.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import fftconvolve
+from sklearn.decomposition import PCA
+from sklearn.linear_model import RidgeCV
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import QuantileTransformer
+
+from predgen_core.errors import UserError
+from predgen_core.registry import Registry
+
+from mi_toolkit.estimators.train import RIDGE_ALPHAS, feature_transform
+
+REGRESSORS: Registry = Registry("regressor")
+
+
+@REGRESSORS.register("ridge")
+def _ridge(seed: int, d: int, n: int):
+    """Standardise (heavy-tailed features Gaussianised) then ridge, penalty per target by
+    leave-one-out CV (17 values, 1e-3 to 1e5)."""
+    del d, n
+    return make_pipeline(_Features(seed), RidgeCV(alphas=RIDGE_ALPHAS, alpha_per_target=True))
+
+
+@REGRESSORS.register("mlp")
+def _mlp(seed: int, d: int, n: int):
+    """Standardise, PCA to at most 32 components (fitted on the fit set), a one-hidden-layer
+    MLP (64 ReLU units) with early stopping on 15% of the fit set."""
+    k = max(1, min(32, d, n // 4))
+    head = MLPRegressor(hidden_layer_sizes=(64,), alpha=1e-2, batch_size=256, early_stopping=True, validation_fraction=0.15,
+                        n_iter_no_change=10, max_iter=300, random_state=seed)
+    return make_pipeline(_Features(seed), PCA(k, random_state=seed), head)
+
+
+class _Features:
+    """scikit-learn transformer wrapper around :func:`feature_transform` (fit-set statistics only)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def fit(self, x: np.ndarray, y=None) -> "_Features":
+        self.ct_ = feature_transform(x, self.seed)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return self.ct_.transform(x)
+
+    def fit_transform(self, x: np.ndarray, y=None) -> np.ndarray:
+        return self.fit(x).transform(x)
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {"seed": self.seed}
+
+    def set_params(self, **params) -> "_Features":
+        self.seed = params.get("seed", self.seed)
+        return self
+
+
+def make_regressor(name: str, seed: int, d: int, n: int):
+    """An unfitted regressor candidate ``(n, d) -> (n, k)`` by registry name."""
+    return REGRESSORS.get(name)(seed, d, n)
+
+
+def predict(model, z: np.ndarray) -> np.ndarray:
+    """``(n, k)`` predictions whatever the estimator returns for one target."""
+    out = np.asarray(model.predict(z), dtype=np.float64)
+    return out.reshape(len(z), -1)
+
+
+class TargetMap:
+    """Per-coordinate Gaussianisation of ``Y (n, k)`` (quantile map fitted on the fit set) and,
+    for ``k > 1``, a rotation ``R (k, k)`` set later by :meth:`rotate_to`.
+
+    Quantile bins are unchanged by a monotone map of a coordinate, so Gaussianising only makes
+    the regression and the residual model easier on heavy-tailed targets; the bins stay
+    quantile bins of ``Y`` itself for ``k = 1``.
+    """
+
+    def __init__(self, y_fit: np.ndarray, seed: int) -> None:
+        self.qt = QuantileTransformer(n_quantiles=min(1000, len(y_fit)), output_distribution="normal",
+                                      random_state=seed).fit(y_fit)
+        self.rot = np.eye(y_fit.shape[1])
+
+    def gauss(self, y: np.ndarray) -> np.ndarray:
+        """``(n, k)`` Gaussianised (not yet rotated) targets."""
+        return self.qt.transform(y)
+
+    def rotate_to(self, resid: np.ndarray) -> None:
+        """Rotate onto the principal axes of held-out residuals ``(n, k)``, so that the
+        per-coordinate residual model sees (linearly) uncorrelated coordinates."""
+        if resid.shape[1] > 1:
+            _, vecs = np.linalg.eigh(np.cov(resid, rowvar=False))
+            self.rot = vecs[:, ::-1]
+
+
+@dataclass
+class Bins:
+    """Quantile edges per (mapped) coordinate; ``edges[c]`` is strictly increasing, ``K_c - 1`` long."""
+
+    edges: list[np.ndarray]
+
+    @classmethod
+    def quantile(cls, t_fit: np.ndarray, k: int) -> "Bins":
+        """``k`` quantile bins per coordinate of ``t_fit (n, c)``; tied edges merge (fewer bins)."""
+        levels = np.arange(1, k) / k
+        return cls([np.unique(np.quantile(t_fit[:, c], levels)) for c in range(t_fit.shape[1])])
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(e) + 1 for e in self.edges]
+
+    @property
+    def n_cells(self) -> int:
+        return int(np.prod(self.sizes))
+
+    def codes(self, t: np.ndarray) -> np.ndarray:
+        """``(n, c)`` bin index per coordinate."""
+        return np.stack([np.searchsorted(e, t[:, c], side="right") for c, e in enumerate(self.edges)], 1)
+
+    def cells(self, codes: np.ndarray) -> np.ndarray:
+        """``(n,)`` joint cell index of per-coordinate codes."""
+        return np.ravel_multi_index(tuple(codes.T), self.sizes)
+
+
+class ResidualCDF:
+    """Kernel-smoothed CDF of 1-D residuals: ``F(x) = mean_j Phi((x - r_j) / h)``, ``h`` = ``mult`` x
+    Silverman's rule (robust scale). Tabulated as a binned KDE (atoms histogrammed at spacing
+    ``h / 16``, smoothed with the Gaussian kernel by FFT, accumulated) and read by linear
+    interpolation: exact evaluation cost (grid x atoms) dominated the estimator's time."""
+
+    MAX_GRID = 1 << 18
+
+    def __init__(self, resid: np.ndarray, mult: float, rng: np.random.Generator) -> None:
+        del rng
+        r = np.asarray(resid, dtype=np.float64)
+        iqr = np.subtract(*np.quantile(r, [0.75, 0.25]))
+        scale = min(r.std(), iqr / 1.349) if iqr > 0 else r.std()
+        self.h = mult * 0.9 * max(scale, 1e-6) * len(r) ** (-0.2)
+        lo, hi = r.min() - 8 * self.h, r.max() + 8 * self.h
+        step = max(self.h / 16, (hi - lo) / self.MAX_GRID)  # heavy tails: a coarser grid, not a huge one
+        edges = np.arange(lo, hi + step, step)
+        counts, _ = np.histogram(r, bins=edges)
+        lags = np.arange(-int(np.ceil(8 * self.h / step)), int(np.ceil(8 * self.h / step)) + 1) * step
+        kernel = np.exp(-0.5 * (lags / self.h) ** 2)
+        density = fftconvolve(counts.astype(np.float64), kernel / kernel.sum(), mode="same")
+        self.grid = edges[1:]  # the cumulated mass of bins <= g is the CDF at bin g's right edge
+        self.cdf = np.clip(np.cumsum(np.clip(density, 0.0, None)) / len(r), 0.0, 1.0)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.interp(x, self.grid, self.cdf, left=0.0, right=1.0)
+
+    def bin_probs(self, mu: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        """``P(mu_i + r in bin b)`` as ``(n, K)`` for ``mu (n,)`` and ``K - 1`` edges."""
+        cum = self(edges[None, :] - mu[:, None])
+        cum = np.concatenate([np.zeros((len(mu), 1)), cum, np.ones((len(mu), 1))], 1)
+        return np.clip(np.diff(cum, axis=1), 0.0, 1.0)
+
+
+def cell_log_probs(per_coord: list[np.ndarray], codes: np.ndarray, weight: float, n_cells: int) -> np.ndarray:
+    """``log q(cell_i | z_i)`` ``(n,)`` for the product of per-coordinate bin probabilities
+    ``per_coord[c] (n, K_c)`` mixed with the uniform cell distribution at ``weight``."""
+    p = np.ones(len(codes))
+    for c, probs in enumerate(per_coord):
+        p = p * probs[np.arange(len(codes)), codes[:, c]]
+    return np.log((1.0 - weight) * p + weight / n_cells)
+
+
+def miller_madow(cells: np.ndarray) -> tuple[float, np.ndarray]:
+    """Miller-Madow entropy (nats) of observed cell labels and the per-row plug-in ``-log p_hat``.
+
+    ``H_MM = H_plugin + (m - 1) / (2 n)``, ``m`` the occupied cells; the per-row terms average
+    to ``H_plugin``."""
+    _, inv, counts = np.unique(cells, return_inverse=True, return_counts=True)
+    neg_log = -np.log(counts[inv] / len(cells))
+    return float(neg_log.mean() + (len(counts) - 1) / (2 * len(cells))), neg_log
+
+
+def check_bins(y: np.ndarray, bins: tuple[int, ...] | None, n_eval: int, min_per_cell: int,
+               grid: tuple[int, ...]) -> list[int]:
+    """The bin counts (per coordinate) to try, or a one-line :class:`UserError`.
+
+    Explicit ``bins`` must not exceed the distinct values of any target coordinate, and the
+    joint cells must leave ``min_per_cell`` held-out examples each; the automatic ``grid`` is
+    cut to what fits.
+    """
+    k = y.shape[1]
+    distinct = min(len(np.unique(y[:, c])) for c in range(k))
+    room = n_eval // min_per_cell  # cells the smallest held-out set can populate
+    if bins:
+        big = [b for b in bins if b > distinct]
+        if big:
+            raise UserError(f"{max(big)} bins but the target has only {distinct} distinct values; "
+                            f"pass bins <= {distinct}")
+        crowded = [b for b in bins if b ** k > room]
+        if crowded:
+            raise UserError(f"{max(crowded) ** k} bins for {n_eval} held-out examples per fold leaves fewer than "
+                            f"{min_per_cell} per bin; pass bins <= {_root(room, k)} or more examples")
+        return sorted(set(bins))
+    fits = [b for b in grid if b <= distinct and b ** k <= room]
+    if not fits:
+        if k > 1 and 2 ** k > room:
+            raise UserError(f"a {k}-dimensional target needs >= {2 ** k} joint bins but {n_eval} held-out "
+                            f"examples per fold support {room}; estimate each coordinate, or pass a 1-D target")
+        raise UserError(f"too few examples for the binned estimate ({n_eval} held-out per fold, "
+                        f"< {2 * min_per_cell} needed for 2 bins); pass more examples")
+    return fits
+
+
+def _root(room: int, k: int) -> int:
+    return max(1, int(math.floor(room ** (1.0 / k) + 1e-9)))
