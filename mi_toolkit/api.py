@@ -71,6 +71,9 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
         if spec.family == "knn":
             for i in members:
                 results[i] = _knn_result(spec, cfg, _tail(checked[i], fixed), seed)
+        elif spec.family == "direct":  # the estimator does its own split or cross-fit
+            for i in members:
+                results[i] = spec.run(checked[i], cfg, seed, fixed)
         else:
             group_results, *_ = _neural_group(spec, cfg, [checked[i] for i in members], dev, seed, test_size,
                                               n_fit=fixed)

@@ -72,12 +72,15 @@ class EstimatorSpec:
 
     name: str
     config_cls: type
-    family: Literal["neural", "knn"]
+    family: Literal["neural", "knn", "direct"]
     bound: Callable | None = None
     marginal: Marginal = "exclusive"
     critic: Literal["ratio", "density"] = "ratio"
     trainer: Literal["bound", "mine", "js"] = "bound"
     summary: str = ""
+    # family "direct": run(checked, config or None, seed, n_fit) -> MIResult; the estimator splits or
+    # cross-fits itself (n_fit: rows :n_fit are the fit set of an explicit held-out split)
+    run: Callable | None = None
 
 
 ESTIMATORS: Registry[EstimatorSpec] = Registry("estimator")
