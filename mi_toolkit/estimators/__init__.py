@@ -92,6 +92,12 @@ ESTIMATORS.register("mine")(EstimatorSpec("mine", MineConfig, "neural", bounds.d
 ESTIMATORS.register("nwj")(EstimatorSpec("nwj", NeuralConfig, "neural", bounds.nwj_bound, "exclusive", summary="NWJ / MINE-f f-divergence bound"))
 ESTIMATORS.register("ksg")(EstimatorSpec("ksg", KSGConfig, "knn", summary="Kraskov (continuous Y) / Ross 2014 (discrete Y) k-NN"))
 
+# continuous targets (imported here, after the classes above: it reaches train.py, which imports them)
+from mi_toolkit.estimators import continuous as _continuous  # noqa: E402
+
+ESTIMATORS.register("binned")(EstimatorSpec("binned", _continuous.BinnedConfig, "direct", run=_continuous.run_binned, summary="continuous Y: lower bound I(bin(Y); Z) <= I(Y; Z), a cross-fitted discretised-regression probe"))
+ESTIMATORS.register("gaussian")(EstimatorSpec("gaussian", _continuous.GaussianConfig, "direct", run=_continuous.run_gaussian, summary="continuous Y: Gaussian difference of entropies, full residual covariance; estimate, not a bound"))
+
 # Chosen from `mi bench` measurements; see docs/estimators.md for the numbers.
 DEFAULT_DISCRETE = "classifier"
 DEFAULT_CONTINUOUS = "classifier"
