@@ -78,14 +78,9 @@ def greedy_decode(
     """
     b = input_ids.shape[0]
     device = input_ids.device
-    if gold is not None:
-        assert gold_mask is not None and use_model is not None
-        use_model = use_model.to(device) & gold_mask.to(device)
-        if not bool(use_model.any()):
-            return Decoded(gold.clone(), gold_mask.clone())
-        steps = int(torch.nonzero(use_model.any(dim=0)).max()) + 1
-    else:
-        steps = max_new_tokens
+    use_model, steps = _plan(gold, gold_mask, use_model, max_new_tokens, device)
+    if steps == 0:  # no row samples: the gold targets as they are
+        return Decoded(gold.clone(), gold_mask.clone())
     tokens, masks, hiddens = [], [], []
     done = torch.zeros(b, dtype=torch.bool, device=device)
     with eval_mode(lm):
@@ -114,14 +109,24 @@ def greedy_decode(
                 hiddens.append(h)
             if finished:
                 break
-    out = Decoded(torch.stack(tokens, 1), torch.stack(masks, 1))
-    if return_hidden:
-        out.hidden = torch.stack(hiddens, 1)
-    if gold is not None and out.tokens.shape[1] < gold.shape[1]:
-        k = out.tokens.shape[1]
-        out.tokens = torch.cat([out.tokens, gold[:, k:]], dim=1)
+    out = Decoded(torch.stack(tokens, 1), torch.stack(masks, 1), torch.stack(hiddens, 1) if return_hidden else None)
+    if gold is not None and out.tokens.shape[1] < gold.shape[1]:  # the columns after the last sampled one
+        out.tokens = torch.cat([out.tokens, gold[:, out.tokens.shape[1]:]], dim=1)
         out.mask = gold_mask.clone()
     return out
+
+
+def _plan(gold: torch.Tensor | None, gold_mask: torch.Tensor | None, use_model: torch.Tensor | None,
+          max_new_tokens: int, device: torch.device) -> tuple[torch.Tensor | None, int]:
+    """``(use_model, steps)``: plain decoding runs ``max_new_tokens`` steps; scheduled sampling
+    stops after the last column any row samples (0 steps when none does)."""
+    if gold is None:
+        return None, max_new_tokens
+    assert gold_mask is not None and use_model is not None
+    use_model = use_model.to(device) & gold_mask.to(device)
+    if not bool(use_model.any()):
+        return use_model, 0
+    return use_model, int(torch.nonzero(use_model.any(dim=0)).max()) + 1
 
 
 def mix_targets(input_ids: torch.Tensor, prompt_len: int, tokens: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:

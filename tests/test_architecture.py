@@ -1,0 +1,112 @@
+"""The floor plan's targets (docs/ARCHITECTURE.md): no import cycle, small modules and functions,
+a light estimator package, no repeated blocks in the packages."""
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("predgen_core", "mi_toolkit", "predgen_mi")
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+# Deliberate exceptions, each with its reason. Empty: nothing is exempt.
+EXEMPT: dict[str, str] = {}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in sorted((REPO / pkg).rglob("*.py")):
+            parts = path.relative_to(REPO).with_suffix("").parts
+            out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """Project modules ``name`` imports anywhere in its file (inside functions too)."""
+    out = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            subs = {f"{base}.{a.name}" for a in node.names} & set(known)
+            out |= subs
+            if len(subs) < len(node.names):  # a name defined in ``base`` itself, not a submodule
+                out.add(base)
+    return {m for m in out if m in known and m != name}
+
+
+def test_the_import_graph_of_the_packages_has_no_cycle():
+    known = _modules()
+    graph = {name: _imports(name, path, known) for name, path in known.items()}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):] + [nxt]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    assert len(graph) > 40  # the walk saw the packages
+
+
+def test_the_measuring_layers_never_train():
+    """Only the workflow (predgen_mi) trains and then measures; mi_toolkit never drives training."""
+    known = _modules()
+    for name, path in known.items():
+        if name.startswith("mi_toolkit"):
+            assert "predgen_core.api" not in _imports(name, path, known), f"{name} imports the training API"
+
+
+def test_no_module_or_function_is_too_long():
+    too_long = []
+    for name, path in _modules().items():
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES and name not in EXEMPT:
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES and f"{name}.{node.name}" not in EXEMPT:
+                    too_long.append(f"{name}.{node.name}: {lines} lines")
+    assert not too_long, f"over {MAX_MODULE_LINES} lines a module or {MAX_FUNCTION_LINES} a function: {too_long}"
+
+
+def test_importing_the_estimators_loads_neither_transformers_nor_peft():
+    code = ("import sys, mi_toolkit.estimators; "
+            "print(sorted(m for m in ('transformers', 'peft') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"import mi_toolkit.estimators loaded {out.stdout.strip()}"
+
+
+@pytest.mark.skipif(shutil.which("duplicates") is None, reason="the `duplicates` tool is not on this machine's PATH")
+def test_no_repeated_block_of_six_lines_in_the_packages():
+    out = subprocess.run(["duplicates", "--most", "200", "--seconds", "120"], capture_output=True, text=True,
+                         cwd=REPO, timeout=300).stdout
+    assert "incomplete" not in out, out
+    rows = [line for line in out.splitlines() if line.startswith("D")]
+    inside = [r for r in rows if all(side.strip().split(":")[0].split(" ")[-1].startswith(PACKAGES)
+                                     for side in r.split("~"))]
+    assert not inside, "repeated blocks in the packages:\n" + "\n".join(inside)
