@@ -204,7 +204,7 @@ def gaussian_fold(z_fit, y_fit, z_eval, y_eval, cfg: GaussianConfig, seed: int) 
     def scored(perm: np.ndarray) -> np.ndarray:
         return _gauss_logpdf(ye[perm], mu, cov_r) - _gauss_logpdf(ye[perm], ys.mean(0), cov_y)
 
-    return FoldScore(scored(np.arange(len(ye))), scored, f"{cfg.regressor}, full residual covariance")
+    return FoldScore(scored(np.arange(len(ye))), scored, f"estimate, not a bound: {cfg.regressor}, full residual covariance")
 
 
 def crossfit(fold_fn: Callable, z: np.ndarray, y: np.ndarray, n_folds: int, seed: int,
@@ -280,3 +280,25 @@ def estimate_gaussian(z: np.ndarray, y: np.ndarray, cfg: GaussianConfig | None =
     fold = lambda zf, yf, ze, ye, s: gaussian_fold(zf, yf, ze, ye, cfg, s)  # noqa: E731
     scores, rows, n_min = crossfit(fold, z, y, cfg.folds, seed, n_fit)
     return _assemble("gaussian", scores, rows, len(z), n_min, n_fit is not None, cfg, GAUSS_NOTE, seed, start)
+
+
+def _checked_input(c, cfg, cls: type, name: str):
+    """The boundary checks shared by both estimators; returns the config to use."""
+    if c.discrete:
+        raise UserError(f"estimator {name!r} is for continuous targets but the labels are integers; "
+                        "use a discrete estimator (probe, classifier) or pass float targets")
+    if cfg is None:
+        return cls()
+    if not isinstance(cfg, cls):
+        raise UserError(f"config {type(cfg).__name__} does not belong to estimator {name!r}; pass {cls.__name__}")
+    return cfg
+
+
+def run_binned(c, cfg, seed: int, n_fit: int | None = None) -> MIResult:
+    """The registry entry point: a validated task (``mi_toolkit.validate.Checked``) -> ``binned``."""
+    return estimate_binned(c.z, c.y, _checked_input(c, cfg, BinnedConfig, "binned"), seed, n_fit)
+
+
+def run_gaussian(c, cfg, seed: int, n_fit: int | None = None) -> MIResult:
+    """The registry entry point: a validated task -> ``gaussian`` (an estimate, not a bound)."""
+    return estimate_gaussian(c.z, c.y, _checked_input(c, cfg, GaussianConfig, "gaussian"), seed, n_fit)
