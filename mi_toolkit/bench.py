@@ -11,6 +11,10 @@ Each task samples ``(Z, Y)`` with a known ``I(Y; Z)``:
   random rotation, applied to a ``mix``/``gauss`` task: MI unchanged;
 * ``heavy``: class-conditional multivariate Student-t (3 d.o.f.), MC truth over its
   exact posterior; and a Gaussian task seen through a Cauchy marginal warp.
+* ``ywarp``: a ``k``-dimensional target, ``k`` independent linear-Gaussian channels on
+  orthonormal directions of ``Z`` (``I = k x mi_each``), each target coordinate seen through
+  the Cauchy warp (MI unchanged; Gaussian densities of ``Y`` read far above the truth);
+  ``indep`` with ``params=(k,)``: a ``k``-dimensional Cauchy target independent of ``Z``.
 """
 from __future__ import annotations
 
@@ -80,7 +84,23 @@ def _mix(task, n, rng, df: float | None = None):
 
 def _indep(task, n, rng):
     z = rng.standard_normal((n, task.d))
+    if not task.discrete and task.params:
+        return z, _to_cauchy(rng.standard_normal((n, task.params[0])))
     return (z, rng.integers(0, 2, n)) if task.discrete else (z, rng.standard_normal(n))
+
+
+def _to_cauchy(x: np.ndarray) -> np.ndarray:
+    """Gaussian CDF then the Cauchy quantile, per coordinate: invertible, so MI is unchanged."""
+    return np.tan(math.pi * (np.clip(ndtr(x), 1e-12, 1 - 1e-12) - 0.5))
+
+
+def _ywarp(task, n, rng):
+    k, mi_each = task.params
+    rho = math.sqrt(1 - math.exp(-2 * mi_each))
+    w = np.linalg.qr(np.random.default_rng(5000 + task.d).standard_normal((task.d, k)))[0]  # (d, k) orthonormal
+    z = rng.standard_normal((n, task.d))
+    y = rho * z @ w + math.sqrt(1 - rho ** 2) * rng.standard_normal((n, k))
+    return z, _to_cauchy(y)
 
 
 def _warp(task, n, rng):
@@ -101,7 +121,7 @@ def _cauchy(task, n, rng):
 
 
 _SAMPLERS: dict[str, Callable] = {"gauss": _gauss, "mix": _mix, "indep": _indep, "warp": _warp,
-                                  "heavy": _heavy, "cauchy": _cauchy}
+                                  "heavy": _heavy, "cauchy": _cauchy, "ywarp": _ywarp}
 
 
 @lru_cache(maxsize=None)
@@ -110,6 +130,8 @@ def _truth(task: BenchTask) -> float:
         return 0.0
     if task.family in ("gauss", "cauchy"):
         return task.params[0]
+    if task.family == "ywarp":
+        return task.params[0] * task.params[1]
     if task.family == "warp":
         return _truth(BenchTask(task.name, task.params[1], task.discrete, task.d, task.params[2:]))
     rng = np.random.default_rng(12345)
@@ -144,11 +166,14 @@ def suite(quick: bool = False) -> list[BenchTask]:
         BenchTask("warp-cube-gauss-d8-mi1", "warp", False, 8, ("cube", "gauss", 1.0)),
         BenchTask("heavy-t3-d8-c4", "heavy", True, 8, (4, 3.0)),
         BenchTask("heavy-cauchy-gauss-d8-mi1", "cauchy", False, 8, (1.0,)),
+        BenchTask("heavy-cauchy-target-d8-k2-mi0.5", "ywarp", False, 8, (2, 0.25)),
+        BenchTask("indep-d16-k2-cauchy-continuous", "indep", False, 16, (2,)),
     ]
     if not quick:
         return full
     keep = {"gauss-d32-mi1.5", "gauss-d8-mi3", "mix-d16-c4", "mix-d128-c10", "indep-d32-discrete",
-            "warp-sinh-mix-d16-c4", "heavy-t3-d8-c4", "heavy-cauchy-gauss-d8-mi1"}
+            "warp-sinh-mix-d16-c4", "heavy-t3-d8-c4", "heavy-cauchy-gauss-d8-mi1",
+            "heavy-cauchy-target-d8-k2-mi0.5"}
     return [t for t in full if t.name in keep]
 
 
