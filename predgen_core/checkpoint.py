@@ -70,12 +70,29 @@ class LoadedCheckpoint:
 
 
 def load(path: str | Path) -> LoadedCheckpoint:
-    """Rebuild a checkpoint written by ``predgen train``: base model, adapter, head, task."""
+    """Rebuild a checkpoint written by ``predgen train``: base model, adapter, head, task.
+
+    A base model the adapter does not fit (another architecture or size under the
+    manifest's name) raises a one-line :class:`UserError`.
+    """
     path = Path(path)
     manifest = read_manifest(path)
     module, tokenizer, task = build_module(manifest, tokenizer_path=path)
-    load_weights(path, module)
+    load_weights(path, module, manifest.get("format", 1))
     module.eval()
     return LoadedCheckpoint(path=path, model=module.lm, module=module, head=module.head, tokenizer=tokenizer,
                             task=task, method=manifest["method"], manifest=manifest,
                             pooling=manifest.get("pooling", "last"))
+
+
+def convert(path: str | Path) -> Path:
+    """Rewrite a format-1 checkpoint (``adapter.safetensors`` for every method) in place, in format 2
+    (the PEFT method's own layout: peft's ``adapter_config.json`` + ``adapter_model.safetensors``).
+    Weights, head, tokenizer and manifest are kept; a format-2 checkpoint is left as it is."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest.get("format", 1) >= FORMAT:
+        return path
+    loaded = load(path)
+    manifest = {**manifest, "converted_from_format": manifest.get("format", 1)}
+    return write_checkpoint(path, loaded.module, loaded.tokenizer, manifest)

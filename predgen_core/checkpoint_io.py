@@ -1,11 +1,16 @@
 """Checkpoint files: the manifest and the trainable weights, without rebuilding a model.
 
-A checkpoint folder holds ``manifest.json``, ``adapter.safetensors`` (the PEFT
-weights only, never the frozen base model; written by the PEFT method's own
-``PeftSpec.state_dict``), ``head.safetensors`` (the Predictor's head or
-PredGen's task adapter; absent for the Generator) and the tokenizer files. The
-final folder is written whole (``atomic_dir``); the Trainer's intermediate
-``checkpoint-N`` folders use the same weight files.
+A checkpoint folder (format 2) holds ``manifest.json``, the LM's trained weights in
+the PEFT method's own layout (``PeftSpec.save``: peft's ``adapter_config.json`` +
+``adapter_model.safetensors`` for lora/adalora/dora, ``adapter.safetensors`` for
+rocoft, a transformers ``config.json`` + ``model.safetensors`` for full; never the
+frozen base model), ``head.safetensors`` (the Predictor's head or PredGen's task
+adapter; absent for the Generator) and the tokenizer files. The final folder is
+written whole (``atomic_dir``); the Trainer's intermediate ``checkpoint-N``
+folders use the same weight files.
+
+Format 1 checkpoints held every method's weights in ``adapter.safetensors``; they
+still load, and ``predgen convert DIR`` rewrites one in format 2.
 
 This module knows files, not methods: the Trainer subclasses save through it, and
 ``predgen_core.checkpoint.load`` rebuilds the module the manifest names.
@@ -23,35 +28,34 @@ from safetensors.torch import load_file, save_file
 from predgen_core import __version__
 from predgen_core.errors import UserError
 from predgen_core.io import atomic_dir
-from predgen_core.peft_methods import adapter_state_dict, load_adapter_state
+from predgen_core.peft_io import STATE_FILE, plain
+from predgen_core.peft_methods import load_adapter, load_adapter_state, save_adapter
 
 MANIFEST = "manifest.json"
-ADAPTER_FILE = "adapter.safetensors"
+ADAPTER_FILE = STATE_FILE  # format 1: every method's weights; format 2: RoCoFT's
 HEAD_FILE = "head.safetensors"
-FORMAT = 1
+FORMAT = 2
 REQUIRED = ("base_model", "method", "task", "peft")
 
 
-def _plain(state: dict) -> dict:
-    # safetensors refuses tensors that share storage (tied embeddings under full fine-tuning)
-    return {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
-
-
-def save_weights(folder: str | Path, module: Any) -> None:
-    """Write ``module``'s adapter (trainable LM weights) and head weights into ``folder``."""
+def save_weights(folder: str | Path, module: Any, base_model: str | None = None) -> None:
+    """Write ``module``'s trained LM weights (the PEFT method's layout) and head weights into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    save_file(_plain(adapter_state_dict(module.lm)), str(folder / ADAPTER_FILE), metadata={"format": "pt"})
+    save_adapter(module.lm, folder, base_model)
     if module.head is not None:
-        save_file(_plain(module.head.state_dict()), str(folder / HEAD_FILE), metadata={"format": "pt"})
+        save_file(plain(module.head.state_dict()), str(folder / HEAD_FILE), metadata={"format": "pt"})
 
 
-def load_weights(folder: str | Path, module: Any) -> None:
-    """Load what :func:`save_weights` wrote into an already built ``module``."""
+def load_weights(folder: str | Path, module: Any, format: int = FORMAT) -> None:
+    """Load what :func:`save_weights` wrote into an already built ``module`` (``format``: the manifest's)."""
     folder = Path(folder)
-    if not (folder / ADAPTER_FILE).is_file():
+    if format >= 2:
+        load_adapter(module.lm, folder)
+    elif (folder / ADAPTER_FILE).is_file():  # format 1: one state-dict file for every method
+        load_adapter_state(module.lm, load_file(str(folder / ADAPTER_FILE)))
+    else:
         raise UserError(f"{folder} has no {ADAPTER_FILE}; it is not a predgen checkpoint")
-    load_adapter_state(module.lm, load_file(str(folder / ADAPTER_FILE)))
     if module.head is not None:
         if not (folder / HEAD_FILE).is_file():
             raise UserError(f"{folder} has no {HEAD_FILE}; the checkpoint is incomplete, retrain it")
@@ -60,10 +64,11 @@ def load_weights(folder: str | Path, module: Any) -> None:
 
 def write_checkpoint(target: str | Path, module: Any, tokenizer: Any, manifest: dict) -> Path:
     """Write a complete checkpoint folder atomically; returns its path."""
-    manifest = {"format": FORMAT, "library": "predgen-mi-toolkit", "version": __version__,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **manifest}
+    stamp = {"format": FORMAT, "library": "predgen-mi-toolkit", "version": __version__,
+             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    manifest = {**stamp, **{k: v for k, v in manifest.items() if k not in stamp}}  # the files written decide these
     with atomic_dir(target) as tmp:
-        save_weights(tmp, module)
+        save_weights(tmp, module, manifest.get("base_model"))
         tokenizer.save_pretrained(str(tmp))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
         _share(tmp)
@@ -95,4 +100,7 @@ def read_manifest(path: str | Path) -> dict:
     missing = [k for k in REQUIRED if k not in manifest]
     if missing:
         raise UserError(f"{file} lacks {', '.join(missing)}; it is not a predgen checkpoint manifest")
+    if manifest.get("format", 1) > FORMAT:
+        raise UserError(f"{path} is checkpoint format {manifest['format']}, newer than this predgen reads ({FORMAT}); "
+                        "upgrade predgen-mi-toolkit")
     return manifest

@@ -118,6 +118,15 @@ def zero_shot(
                json_out=json_out, progress=True))
 
 
+@app.command()
+@user_errors
+def convert(checkpoint: str = typer.Argument(..., help="checkpoint folder written before format 2")) -> None:
+    """Rewrite an old checkpoint (adapter.safetensors) in place in peft's layout (adapter_config.json + adapter_model.safetensors)."""
+    from predgen_core.checkpoint import convert as run
+
+    typer.echo(str(run(checkpoint)))
+
+
 @app.command("list")
 def list_names() -> None:
     """Registered models, tasks, methods, PEFT methods and losses."""

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
 from predgen_core.errors import UserError
+from predgen_core.peft_io import keep_one_rank, load_full, load_peft, peft_state, save_full, save_peft, tensor_file_io
 from predgen_core.registry import Registry
 from predgen_core.rocoft import RocoftConfig, apply_rocoft, load_rocoft_state, rocoft_state_dict
 
@@ -37,9 +39,7 @@ _ATTR = "_predgen_peft"
 
 
 def _peft_state_dict(model: Any) -> dict[str, Any]:
-    from peft import get_peft_model_state_dict
-
-    return get_peft_model_state_dict(model)
+    return peft_state(model)
 
 
 def _load_peft_state(model: Any, state: dict[str, Any]) -> None:
@@ -65,7 +65,10 @@ class PeftSpec:
     ``state_dict(model) -> {key: tensor}`` the trained weights to save and
     ``load_state(model, state)`` their inverse (raising a :class:`UserError` on a
     mismatch); ``learned(model) -> settings`` the settings learned in training that
-    rebuilding the structure needs (AdaLoRA's rank pattern).
+    rebuilding the structure needs (AdaLoRA's rank pattern); ``save(model, folder,
+    base_model)`` writes the method's files into a checkpoint folder and
+    ``load(model, folder)`` reads them (:mod:`predgen_core.peft_io`: peft's own
+    layout by default, so ``PeftModel.from_pretrained(base, folder)`` opens it).
     """
 
     name: str
@@ -75,6 +78,8 @@ class PeftSpec:
     state_dict: Callable[[Any], dict[str, Any]] = _peft_state_dict
     load_state: Callable[[Any, dict[str, Any]], None] = _load_peft_state
     learned: Callable[[Any], dict[str, Any]] = _no_learned_settings
+    save: Callable[[Any, Path, str | None], None] = save_peft
+    load: Callable[[Any, Path], None] = load_peft
 
 
 PEFT_METHODS: Registry[PeftSpec] = Registry("PEFT method")
@@ -127,6 +132,18 @@ def adapter_state_dict(model: Any) -> dict[str, Any]:
 def load_adapter_state(model: Any, state: dict[str, Any]) -> None:
     """Load :func:`adapter_state_dict` output into a model prepared by the same ``apply_peft`` call."""
     _spec_of(model).load_state(model, state)
+
+
+def save_adapter(model: Any, folder: str | Path, base_model: str | None = None) -> None:
+    """Write the method's own files for ``model``'s trained weights into ``folder`` (``base_model``: its name)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _spec_of(model).save(model, folder, base_model)
+
+
+def load_adapter(model: Any, folder: str | Path) -> None:
+    """Read :func:`save_adapter`'s files into a model prepared by the same ``apply_peft`` call."""
+    _spec_of(model).load(model, Path(folder))
 
 
 def trainable_parameter_count(model: Any) -> tuple[int, int]:
@@ -188,7 +205,8 @@ def _adalora_learned(model: Any) -> dict[str, Any]:
     pattern = model.peft_config["default"].rank_pattern
     if not pattern:
         return {}
-    return {"rank_pattern": {k.replace(".default", ""): [bool(b) for b in v] for k, v in pattern.items()}}
+    pattern = {k.replace(".default", ""): [bool(b) for b in v] for k, v in pattern.items()}
+    return {"rank_pattern": keep_one_rank(pattern)}  # as saved (peft_io.keep_one_rank says why)
 
 
 def _apply_rocoft(model: Any, s: dict[str, Any]) -> Any:
@@ -214,6 +232,7 @@ def _load_full_state(model: Any, state: dict[str, Any]) -> None:
             own[k].copy_(v)
 
 
+_ROCOFT_IO = tensor_file_io(rocoft_state_dict, load_rocoft_state)
 _LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": LLAMA_TARGETS}
 PEFT_METHODS.register("lora")(PeftSpec("lora", "LoRA (Hu et al. 2021) via peft", dict(_LORA), _lora_like(False)))
 PEFT_METHODS.register("adalora")(PeftSpec(
@@ -227,6 +246,10 @@ PEFT_METHODS.register("rocoft")(PeftSpec(
     "rocoft", "RoCoFT (Kowsher et al. 2024): r rows or columns per linear layer train",
     {"r": 4, "mode": "row", "select": "first", "seed": 0, "target_modules": LLAMA_TARGETS},
     _apply_rocoft, state_dict=rocoft_state_dict, load_state=load_rocoft_state,
+    # peft does not know RoCoFT: one safetensors file of its own state dict
+    save=_ROCOFT_IO[0], load=_ROCOFT_IO[1],
 ))
+# `full` saves the whole LM as a transformers folder: AutoModelForCausalLM.from_pretrained opens it.
 PEFT_METHODS.register("full")(PeftSpec("full", "full fine-tuning: every weight trains", {}, _apply_full,
-                                       state_dict=_full_state_dict, load_state=_load_full_state))
+                                       state_dict=_full_state_dict, load_state=_load_full_state, save=save_full,
+                                       load=lambda model, folder: load_full(model, folder, _load_full_state)))

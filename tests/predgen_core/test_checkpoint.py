@@ -31,15 +31,16 @@ def test_checkpoint_folder_holds_trainable_weights_only(trained):
 
     for method, path in trained.items():
         names = {p.name for p in path.iterdir()}
-        assert {"manifest.json", "adapter.safetensors", "tokenizer.json"} <= names
+        assert {"manifest.json", "adapter_config.json", "adapter_model.safetensors", "tokenizer.json"} <= names
         assert ("head.safetensors" in names) == (method != "generator")
-        adapter = load_file(str(path / "adapter.safetensors"))
+        adapter = load_file(str(path / "adapter_model.safetensors"))
         assert adapter and all("lora_" in k for k in adapter)
         manifest = json.loads((path / "manifest.json").read_text())
         assert manifest["method"] == method and manifest["task"] == "sst2" and manifest["base_model"] == "tiny-llama"
         assert manifest["peft"]["name"] == "lora" and manifest["peft"]["config"]["r"] == 4
         assert manifest["verbaliser"]["labels"] == ["negative", "positive"]
         assert manifest["version"] == predgen_core.__version__ and manifest["pooling"] == "last"
+        assert manifest["format"] == 2
         assert manifest["metrics"]["global_step"] == 2 and manifest["training"]["max_steps"] == 2
         assert 0.0 <= manifest["metrics"]["validation"]["accuracy"] <= 1.0
     assert not any(p.name.endswith(".trainer") for p in path.parent.iterdir())  # work folders removed
@@ -104,7 +105,7 @@ def test_resume_after_kill_continues_the_step_count(tmp_path, shared_data):
     assert not out.exists()  # nothing half-written where the checkpoint goes
     ckpt = work / "checkpoint-2"
     files = {p.name for p in ckpt.iterdir()}
-    assert {"adapter.safetensors", "head.safetensors", "optimizer.pt", "trainer_state.json"} <= files
+    assert {"adapter_model.safetensors", "head.safetensors", "optimizer.pt", "trainer_state.json"} <= files
     assert "model.safetensors" not in files  # the frozen base model is never copied
     with pytest.raises(UserError, match="different settings"):
         train(_config(tmp_path, "predgen", shared_data, max_steps=4, save_steps=2, eval_split=None, lr=1e-3))

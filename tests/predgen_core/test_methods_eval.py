@@ -63,4 +63,4 @@ def test_real_smollm2_trains_a_couple_of_steps(tmp_path, shared_data):
 
     loaded = predgen_core.load(path)
     assert loaded.model.config.hidden_size == 576 and loaded.manifest["metrics"]["global_step"] == 2
-    assert (path / "adapter.safetensors").stat().st_size < 20_000_000  # adapter only, not the 540 MB model
+    assert (path / "adapter_model.safetensors").stat().st_size < 20_000_000  # adapter only, not the 540 MB model
