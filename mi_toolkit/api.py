@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -13,26 +13,35 @@ from predgen_core.errors import UserError
 
 from mi_toolkit.estimators import ESTIMATORS, EstimatorSpec, MIResult, default_estimator
 from mi_toolkit.estimators.evaluate import BOOTSTRAP_NOTE, KNN_NOTE, evaluate_critics, evaluate_knn
+from mi_toolkit.estimators.probe import probe_result, resolve_parts
 from mi_toolkit.estimators.train import Prepared, prepare, train_critics
-from mi_toolkit.validate import Checked, check_task, resolve_device
+from mi_toolkit.validate import Checked, as_states, check_config, check_task, concat_inputs, flat, resolve_device
 
 
 def estimate(Z, Y, estimator: str | None = None, *, config: Any = None, seed: int = 0,
-             device: str = "auto", test_size: float = 0.3) -> MIResult:
+             device: str = "auto", test_size: float = 0.3, contains: Mapping[str, Any] | None = None,
+             mask: Any = None) -> MIResult:
     """Estimate ``I(Y; Z)`` in nats with a held-out protocol.
 
-    ``Z``: float ``(N, d)`` or ``(N, n, d)`` (flattened). ``Y``: integer ``(N,)``
-    (discrete) or float ``(N,)`` / ``(N, k)`` (continuous). ``estimator=None``
+    ``Z``: float ``(N, d)``, ``(N, n, d)`` token states (with ``mask (N, n)`` when lengths
+    vary), or :class:`~mi_toolkit.estimators.views.TokenStates`; the critic estimators read
+    token states flattened, ``probe`` reads them with the sequence probe. ``Y``: integer
+    ``(N,)`` (discrete) or float ``(N,)`` / ``(N, k)`` (continuous). ``estimator=None``
     picks the documented default for the kind of ``Y``.
+
+    ``contains`` (``probe`` only): the parts ``Z`` contains, ``{name: part}``, each an input
+    with the same rows or a function of ``Z`` (e.g. ``lambda Z: Z[:, -576:]``); their
+    candidates join ``Z``'s, so ``Z`` cannot read below a part except by selection noise.
     """
-    return estimate_many([(Z, Y)], estimator, config=config, seed=seed, device=device,
-                         test_size=test_size)[0]
+    return estimate_many([(as_states(Z, mask), Y)], estimator, config=config, seed=seed, device=device,
+                         test_size=test_size, contains=[contains] if contains else None)[0]
 
 
 def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None, *,
                   config: Any = None, seed: int = 0, device: str = "auto", test_size: float = 0.3,
                   on_done: Callable[[int], None] | None = None,
-                  test: Sequence[tuple[Any, Any]] | None = None) -> list[MIResult]:
+                  test: Sequence[tuple[Any, Any]] | None = None,
+                  contains: Sequence[Mapping[str, Any] | None] | None = None) -> list[MIResult]:
     """Estimate MI for many ``(Z, Y)`` tasks; trained critics of the same shape train as one model.
 
     Tasks with the same ``N`` and the same kind of ``Y`` (class count or target
@@ -43,23 +52,39 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
 
     ``test``: optional explicit held-out sets, one ``(Z_eval, Y_eval)`` per task. Then
     ``tasks`` are the fit sets (train + validation slice) and ``test_size`` is
-    ignored; k-NN estimators, which fit nothing, use the held-out sets only.
+    ignored; k-NN estimators, which fit nothing, use the held-out sets only; ``probe``
+    selects by cross-validation on the fit set, refits and scores the held-out set.
+    Without ``test``, ``probe`` cross-fits over all rows (``test_size`` unused).
+
+    ``contains``: per task, the parts it contains (see :func:`estimate`); with ``test``, a
+    part is a function of the input or a ``(fit_part, eval_part)`` pair.
     """
+    if contains is not None and len(contains) != len(tasks):
+        raise UserError(f"{len(contains)} contains= entries for {len(tasks)} tasks; pass one (or None) per task")
+    inputs = [as_states(z) for z, _ in tasks]
     if test is not None:
         if len(test) != len(tasks):
             raise UserError(f"{len(test)} held-out sets for {len(tasks)} tasks; pass one per task")
-        n_fit = {len(np.asarray(z)) for z, _ in tasks}
+        n_fit = {len(z) for z in inputs}
         if len(n_fit) != 1:
             raise UserError("with explicit held-out sets all tasks must share one fit-set size")
         fixed = n_fit.pop()
-        tasks = [(np.concatenate([np.asarray(zf).reshape(len(zf), -1), np.asarray(ze).reshape(len(ze), -1)]),
-                  np.concatenate([np.asarray(yf), np.asarray(ye)])) for (zf, yf), (ze, ye) in zip(tasks, test)]
+        inputs = [concat_inputs(zf, as_states(ze)) for zf, (ze, _) in zip(inputs, test)]
+        tasks = [(z, np.concatenate([np.asarray(yf), np.asarray(ye)])) for z, (_, yf), (_, ye) in zip(inputs, tasks, test)]
+        contains = [_joined_parts(c) for c in contains] if contains is not None else None
     else:
         fixed = None
-    checked = [check_task(z, y, what=f"task {i}" if len(tasks) > 1 else "") for i, (z, y) in enumerate(tasks)]
+    checked = [check_task(flat(z), y, what=f"task {i}" if len(tasks) > 1 else "") for i, (z, y) in enumerate(tasks)]
     dev = resolve_device(device)
     names = [estimator or default_estimator(c.discrete) for c in checked]
     specs = {name: ESTIMATORS.get(name) for name in set(names)}
+    for name, spec in specs.items():
+        check_config(spec, config)
+        if spec.family == "probe" and not all(c.discrete for c, n in zip(checked, names) if n == name):
+            raise UserError("estimator 'probe' reads discrete (integer) labels; for a continuous target "
+                            "choose a continuous estimator (see mi estimate --help)")
+    if contains is not None and any(c and specs[n].family != "probe" for c, n in zip(contains, names)):
+        raise UserError("contains= is a probe option (nesting by construction); use estimator='probe' with it")
     results: list[MIResult | None] = [None] * len(tasks)
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, c in enumerate(checked):
@@ -71,6 +96,11 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
         if spec.family == "knn":
             for i in members:
                 results[i] = _knn_result(spec, cfg, _tail(checked[i], fixed), seed)
+        elif spec.family == "probe":
+            for i in members:
+                parts = contains[i] if contains is not None else None
+                sources = resolve_parts(inputs[i], parts, len(checked[i].y))
+                results[i] = probe_result(sources, checked[i].y, len(checked[i].classes), cfg, seed, dev, fixed)
         elif spec.family == "direct":  # the estimator does its own split or cross-fit
             for i in members:
                 results[i] = spec.run(checked[i], cfg, seed, fixed)
@@ -82,6 +112,22 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
         if on_done is not None:
             on_done(len(members))
     return results  # type: ignore[return-value]
+
+
+def _joined_parts(parts: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """With an explicit held-out set, a ``(fit, eval)`` part becomes one input over both."""
+    if not parts:
+        return parts
+    out = {}
+    for name, part in parts.items():
+        if callable(part):
+            out[name] = part
+        elif isinstance(part, tuple) and len(part) == 2:
+            out[name] = concat_inputs(as_states(part[0]), as_states(part[1]))
+        else:
+            raise UserError(f"part {name!r}: with explicit held-out sets pass a function of the input or a "
+                            "(fit_part, eval_part) pair")
+    return out
 
 
 def _tail(c: Checked, n_fit: int | None) -> Checked:
@@ -110,9 +156,10 @@ def _neural_group(spec: EstimatorSpec, cfg, checked: list[Checked], dev: torch.d
     out = []
     for k, c in enumerate(checked):
         mi = float(held.mi[k])
+        ceiling = _ceiling(preps[k])
         out.append(MIResult(
             mi=mi, ci_low=float(held.ci_low[k]), ci_high=float(held.ci_high[k]), estimator=spec.name,
-            ceiling=c.ceiling, above_ceiling=c.ceiling is not None and mi > c.ceiling,
+            ceiling=ceiling, above_ceiling=ceiling is not None and mi > ceiling,
             n_train=len(preps[k].y["train"]) + len(preps[k].y["val"]), n_test=held.n_test,
             p_value=float(held.p_value[k]), seconds=seconds, seed=seed,
             config={**asdict(cfg), "lr_used": lr, "test_size": test_size, "batched_with": len(checked)},
@@ -120,6 +167,14 @@ def _neural_group(spec: EstimatorSpec, cfg, checked: list[Checked], dev: torch.d
             discrete=c.discrete, n_classes=len(c.classes) if c.discrete else None, device=str(dev),
         ))
     return out, critic, preps, held
+
+
+def _ceiling(prep: Prepared) -> float | None:
+    """The most a discrete estimate can read with the prior it uses: ``mean -log p(y)`` over the
+    held-out labels, ``p`` the train-split prior of the critic (not the plug-in over all rows)."""
+    if not prep.discrete:
+        return None
+    return float(-prep.log_prior[prep.y["test"]].mean())
 
 
 def _knn_result(spec: EstimatorSpec, cfg, c: Checked, seed: int) -> MIResult:
@@ -183,8 +238,12 @@ class FittedCritic:
 def fit_critic(Z, Y, estimator: str | None = None, *, config: Any = None, seed: int = 0,
                device: str = "auto", test_size: float = 0.3) -> FittedCritic:
     """Train one critic on ``(Z, Y)`` and keep it for pointwise scoring (see :class:`FittedCritic`)."""
-    c = check_task(Z, Y)
-    spec = ESTIMATORS.get(estimator or default_estimator(c.discrete))
+    c = check_task(flat(as_states(Z)), Y)
+    name = estimator or default_estimator(c.discrete)
+    if estimator is None and ESTIMATORS.get(name).family != "neural":
+        name = "classifier"  # the default estimator keeps no critic; the classifier's is the pointwise one
+    spec = ESTIMATORS.get(name)
+    check_config(spec, config)
     if spec.family != "neural":
         raise UserError(f"estimator {spec.name!r} has no critic; choose a neural one: "
                         + ", ".join(n for n in ESTIMATORS.list() if ESTIMATORS.get(n).family == "neural"))

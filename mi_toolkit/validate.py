@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,6 +106,68 @@ def check_task(z, y, what: str = "") -> Checked:
     if (y.std(axis=0) == 0).any():
         raise UserError(f"{pre}a continuous target is constant; MI with a constant is 0")
     return Checked(z, y, False, None, None)
+
+
+def as_states(Z: Any, mask: Any = None) -> Any:
+    """The input as the estimators take it: an ``(N, d)`` / ``(N, n, d)`` array or
+    :class:`~mi_toolkit.estimators.views.TokenStates` (3-D with a mask, or given as such).
+
+    A list of ``(n_i, d)`` arrays of different lengths without a mask is refused: the
+    padding would be read as tokens."""
+    from mi_toolkit.estimators.views import TokenStates, as_input
+
+    if isinstance(Z, TokenStates):
+        if mask is not None:
+            raise UserError("TokenStates carry their own mask; do not pass mask= with them")
+        return Z
+    if isinstance(Z, (list, tuple)) and len(Z) and all(hasattr(r, "shape") or isinstance(r, (list, tuple)) for r in Z):
+        shapes = {np.shape(r) for r in Z}
+        if len(shapes) > 1 and mask is None:
+            lengths = sorted({s[0] for s in shapes if len(s)})
+            raise UserError(f"token states of varying length (n from {lengths[0]} to {lengths[-1]}) without a mask; "
+                            "pass TokenStates.from_list(rows), or padded (N, n, d) states with mask=")
+    if mask is not None:
+        return as_input(np.asarray(Z), mask)
+    arr = np.asarray(Z)
+    return arr
+
+
+def flat(Z: Any) -> np.ndarray:
+    """``(N, features)`` for the checks and the critic estimators (token states flattened, padding 0)."""
+    from mi_toolkit.estimators.views import TokenStates
+
+    if isinstance(Z, TokenStates):
+        return Z.z.reshape(len(Z.z), -1)
+    return np.asarray(Z)
+
+
+def concat_inputs(a: Any, b: Any) -> Any:
+    """Rows of ``a`` then rows of ``b`` (token states padded to the longer window)."""
+    from mi_toolkit.estimators.views import TokenStates
+
+    if isinstance(a, TokenStates) != isinstance(b, TokenStates):
+        raise UserError("the fit and held-out sets must both be token states or both be arrays")
+    if isinstance(a, TokenStates):
+        n = max(a.z.shape[1], b.z.shape[1])
+        pad = lambda t: (np.pad(t.z, ((0, 0), (0, n - t.z.shape[1]), (0, 0))),  # noqa: E731
+                         np.pad(t.mask, ((0, 0), (0, n - t.mask.shape[1]))))
+        (za, ma), (zb, mb) = pad(a), pad(b)
+        return TokenStates(np.concatenate([za, zb]), np.concatenate([ma, mb]))
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape[1:] != b.shape[1:]:
+        a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    if a.shape[1:] != b.shape[1:]:
+        raise UserError(f"fit and held-out features differ in width ({a.shape[1]} vs {b.shape[1]}); "
+                        "pass the same representation for both")
+    return np.concatenate([a, b])
+
+
+def check_config(spec: Any, config: Any) -> None:
+    """A config must be the chosen estimator's config class (or a subclass of it)."""
+    if config is None or isinstance(config, spec.config_cls):
+        return
+    raise UserError(f"config {type(config).__name__} does not belong to estimator {spec.name!r}, which takes "
+                    f"{spec.config_cls.__name__}; pass {spec.config_cls.__name__}(...) or no config")
 
 
 def resolve_device(device: str):

@@ -16,7 +16,7 @@ from mi_toolkit.estimators import bounds
 from mi_toolkit.estimators.result import MIResult
 
 __all__ = ["ESTIMATORS", "EstimatorSpec", "MIResult", "NeuralConfig", "MineConfig", "SmileConfig",
-           "KSGConfig", "DEFAULT_DISCRETE", "DEFAULT_CONTINUOUS", "default_estimator"]
+           "KSGConfig", "ProbeConfig", "DEFAULT_DISCRETE", "DEFAULT_CONTINUOUS", "default_estimator"]
 
 
 @dataclass
@@ -78,6 +78,7 @@ class EstimatorSpec:
     critic: Literal["ratio", "density"] = "ratio"
     trainer: Literal["bound", "mine", "js"] = "bound"
     summary: str = ""
+    null_score: float = 0.0   # the constant critic T whose bound is exactly 0 (NWJ: T = 1)
     # family "direct": run(checked, config or None, seed, n_fit) -> MIResult; the estimator splits or
     # cross-fits itself (n_fit: rows :n_fit are the fit set of an explicit held-out split)
     run: Callable | None = None
@@ -89,7 +90,7 @@ ESTIMATORS.register("classifier")(EstimatorSpec("classifier", NeuralConfig, "neu
 ESTIMATORS.register("infonce")(EstimatorSpec("infonce", NeuralConfig, "neural", bounds.infonce_bound, "inclusive", summary="InfoNCE (exact label marginal for discrete Y)"))
 ESTIMATORS.register("smile")(EstimatorSpec("smile", SmileConfig, "neural", bounds.smile_bound, "clipped", trainer="js", summary="SMILE, DV with e^T clipped at tau"))
 ESTIMATORS.register("mine")(EstimatorSpec("mine", MineConfig, "neural", bounds.dv_bound, "exclusive", trainer="mine", summary="Donsker-Varadhan, bias-corrected moving-average gradient"))
-ESTIMATORS.register("nwj")(EstimatorSpec("nwj", NeuralConfig, "neural", bounds.nwj_bound, "exclusive", summary="NWJ / MINE-f f-divergence bound"))
+ESTIMATORS.register("nwj")(EstimatorSpec("nwj", NeuralConfig, "neural", bounds.nwj_bound, "exclusive", summary="NWJ / MINE-f f-divergence bound", null_score=1.0))
 ESTIMATORS.register("ksg")(EstimatorSpec("ksg", KSGConfig, "knn", summary="Kraskov (continuous Y) / Ross 2014 (discrete Y) k-NN"))
 
 # continuous targets (imported here, after the classes above: it reaches train.py, which imports them)
@@ -97,6 +98,10 @@ from mi_toolkit.estimators import continuous as _continuous  # noqa: E402
 
 ESTIMATORS.register("binned")(EstimatorSpec("binned", _continuous.BinnedConfig, "direct", run=_continuous.run_binned, summary="continuous Y: lower bound I(bin(Y); Z) <= I(Y; Z), a cross-fitted discretised-regression probe"))
 ESTIMATORS.register("gaussian")(EstimatorSpec("gaussian", _continuous.GaussianConfig, "direct", run=_continuous.run_gaussian, summary="continuous Y: Gaussian difference of entropies, full residual covariance; estimate, not a bound"))
+
+from mi_toolkit.estimators.probe import ProbeConfig  # noqa: E402  (imports the specs above)
+
+ESTIMATORS.register("probe")(EstimatorSpec("probe", ProbeConfig, "probe", summary="H(Y) - cross-fitted CE of probes chosen by CV log-loss (discrete Y)"))
 
 # Chosen from `mi bench` measurements; see docs/estimators.md for the numbers.
 DEFAULT_DISCRETE = "classifier"

@@ -68,12 +68,17 @@ class DiscreteCritic(nn.Module):
         self.normalise = normalise
 
     @torch.no_grad()
-    def start_at_null(self) -> None:
-        """Start at ``T = 0`` (ratio critic) or ``q(y|z) = p(y)`` (classifier): the
-        no-information critic, which early stopping then keeps unless training beats it on
-        validation (so independent data reads 0 rather than a slightly negative overfit)."""
+    def start_at_null(self, null_score: float = 0.0) -> None:
+        """Start at the constant critic ``T = null_score`` whose bound is exactly 0 (``T = 0`` for
+        DV/InfoNCE/SMILE, ``T = 1`` for NWJ, whose ``E_P[T] - E_Q[e^(T-1)]`` is ``-1/e`` at ``T = 0``),
+        or at ``q(y|z) = p(y)`` (classifier): the no-information critic, which early stopping then
+        keeps unless training beats it on validation (so independent data reads 0 rather than a
+        slightly negative overfit)."""
         self.net.weights[-1].zero_()
-        self.net.biases[-1].copy_(self.log_prior.clamp_min(-30.0) if self.normalise else torch.zeros_like(self.log_prior))
+        if self.normalise:
+            self.net.biases[-1].copy_(self.log_prior.clamp_min(-30.0))
+        else:
+            self.net.biases[-1].fill_(null_score)
 
     def embed_z(self, z: Tensor) -> Tensor:
         s = self.net(z)
@@ -97,11 +102,19 @@ class SeparableCritic(nn.Module):
     """``T(z, y) = g(z) . h(y)`` for continuous ``y`` ``(K, B, k)``; all pairs in one bmm."""
 
     def __init__(self, n_critics: int, d_in: int, d_y: int, hidden: int, n_hidden: int,
-                 embed: int, generator: torch.Generator) -> None:
+                 embed: int, generator: torch.Generator, null_score: float = 0.0) -> None:
         super().__init__()
         self.g = StackedMLP(n_critics, d_in, embed, hidden, n_hidden, generator)
         self.h = StackedMLP(n_critics, d_y, embed, hidden, n_hidden, generator)
         self.scale = 1.0 / math.sqrt(embed)
+        # a learned constant, started where the bound's no-information value is 0 (NWJ: T = 1);
+        # DV and InfoNCE are invariant to it, so it is only added when non-zero
+        self.offset = nn.Parameter(torch.full((n_critics, 1), float(null_score))) if null_score else None
+
+    def _shift(self, t: Tensor) -> Tensor:
+        if self.offset is None:
+            return t
+        return t + (self.offset if t.dim() == 2 else self.offset[:, :, None])
 
     def embed_z(self, z: Tensor) -> Tensor:
         return self.g(z) * self.scale
@@ -110,10 +123,10 @@ class SeparableCritic(nn.Module):
         return self.h(y)
 
     def pair(self, zf: Tensor, yf: Tensor) -> Tensor:
-        return (zf * yf).sum(-1)
+        return self._shift((zf * yf).sum(-1))
 
     def matrix(self, zf: Tensor, yf_cand: Tensor | None = None) -> Tensor:
-        return torch.bmm(zf, yf_cand.transpose(1, 2))
+        return self._shift(torch.bmm(zf, yf_cand.transpose(1, 2)))
 
 
 class GaussianCritic(nn.Module):

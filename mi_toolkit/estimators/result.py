@@ -86,7 +86,11 @@ class MIResult:
         how += f", n={self.n_eval} scored" + (f", {self.n_folds}-fold cross-fit" if self.n_folds else "")
         if self.detected:
             return f"{self.mi:.3f} nats [{self.ci_low:.3f}, {self.ci_high:.3f}] ({how})"
-        if self.ci_low == self.ci_high == self.mi == 0.0:
+        alt = self.config.get("best_model") if isinstance(self.config, dict) else None
+        if alt and self.chosen == "prior":
+            best = (f"best held-out value {alt['mi']:.3f} [{alt['ci_low']:.3f}, {alt['ci_high']:.3f}] "
+                    f"by {alt['name']}; no model beat the label prior")
+        elif self.ci_low == self.ci_high == self.mi == 0.0:
             best = "no trained critic beat the no-information critic"
         else:
             best = f"best held-out value {self.mi:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}]"

@@ -123,7 +123,7 @@ def build_critic(spec: EstimatorSpec, cfg: NeuralConfig, preps: list[Prepared], 
         log_prior = torch.tensor(np.stack([p.log_prior for p in preps]), dtype=torch.float32)[:, None, :]
         critic = DiscreteCritic(k, d_in, preps[0].n_classes, cfg.hidden, cfg.n_hidden, generator,
                                 log_prior, normalise=spec.critic == "density")
-        critic.start_at_null()
+        critic.start_at_null(spec.null_score)
         return critic
     d_y = preps[0].y["train"].shape[1]
     if spec.critic == "density":
@@ -133,7 +133,7 @@ def build_critic(spec: EstimatorSpec, cfg: NeuralConfig, preps: list[Prepared], 
         critic = GaussianCritic(k, d_in, d_y, cfg.hidden, cfg.n_hidden, generator, prec, logdet)
         critic.warm_start(torch.from_numpy(np.stack([_ridge(p, d_in) for p in preps])))
         return critic
-    return SeparableCritic(k, d_in, d_y, cfg.hidden, cfg.n_hidden, cfg.embed, generator)
+    return SeparableCritic(k, d_in, d_y, cfg.hidden, cfg.n_hidden, cfg.embed, generator, spec.null_score)
 
 
 RIDGE_ALPHAS = np.logspace(-3, 5, 17)

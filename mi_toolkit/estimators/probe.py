@@ -1,0 +1,277 @@
+"""The ``probe`` estimator: a small family of probes chosen by cross-validated log-loss.
+
+``I(Y; Z) >= H(Y) - CE``: the cross-entropy of any model ``q(y|z)`` on examples it never saw
+bounds the mutual information from below (Barber & Agakov 2003; the information-theoretic
+probing of Pimentel et al. 2020). The engine
+
+1. builds the candidate set: the label prior (reads exactly 0), and preprocessing x head x
+   penalty candidates for each input (:func:`~mi_toolkit.estimators.probe_family.array_candidates`;
+   the sequence probe's for token states); a container's set also holds each part's
+   candidates (``contains=``), so it cannot read below a part except by selection noise;
+2. scores every candidate on the same ``K`` folds (members of one family batched);
+3. **cross-fitting** (no held-out set): every example is scored once, by the candidate chosen
+   for its fold on the *other* folds' cross-validated log-loss, fitted without it;
+   **explicit held-out set**: the candidate with the best CV log-loss on the fit set is refitted on
+   all of it and scores the held-out set;
+4. reports ``mean_i [log q(y_i|z_i) - log p(y_i)]``, ``p`` the prior of the rows the model was
+   fitted on, with the per-example values, fold ids and the candidate table.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from predgen_core.errors import UserError
+
+from mi_toolkit.estimators.probe_family import FamilyMember, array_candidates, split_log_prior
+from mi_toolkit.estimators.probe_prep import has_heavy_tails
+from mi_toolkit.estimators.result import MIResult
+from mi_toolkit.estimators.views import ProbeCandidate, TokenStates
+
+PRIOR = "prior"
+
+
+@dataclass
+class ProbeConfig:
+    """Hyper-parameters of the ``probe`` estimator (documented in docs/estimators.md)."""
+
+    folds: int = 5                                   # K: cross-fitting and selection folds
+    penalties: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)  # L2 on the mean log-loss scale
+    pca_ks: tuple[int, ...] = (8, 64)                # PCA sizes for the logistic heads
+    pca_ratio: int = 4                               # a PCA size k is a candidate when d >= pca_ratio * k
+    nonlinear_ks: tuple[int, ...] = (8,)             # top raw PCs read by an MLP head (d > mlp_max_dim)
+    hidden: int = 64                                 # MLP hidden units
+    mlp_decays: tuple[float, ...] = (1e-3, 1e-2)     # MLP weight decays
+    mlp_max_dim: int = 64                            # MLP on all standardised features up to this d
+    max_iter_linear: int = 60                        # L-BFGS iterations
+    max_iter_mlp: int = 100
+    repeats: int = 1                                 # cross-fits with different fold splits (averaged)
+    n_bootstrap: int = 1000
+    sequence: bool = True                            # token states: the sequence probe's candidates too
+
+
+@dataclass
+class ProbeOutcome:
+    """What the engine measured; arrays are over the scored examples."""
+
+    pointwise: np.ndarray      # (n_eval,) log q(y_i|z_i) - log p(y_i), nats
+    log_prior: np.ndarray      # (n_eval,) log p(y_i) used for each example
+    fold_ids: np.ndarray       # (n_eval,) scoring fold, -1 for an explicit held-out set
+    chosen: str
+    per_fold: list[str]
+    table: list[dict[str, Any]]
+    n_fit: int
+    n_folds: int
+    repeat_means: list[float]  # the estimate of each repeated cross-fit (one entry unless cfg.repeats > 1)
+    best_model: tuple[str, np.ndarray]  # the best non-prior candidate (CV log-loss) and its scored values
+
+
+def candidates_for(X: Any, n_classes: int, cfg: ProbeConfig, device: str) -> list[ProbeCandidate]:
+    """The candidate set for one input: an ``(N, d)`` array or :class:`TokenStates`."""
+    if isinstance(X, TokenStates):
+        arr = lambda C: array_candidates(C, X.d, cfg, device=device)  # noqa: E731
+        try:
+            from mi_toolkit.estimators.seqprobe import sequence_candidates
+        except ImportError:
+            sequence_candidates = None
+        if cfg.sequence and sequence_candidates is not None:
+            return sequence_candidates(X, n_classes, device=device, array_candidates=arr)
+        return [ProbeCandidate(f"{how}:{c.name}", c.make, (lambda X, how=how: X.pooled(how)))
+                for how in ("first", "mean", "last") for c in arr(n_classes)]
+    X = np.asarray(X)
+    return array_candidates(n_classes, X.shape[1], cfg, heavy=has_heavy_tails(X), device=device)
+
+
+def make_splits(y: np.ndarray, rows: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``folds`` (train, score) index pairs over ``rows``; stratified when every class has ``folds`` rows."""
+    counts = np.bincount(y[rows])
+    kind = StratifiedKFold if counts[counts > 0].min() >= folds else KFold
+    cv = kind(n_splits=folds, shuffle=True, random_state=seed)
+    return [(rows[a], rows[b]) for a, b in cv.split(rows, y[rows])]
+
+
+def _score_all(sources: Mapping[str, Any], cands: list[tuple[str, ProbeCandidate]], y: np.ndarray,
+               splits: list, n_classes: int, seed: int, device: torch.device) -> dict[str, np.ndarray]:
+    """``log q(y_i | z_i)`` ``(N,)`` per candidate, each row from the split that scores it."""
+    out: dict[str, np.ndarray] = {}
+    views: dict[tuple, Any] = {}
+    caches: dict[tuple, dict] = {}
+    done: set[tuple] = set()
+    for src, c in cands:
+        vkey = (src, id(c.view))
+        if vkey not in views:
+            views[vkey] = c.read(sources[src])
+        Xv = views[vkey]
+        fam = getattr(c.make, "family", None)
+        if fam is not None:
+            gkey = vkey + (fam,)
+            if gkey in done:
+                continue
+            done.add(gkey)
+            lp = fam.score_splits(Xv, y, splits, n_classes, seed, device, caches.setdefault(vkey, {}))
+            members = [(s, m) for s, m in cands if (s, id(m.view)) == vkey and getattr(m.make, "family", None) == fam]
+            for s, m in members:
+                out[_label(s, m)] = _gather(lp[m.make.index], splits, y)
+            continue
+        preds = []
+        for tr, sc in splits:
+            est = c.make(seed, n_classes).fit(Xv[tr], y[tr])
+            preds.append(np.asarray(est.predict_log_proba(Xv[sc]), dtype=np.float64))
+        out[_label(src, c)] = _gather(preds, splits, y)
+    return out
+
+
+def _label(src: str, c: ProbeCandidate) -> str:
+    return f"{src}:{c.name}" if src else c.name
+
+
+def _gather(preds: list[np.ndarray], splits: list, y: np.ndarray) -> np.ndarray:
+    full = np.full(len(y), np.nan)
+    for lp, (_, sc) in zip(preds, splits):
+        full[sc] = np.maximum(lp[np.arange(len(sc)), y[sc]], -50.0)  # one wild example cannot read -inf
+    return full
+
+
+def run_probe(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: ProbeConfig, seed: int,
+              device: torch.device, n_fit: int | None = None) -> ProbeOutcome:
+    """Cross-fit (``n_fit=None``) or select-refit-score (rows ``n_fit:`` held out) on ``sources``.
+
+    ``sources``: ``{"": container input, part name: part input, ...}``, every input with one row
+    per label; ``y (N,)`` codes.
+    """
+    dev = str(device)
+    cands = [(src, c) for src, X in sources.items() for c in candidates_for(X, n_classes, cfg, dev)]
+    if len({_label(s, c) for s, c in cands}) != len(cands):
+        raise UserError("two probe candidates share a name; give each part of contains= its own name")
+    N = len(y)
+    rows = np.arange(N if n_fit is None else n_fit)
+    reps = []
+    for r in range(cfg.repeats):
+        splits = make_splits(y, rows, cfg.folds, seed + r)
+        if n_fit is not None:
+            splits.append((rows, np.arange(n_fit, N)))
+        logq = _score_all(sources, cands, y, splits, n_classes, seed + r, device)
+        prior = _gather([np.tile(split_log_prior(y[tr], n_classes), (len(sc), 1)) for tr, sc in splits], splits, y)
+        reps.append(_select(logq, prior, splits, cfg.folds, n_fit, N))
+    return _combine(reps, n_fit, N, cfg.folds)
+
+
+def _select(logq: dict[str, np.ndarray], prior: np.ndarray, splits: list, K: int, n_fit: int | None, N: int):
+    """Choose per scored fold on the other folds' CV log-loss (cross-fit) or on the fit set (held out)."""
+    names = [PRIOR] + list(logq)
+    logq = {PRIOR: prior, **logq}
+    fold = np.full(N, -1)
+    for f, (_, sc) in enumerate(splits[:K]):
+        fold[sc] = f
+    cv_rows = fold >= 0
+    loss = np.stack([-logq[n] for n in names])                  # (n_cands, N)
+    cv_loss = loss[:, cv_rows].mean(1)
+    table = [{"name": n, "cv_logloss": float(v), "cv_mi": float(cv_loss[0] - v)} for n, v in zip(names, cv_loss)]
+    best = int(np.argmin(cv_loss))
+    runner_up = 1 + int(np.argmin(cv_loss[1:])) if len(names) > 1 else 0
+    if n_fit is not None:
+        ev = np.arange(n_fit, N)
+        alt = (names[runner_up], logq[names[runner_up]][ev] - prior[ev])
+        return logq[names[best]][ev] - prior[ev], prior[ev], np.full(len(ev), -1), names[best], [names[best]], table, alt
+    point = np.empty(N)
+    per_fold = []
+    for f in range(K):
+        other = cv_rows & (fold != f)
+        pick = int(np.argmin(loss[:, other].mean(1)))
+        per_fold.append(names[pick])
+        point[fold == f] = logq[names[pick]][fold == f] - prior[fold == f]
+    return point, prior, fold, names[best], per_fold, table, (names[runner_up], logq[names[runner_up]] - prior)
+
+
+def _combine(reps: list, n_fit: int | None, N: int, K: int) -> ProbeOutcome:
+    point = np.mean([r[0] for r in reps], axis=0)
+    prior = np.mean([r[1] for r in reps], axis=0)
+    first = reps[0]
+    table = first[5]
+    if len(reps) > 1:
+        for j, row in enumerate(table):
+            row["cv_logloss"] = float(np.mean([r[5][j]["cv_logloss"] for r in reps]))
+            row["cv_mi"] = float(np.mean([r[5][j]["cv_mi"] for r in reps]))
+    n_rows = N if n_fit is None else n_fit
+    return ProbeOutcome(point, prior, first[2], first[3], first[4], table,
+                        n_fit=n_rows if n_fit is not None else n_rows - n_rows // K, n_folds=K if n_fit is None else 0,
+                        repeat_means=[float(r[0].mean()) for r in reps], best_model=first[6])
+
+
+CROSS_NOTE = ("95% percentile bootstrap (B={b}) over the {n} cross-fitted per-example values: the sampling of "
+              "the scored examples, each scored by one of {k} fold probes trained without it (their training "
+              "variability enters the spread){rep}; the candidate selection is not resampled. p: one-sided "
+              "bootstrap share at or below 0")
+HELD_NOTE = ("95% percentile bootstrap (B={b}) over the {n} held-out per-example values of one probe, selected by "
+             "{k}-fold CV log-loss on the fit set and refitted on all of it: held-out sampling only; the probe's "
+             "training variability is not included. p: one-sided bootstrap share at or below 0")
+
+
+def interval(out: ProbeOutcome, n_boot: int, seed: int, folds: int) -> tuple[float, float, float, float, str]:
+    """``(mi, ci_low, ci_high, p_value, interval_method)`` from the per-example values."""
+    v = out.pointwise
+    rng = np.random.default_rng(seed + 7919)
+    draws = rng.integers(0, len(v), (n_boot, len(v)))
+    boot = v[draws].mean(1)
+    mi = float(v.mean())
+    lo, hi = (float(q) for q in np.quantile(boot, [0.025, 0.975]))
+    rep = ""
+    if len(out.repeat_means) > 1:
+        # re-drawn fold splits: their spread, for the mean of R repeats, added in quadrature
+        extra = 1.96 * float(np.std(out.repeat_means, ddof=1)) / np.sqrt(len(out.repeat_means))
+        lo, hi = mi - float(np.hypot(mi - lo, extra)), mi + float(np.hypot(hi - mi, extra))
+        rep = f", and the spread of {len(out.repeat_means)} re-drawn fold splits, added in quadrature"
+    p = float((1 + np.sum(boot <= 0)) / (n_boot + 1))
+    note = (HELD_NOTE if out.n_folds == 0 else CROSS_NOTE).format(b=n_boot, n=len(v), k=folds, rep=rep)
+    return mi, lo, hi, p, note
+
+
+def probe_result(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: ProbeConfig, seed: int,
+                 device: torch.device, n_fit: int | None = None) -> MIResult:
+    """Run the engine and wrap it as an :class:`MIResult` (per-example values, table, interval)."""
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    out = run_probe(sources, y, n_classes, cfg, seed, device, n_fit)
+    mi, lo, hi, p, note = interval(out, cfg.n_bootstrap, seed, cfg.folds)
+    name, vals = out.best_model
+    rng = np.random.default_rng(seed + 104729)
+    blo, bhi = np.quantile(vals[rng.integers(0, len(vals), (cfg.n_bootstrap, len(vals)))].mean(1), [0.025, 0.975])
+    best = {"name": name, "mi": float(vals.mean()), "ci_low": float(blo), "ci_high": float(bhi)}
+    ceiling = float(-out.log_prior.mean())   # the most the estimate can read with the prior it uses
+    parts = [s for s in sources if s]
+    return MIResult(
+        mi=mi, ci_low=lo, ci_high=hi, estimator="probe", ceiling=ceiling, above_ceiling=mi > ceiling + 1e-9,
+        n_train=out.n_fit, n_test=len(out.pointwise), p_value=p, seconds=time.perf_counter() - start, seed=seed,
+        config={**asdict(cfg), "per_fold_choice": out.per_fold, "best_model": best, "parts": parts,
+                "repeat_means": out.repeat_means},
+        interval_method=note, discrete=True, n_classes=n_classes, device=str(device),
+        pointwise=out.pointwise, fold_ids=out.fold_ids, chosen=out.chosen, candidates=out.table,
+        n_fit=out.n_fit, n_eval=len(out.pointwise), n_folds=out.n_folds, detected=bool(lo > 0 and out.chosen != PRIOR),
+    )
+
+
+def resolve_parts(Z: Any, contains: Mapping[str, Any] | None, n: int) -> dict[str, Any]:
+    """``{"": Z, name: part}``: a part is an input with ``n`` rows, or a callable view of ``Z``."""
+    sources: dict[str, Any] = {"": Z}
+    for name, part in (contains or {}).items():
+        if not name or ":" in name:
+            raise UserError(f"part name {name!r} is not usable; name each part of contains= with a word (no ':')")
+        val = part(Z) if callable(part) else part
+        if isinstance(val, TokenStates) or np.ndim(val) == 3:
+            from mi_toolkit.estimators.views import as_input
+            val = as_input(val)
+        else:
+            val = np.asarray(val, dtype=np.float64).reshape(len(val), -1)
+        if len(val) != n:
+            raise UserError(f"part {name!r} has {len(val)} rows but the representation has {n}; "
+                            "pass parts of the same examples, in the same order")
+        sources[name] = val
+    return sources
+
+
+Part = Callable[[Any], Any] | np.ndarray
