@@ -78,8 +78,15 @@ def bench(
     seed: Seed = 0,
     device: Device = "auto",
     json_out: Optional[Path] = typer.Option(None, "--json", help="write rows and summary as JSON here"),
+    real: bool = typer.Option(False, "--real", help="tasks on real SmolLM2 states with a known answer, beside a "
+                              "scikit-learn probe grid (--n ignored; extracts 2,500 sentences into the cache once)"),
 ) -> None:
     """Run the ground-truth suite and print estimates against the truth."""
+    if real:  # the real-state suite has its own runner and table (mi_toolkit.estimators.realbench)
+        from mi_toolkit.estimators.realbench import main as real_main
+
+        real_main(quick, estimators, seed, device, json_out)
+        return
     names = [_estimator_name(s.strip()) for s in estimators.split(",") if s.strip()]
     if not names:
         raise UserError("--estimators is empty; pass e.g. --estimators classifier,ksg")

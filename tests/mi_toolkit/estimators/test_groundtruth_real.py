@@ -90,3 +90,19 @@ def test_real_states_extract_once_into_the_cache(tmp_path):
     np.testing.assert_array_equal(again.window, s.window)
     with pytest.raises(UserError, match="have >= 10 tokens"):
         real_states("tiny-llama", 25, data_dir=tmp_path, progress=False, loader=loader)
+
+
+def test_run_real_reports_each_estimator_beside_the_grid(monkeypatch):
+    from mi_toolkit.estimators import realbench
+
+    monkeypatch.setattr(realbench, "GRID", {"pca8+logreg": realbench.GRID["pca8+logreg"]})
+    monkeypatch.setitem(realbench.RUNNERS, "fake", lambda z, y, C, seed, device: {
+        "estimator": "fake", "mi": 0.1, "ci_low": 0.0, "ci_high": 0.2, "seconds": 0.0, "input": "array"})
+    states = synthetic_states(400, 16, window=4, seed=3)
+    tasks = [RealTask("lin", "last", "linear", k=8, eps=0.0), RealTask("null", "window", "null")]
+    out = realbench.run_real(tasks, ["fake"], states, seed=0)
+    grid = {r["task"]: r for r in out["rows"] if r["requested"] == "sklearn-grid"}
+    assert grid["lin"]["mi"] > 0.3 and abs(grid["null"]["mi"]) < 0.05  # truth ln 2 and 0
+    fake = [r for r in out["rows"] if r["requested"] == "fake"]
+    assert [r["vs_grid"] for r in fake] == pytest.approx([0.1 - grid[t]["mi"] for t in ("lin", "null")])
+    assert out["summary"]["fake"]["max_abs_null"] == pytest.approx(0.1)
