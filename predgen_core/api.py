@@ -13,7 +13,6 @@ import math
 import shutil
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,86 +20,29 @@ from predgen_core.checkpoint import load, write_checkpoint
 from predgen_core.errors import UserError
 from predgen_core.io import write_json_atomic
 from predgen_core.methods import METHODS
-from predgen_core.methods.heads import POOLINGS
-from predgen_core.methods.losses import LOSS_COMBINERS
 from predgen_core.methods.runtime import build_module, completion_text, encode, max_target_tokens, predict_examples
-from predgen_core.methods.schedules import SAMPLING_LEVELS
 from predgen_core.methods.zero_shot import zero_shot_predictions
 from predgen_core.models import load_base_model
 from predgen_core.peft_methods import PEFT_METHODS, peft_manifest
 from predgen_core.tasks import TASKS, Example, compatible_task
 
-# transformers is imported inside the functions that start training, deliberately: it
-# takes seconds, and a bad option should be answered before it loads.
+# transformers is imported on use, deliberately: it takes seconds, and `evaluate`/`predict`
+# callers and `import predgen_core` should not pay for it twice. TrainConfig (a
+# transformers.TrainingArguments) lives in predgen_core.train_config and is importable
+# from here as before (module __getattr__ below).
 
-# Fields that may differ between a killed run and its resumption.
-_RESUME_FREE = ("progress", "keep_checkpoints", "eval_max_samples", "eval_split", "output_dir")
-
-
-@dataclass
-class TrainConfig:
-    """Everything ``predgen train`` needs. Defaults suit a few-minute SST-2 run of SmolLM2-135M on 2 CPU cores.
-
-    ``max_steps_for_sampling`` None: half the total optimiser steps, so p(step)
-    reaches 1 midway and the second half trains on the model's own tokens.
-    ``max_new_tokens`` None: the longest verbaliser + EOS + 2.
-    """
-
-    method: str
-    dataset: str
-    model: str = "smollm2-135m"
-    peft: str = "lora"
-    peft_options: dict[str, Any] = field(default_factory=dict)
-    output_dir: str = "runs/model"
-    data_dir: str | None = None
-    max_train_samples: int | None = None
-    max_steps: int | None = None
-    epochs: float = 1.0
-    batch_size: int = 8
-    grad_accum: int = 1
-    lr: float = 5e-4
-    head_lr_scale: float = 10.0
-    warmup_steps: int = 0
-    lr_scheduler: str = "linear"
-    weight_decay: float = 0.0
-    max_length: int = 64
-    seed: int = 0
-    pooling: str = "last"
-    sampling_level: str = "sequence"
-    max_steps_for_sampling: int | None = None
-    loss: str = "wdal"
-    alpha_first: float = 1.67
-    alpha_last: float = 1.0
-    max_new_tokens: int | None = None
-    save_steps: int = 50
-    save_total_limit: int = 2
-    logging_steps: int = 10
-    eval_split: str | None = "validation"
-    eval_max_samples: int | None = None
-    eval_batch_size: int = 32
-    keep_checkpoints: bool = False
-    progress: bool = True
-
-    def validate(self) -> None:
-        """Name checks before anything heavy runs (each raises a UserError listing valid names)."""
-        METHODS.get(self.method)
-        TASKS.get(self.dataset)
-        PEFT_METHODS.get(self.peft)
-        LOSS_COMBINERS.get(self.loss)
-        _choice("pooling", self.pooling, POOLINGS)
-        _choice("sampling level", self.sampling_level, SAMPLING_LEVELS)
-        for name in ("batch_size", "grad_accum", "max_length", "save_steps", "logging_steps"):
-            if getattr(self, name) < 1:
-                raise UserError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise UserError(f"max-steps must be at least 1, got {self.max_steps}")
-        if self.lr <= 0:
-            raise UserError(f"lr must be positive, got {self.lr}")
+# Fields that may differ between a killed run and its resumption (what is logged, shown or kept).
+_RESUME_FREE = {"progress", "keep_checkpoints", "eval_max_samples", "eval_split", "output_dir", "logging_dir",
+                "logging_steps", "logging_first_step", "logging_strategy", "report_to", "run_name", "disable_tqdm",
+                "per_device_eval_batch_size", "save_total_limit", "dataloader_num_workers"}
 
 
-def _choice(what: str, value: str, valid: Sequence[str]) -> None:
-    if value not in valid:
-        raise UserError(f"unknown {what} {value!r}; choose one of: {', '.join(valid)}")
+def __getattr__(name: str) -> Any:
+    if name == "TrainConfig":
+        from predgen_core.train_config import TrainConfig
+
+        return TrainConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _work_dir(output_dir: Path) -> Path:
@@ -113,15 +55,17 @@ def _check_output(output_dir: Path) -> None:
         raise UserError(f"output dir {output_dir} exists and is not a predgen checkpoint; choose another --output-dir")
 
 
-def _resume_point(work: Path, config: TrainConfig) -> str | None:
+def _resume_point(work: Path, config: Any) -> str | None:
     """The last Trainer checkpoint of an unfinished run with the same config, or None."""
     from transformers.trainer_utils import get_last_checkpoint
+
+    from predgen_core.train_config import resume_dict
 
     saved = work / "train_config.json"
     if not saved.is_file():
         return None
     old = json.loads(saved.read_text())
-    new = asdict(config)
+    new = resume_dict(config)
     diff = [k for k in new if k not in _RESUME_FREE and old.get(k) != new[k]]
     if diff:
         raise UserError(f"{work} holds an unfinished run with different settings ({', '.join(diff)}); "
@@ -129,14 +73,14 @@ def _resume_point(work: Path, config: TrainConfig) -> str | None:
     return get_last_checkpoint(str(work))
 
 
-def _peft_config(config: TrainConfig, total_steps: int) -> dict[str, Any]:
+def _peft_config(config: Any, total_steps: int) -> dict[str, Any]:
     options = dict(config.peft_options)
     if "total_step" in PEFT_METHODS.get(config.peft).defaults:  # a rank budget schedule needs the run length
         options.setdefault("total_step", total_steps)
     return options
 
 
-def _spec(config: TrainConfig, max_new_tokens: int, sampling_steps: int | None, total_steps: int) -> dict[str, Any]:
+def _spec(config: Any, max_new_tokens: int, sampling_steps: int | None, total_steps: int) -> dict[str, Any]:
     return {"base_model": config.model, "method": config.method, "task": config.dataset,
             "peft": {"name": config.peft, "config": _peft_config(config, total_steps)}, "pooling": config.pooling,
             "max_new_tokens": max_new_tokens,
@@ -144,11 +88,14 @@ def _spec(config: TrainConfig, max_new_tokens: int, sampling_steps: int | None, 
                         "loss": config.loss, "alpha_first": config.alpha_first, "alpha_last": config.alpha_last}}
 
 
-def train(config: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
-    """Train ``config.method`` on ``config.dataset``; return the checkpoint folder.
+def train(config: Any, *, callbacks: Sequence[Any] = ()) -> Path:
+    """Train ``config.method`` on ``config.dataset`` (a :class:`~predgen_core.train_config.TrainConfig`);
+    return the checkpoint folder.
 
     ``callbacks``: extra ``transformers.TrainerCallback`` objects (tests use one to simulate a kill).
     """
+    from predgen_core.train_config import resume_dict
+
     config.validate()
     output_dir = Path(config.output_dir)
     _check_output(output_dir)
@@ -164,7 +111,7 @@ def train(config: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
     labels = range(task.num_labels) if task.kind == "classification" else [task.low, task.high, (task.low + task.high) / 2]
     max_new = config.max_new_tokens or max_target_tokens(task, tok, labels) + 2
     args = _training_args(config, work)
-    total_steps = config.max_steps or _epoch_steps(len(train_ex), config, args.world_size)
+    total_steps = config.max_steps if config.max_steps > 0 else _epoch_steps(len(train_ex), config, args.world_size)
     sampling_steps = config.max_steps_for_sampling
     if sampling_steps is None:
         sampling_steps = max(1, total_steps // 2)
@@ -181,7 +128,7 @@ def train(config: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
                              callbacks=_callbacks(config, args, callbacks), **extra)
     if args.should_save:
         work.mkdir(parents=True, exist_ok=True)
-        (work / "train_config.json").write_text(json.dumps(asdict(config), indent=2, default=str))
+        (work / "train_config.json").write_text(json.dumps(resume_dict(config), indent=2))
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
@@ -192,17 +139,19 @@ def train(config: TrainConfig, *, callbacks: Sequence[Any] = ()) -> Path:
 
 
 def _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_dir, work, resume) -> None:
+    from predgen_core.train_config import resume_dict
+
     module = trainer.accelerator.unwrap_model(trainer.model)
     metrics: dict[str, Any] = {"train_loss": result.training_loss, "global_step": trainer.state.global_step,
                                "train_seconds": round(seconds, 2), "resumed_from": resume,
                                "world_size": trainer.args.world_size}
     if eval_ex is not None:
-        pred = predict_examples(module, tok, task, eval_ex, batch_size=config.eval_batch_size,
+        pred = predict_examples(module, tok, task, eval_ex, batch_size=config.per_device_eval_batch_size,
                                 max_length=config.max_length, progress=config.progress)
         scores = task.metrics(pred.values, [e.label for e in eval_ex])
         metrics[config.eval_split] = {**scores, "parse_failures": pred.parse_failures}
     manifest = {**spec, "peft": peft_manifest(module.lm), "kind": task.kind, "verbaliser": _verbaliser(task),
-                "training": asdict(config), "metrics": metrics,
+                "training": resume_dict(config), "metrics": metrics,
                 "log_history": trainer.state.log_history[-20:]}
     write_checkpoint(output_dir, module, tok, manifest)
     if not config.keep_checkpoints:
@@ -226,24 +175,16 @@ def _load_split(task: Any, split: str, data_dir: str | None, max_samples: int | 
     return examples
 
 
-def _epoch_steps(n: int, config: TrainConfig, world: int) -> int:
-    per_step = config.batch_size * config.grad_accum * max(world, 1)
-    return max(1, math.ceil(math.ceil(n / per_step) * config.epochs))
+def _epoch_steps(n: int, config: Any, world: int) -> int:
+    per_step = config.per_device_train_batch_size * config.gradient_accumulation_steps * max(world, 1)
+    return max(1, math.ceil(math.ceil(n / per_step) * config.num_train_epochs))
 
 
-def _training_args(config: TrainConfig, work: Path):
-    import torch  # heavy, deliberate (see the note at the top)
-    from transformers import TrainingArguments
+def _training_args(config: Any, work: Path) -> Any:
+    """The TrainingArguments the Trainer sees: the config itself, writing to the work folder."""
+    from predgen_core.train_config import trainer_args
 
-    return TrainingArguments(
-        output_dir=str(work), per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum, learning_rate=config.lr,
-        max_steps=config.max_steps or -1, num_train_epochs=config.epochs, warmup_steps=config.warmup_steps,
-        lr_scheduler_type=config.lr_scheduler, weight_decay=config.weight_decay, logging_steps=config.logging_steps,
-        save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total_limit,
-        seed=config.seed, data_seed=config.seed, report_to=[], remove_unused_columns=False,
-        disable_tqdm=True, dataloader_num_workers=0, use_cpu=not torch.cuda.is_available(),
-    )
+    return trainer_args(config, str(work))
 
 
 def _callbacks(config: TrainConfig, args: Any, extra: Sequence[Any]) -> list[Any]:

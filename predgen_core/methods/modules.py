@@ -57,6 +57,10 @@ class MethodModule(nn.Module):
     def config(self):  # the Trainer and accelerate read model.config
         return self.lm.config
 
+    def activation_checkpointing_enable(self, **kwargs: Any) -> None:
+        """``--activation_checkpointing``: the Trainer asks the module; the LM's layers recompute in backward."""
+        self.lm.activation_checkpointing_enable(**kwargs)
+
     def head_loss(self, out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.kind == "classification":
             return losses.classification_loss(out, labels)
