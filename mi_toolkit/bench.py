@@ -191,12 +191,15 @@ def run_suite(tasks: list[BenchTask], estimators: list[str | None], *, n: int = 
     import torch._dynamo  # noqa: F401  (torch.optim imports it on first use: keep it out of task 1's time)
 
     from mi_toolkit.api import estimate
+    from mi_toolkit.estimators import ESTIMATORS
 
     rows = []
     for task in tasks:
         z, y = task.sample(n, seed)
         truth = task.truth
         for name in estimators:
+            if name is not None and ESTIMATORS.get(name).discrete_only and not task.discrete:
+                continue  # e.g. probe: integer labels only
             res = estimate(z, y, name, seed=seed, device=device)
             row = {"task": task.name, "family": task.family, "discrete": task.discrete, "d": task.d,
                    "n": n, "truth": truth, "requested": name or "default", **res.to_dict()}

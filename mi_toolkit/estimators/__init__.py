@@ -79,6 +79,7 @@ class EstimatorSpec:
     trainer: Literal["bound", "mine", "js"] = "bound"
     summary: str = ""
     null_score: float = 0.0   # the constant critic T whose bound is exactly 0 (NWJ: T = 1)
+    discrete_only: bool = False  # reads integer labels only (the bench skips continuous tasks for it)
     # family "direct": run(checked, config or None, seed, n_fit) -> MIResult; the estimator splits or
     # cross-fits itself (n_fit: rows :n_fit are the fit set of an explicit held-out split)
     run: Callable | None = None
@@ -101,7 +102,7 @@ ESTIMATORS.register("gaussian")(EstimatorSpec("gaussian", _continuous.GaussianCo
 
 from mi_toolkit.estimators.probe import ProbeConfig  # noqa: E402  (imports the specs above)
 
-ESTIMATORS.register("probe")(EstimatorSpec("probe", ProbeConfig, "probe", summary="H(Y) - cross-fitted CE of probes chosen by CV log-loss (discrete Y)"))
+ESTIMATORS.register("probe")(EstimatorSpec("probe", ProbeConfig, "probe", summary="H(Y) - cross-fitted CE of probes chosen by CV log-loss (discrete Y)", discrete_only=True))
 
 # Chosen from `mi bench` measurements; see docs/estimators.md for the numbers.
 DEFAULT_DISCRETE = "classifier"
