@@ -113,15 +113,22 @@ def find_local(
     """Records of the first matching file under ``<root>/<task>/``, or None (appending to ``looked``).
 
     ``split_names``: file stems for this split, preferred first (e.g. ``validation``, ``dev``).
-    ``native``: the task's own file names (e.g. ``{"sts-dev.csv": reader}``), tried first.
+    ``native``: the task's own file names (e.g. ``{"sts-dev.csv": reader}``), tried first; a name
+    with ``*`` is a glob whose matches are read in name order and concatenated.
     """
     for root in roots:
         folder = root / task
-        candidates: list[tuple[Path, Reader]] = [(folder / name, reader) for name, reader in native.items()]
-        candidates += [(folder / f"{stem}{suf}", GENERIC_READERS[suf]) for stem in split_names for suf in GENERIC_SUFFIXES]
-        for path, reader in candidates:
-            if path.is_file():
-                return reader(path), path
+        for name, reader in native.items():
+            if "*" in name:  # one file per part (WASSA: one per emotion), read in name order
+                parts = sorted(folder.glob(name)) if folder.is_dir() else []
+                if parts:
+                    return [row for part in parts for row in reader(part)], folder / name
+            elif (folder / name).is_file():
+                return reader(folder / name), folder / name
+        for stem in split_names:
+            for suf in GENERIC_SUFFIXES:
+                if (folder / f"{stem}{suf}").is_file():
+                    return GENERIC_READERS[suf](folder / f"{stem}{suf}"), folder / f"{stem}{suf}"
         looked.append(f"{folder}/{{{','.join(list(native) + [s + '.jsonl|csv|parquet' for s in split_names])}}}")
     return None
 

@@ -16,6 +16,7 @@ from predgen_core.tasks.base import (
     subsample,
 )
 from predgen_core.tasks import sst2, stsb, polarity, piqa, boolq, sick, arc  # noqa: E402,F401  (registration)
+from predgen_core.tasks import wassa, lcp, clear, humicroedit, obqa, winogrande, hellaswag, siqa  # noqa: E402,F401
 
 __all__ = [
     "TASKS", "Task", "Example", "ClassificationTask", "RegressionTask", "MultipleChoiceTask",
