@@ -84,3 +84,14 @@ def test_sequence_probe_refuses_plain_arrays():
         AttentionProbe(2).fit(np.zeros((10, 4)), np.zeros(10, int))
     with pytest.raises(UserError, match="head"):
         AttentionProbe(2, config=AttentionConfig(head="transformer"))
+
+
+def test_attention_runs_on_cuda_like_on_cpu():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here")
+    X, y = _position_task(n=200)
+    cfg = AttentionConfig(k=16, max_epochs=20, patience=5)
+    cpu = AttentionProbe(2, seed=0, config=cfg).fit(X, y).predict_log_proba(X)
+    gpu = AttentionProbe(2, seed=0, config=cfg, device="cuda").fit(X, y).predict_log_proba(X)
+    np.testing.assert_allclose(gpu, cpu, atol=0.05)  # same algorithm; float kernels differ slightly
