@@ -323,15 +323,19 @@ def extract(
     ``checkpoint`` is a checkpoint folder (or an already loaded checkpoint). For
     generator and predgen checkpoints the full states also cover the tokens the model
     generates after the prompt (``Z[n:n+m]``); ``HiddenStates.used`` says which.
-    ``examples``: the split as :func:`load_split` returned it for the same arguments,
-    when the caller already holds it (it is then not loaded again).
+    ``examples``: the examples to read instead of the seeded subset of ``split`` (e.g. a fit pool
+    disjoint from the LM's training examples); their texts and labels are part of the cache key.
     """
     info = ck.describe(checkpoint)  # the manifest only: a cached result needs no weights
     task = ck.task_for(info, dataset)
     use_gen = ck.generates(info) if generated is None else generated
     resolved_data = data_dir or os.environ.get("MI_TOOLKIT_DATA")  # part of the cache key
+    # caller-chosen examples (e.g. a fit pool disjoint from the LM's training set) are part of the key
+    extra = {} if examples is None else {"examples_sha": hashlib.sha256(
+        "\x1e".join(f"{e.text}\x1f{e.label}" for e in examples).encode()).hexdigest()}
     source = CheckpointSource(str(ck.checkpoint_path(checkpoint)), dataset, split, layer,
-                              str(Path(resolved_data).resolve()) if resolved_data else None, max_samples, seed, use_gen)
+                              str(Path(resolved_data).resolve()) if resolved_data else None, max_samples, seed, use_gen,
+                              extra)
     target = Path(out_dir) if out_dir else cache_dir("states", cache_key(source))
     if cache and (target / "manifest.json").is_file():
         try:
