@@ -63,10 +63,10 @@ def test_continuous_target_with_more_features_than_examples_stays_calibrated():
     # fits its train split must not report an overconfident density (this read -65 nats once)
     rng = np.random.default_rng(5)
     z = rng.standard_normal((300, 600))
-    noise_only = estimate(z, rng.standard_normal(300), config=NeuralConfig(**FAST), device="cpu")
+    noise_only = estimate(z, rng.standard_normal(300), "classifier", config=NeuralConfig(**FAST), device="cpu")
     assert -0.1 < noise_only.mi < 0.05
     y = z[:, 0] + 0.5 * rng.standard_normal(300)      # I = 0.5 log(1 + 4) = 0.80 nats
-    signal = estimate(z, y, config=NeuralConfig(**FAST), device="cpu")
+    signal = estimate(z, y, "classifier", config=NeuralConfig(**FAST), device="cpu")
     # a lower bound: 180 train rows recover little of one coefficient among 600, but above 0
     assert signal.ci_low > 0 and signal.mi < 0.8
 
