@@ -21,7 +21,8 @@ RESULTS = HERE / "results"
 sys.path.insert(0, str(REPO))
 
 from predgen_core.api import TrainConfig  # noqa: E402  (after the path line above)
-from predgen_core.io import write_json_atomic, write_text_atomic  # noqa: E402
+from predgen_core.io import write_results_json  # noqa: E402
+from mi_toolkit.reports.html import write_page  # noqa: E402
 from predgen_mi.pipeline import local_data_dir, train_checkpoint  # noqa: E402
 
 
@@ -81,9 +82,10 @@ def save(args: argparse.Namespace, name: str, payload: dict[str, Any], html: str
     mode = "quick" if args.quick else "full"
     payload = {"figure": name, "mode": mode, "command": command(), "budget": budget(args).__dict__,
                "model": args.model, "seconds": round(time.perf_counter() - START, 1), **payload}
-    path = write_json_atomic(args.out / f"{name}-{mode}.json", payload)
+    path = write_results_json(args.out / f"{name}-{mode}.json", payload)
     if html is not None:
-        write_text_atomic(args.out / f"{name}-{mode}.html", html)
+        # committed figures share one plotly.min.js beside them (mi_toolkit.reports.html.write_page)
+        write_page(args.out / f"{name}-{mode}.html", html, plotlyjs="beside")
     print(f"wrote {path}")
     return path
 

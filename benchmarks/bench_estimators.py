@@ -80,7 +80,7 @@ def main() -> None:
     torch.set_num_threads(1)
     from mi_toolkit import estimate
     from mi_toolkit.bench import suite, summarise, within_tolerance
-    from predgen_core.io import write_json_atomic
+    from predgen_core.io import write_results_json
 
     mist_names = [m for m in args.mist.split(",") if m]
     if mist_names:
@@ -114,7 +114,7 @@ def main() -> None:
             "median_seconds": float(np.median([d["seconds"] for d in done if d["seconds"]])) if ratios else None,
             "median_time_ratio_vs_default": float(np.median(ratios)) if ratios else None,
         }
-    write_json_atomic(args.out, {"n": args.n, "seed": args.seed, "mist_timeout_s": args.mist_timeout,
+    write_results_json(args.out, {"n": args.n, "seed": args.seed, "mist_timeout_s": args.mist_timeout,
                                  "threads": 1, "rows": rows, "summary": summary})
     print(json.dumps(summary, indent=2))
     print(f"wrote {args.out}")

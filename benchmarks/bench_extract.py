@@ -179,9 +179,9 @@ def main() -> None:
                   f"{r['seconds']:.1f} s, {r['disk_mib']:.1f} MiB on disk")
     result["command"] = " ".join(sys.argv)
     if args.json:
-        from predgen_core.io import write_json_atomic
+        from predgen_core.io import write_results_json
 
-        write_json_atomic(args.json, result)
+        write_results_json(args.json, result)
 
 
 if __name__ == "__main__":

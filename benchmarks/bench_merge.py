@@ -39,7 +39,7 @@ def main() -> None:
     args = ap.parse_args()
     from mi_toolkit.states.checkpoints import merge_for_inference
     from predgen_core.checkpoint import load
-    from predgen_core.io import write_json_atomic
+    from predgen_core.io import write_results_json
 
     ld = load(args.checkpoint)
     ex = ld.task.load("validation", data_dir=str(REPO.parent / "shared" / "data"), max_samples=args.n)
@@ -60,7 +60,7 @@ def main() -> None:
            "speedup_states": round(arms["unmerged"]["states_s"] / arms["merged"]["states_s"], 3)}
     print(json.dumps(out, indent=1))
     if args.json:
-        write_json_atomic(args.json, out)
+        write_results_json(args.json, out)
     if not same or diff > 1e-2:
         sys.exit(1)
 

@@ -185,10 +185,10 @@ def main(argv: list[str] | None = None) -> None:
     result.update(machine=_machine(), wall_seconds=round(time.time() - started, 1),
                   finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   command="python benchmarks/bench_train.py " + " ".join(sys.argv[1:] if argv is None else argv))
-    from predgen_core.io import write_json_atomic
+    from predgen_core.io import write_results_json
 
     out = Path(args.out) if args.out else RESULTS / f"train_{args.mode}_{args.dataset}.json"
-    write_json_atomic(out, result)
+    write_results_json(out, result)
     if args.mode == "steps":
         for row in result["rows"]:
             print(f"{row['variant']:22s} wall {row['median_step_s']:7.2f} s/step x{row['ratio_to_generator']:.2f}   "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -73,6 +74,76 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def repo_root() -> Path:
+    """The repository (or installed package) root: the folder above ``predgen_core``."""
+    return Path(__file__).resolve().parents[1]
+
+
+def portable_path(path: str | os.PathLike | None, roots: dict[str, str | os.PathLike] | None = None) -> str | None:
+    """``path`` as results files record it: never an absolute machine path.
+
+    Inside the repository (or a sibling of it, such as ``../shared/data``): relative to the
+    repository. Inside one of ``roots`` (``{"$MI_TOOLKIT_DATA": folder}``; the data folder
+    from the environment is always one): ``<name>/<relative>``. Anywhere else (a scratch
+    folder under /tmp, another clone): from its last ``runs`` component on, else its name. Non-paths (hub ids,
+    registered model names) are returned unchanged.
+    """
+    if path is None:
+        return None
+    text = os.fspath(path)
+    if not os.path.isabs(os.path.expanduser(text)):
+        return text
+    p = Path(os.path.expanduser(text)).resolve()
+    all_roots = dict(roots or {})
+    if os.environ.get("MI_TOOLKIT_DATA"):
+        all_roots.setdefault("$MI_TOOLKIT_DATA", os.environ["MI_TOOLKIT_DATA"])
+    repo = repo_root()
+    for base in (repo, repo.parent):
+        if p.is_relative_to(base) and (base == repo or p.relative_to(base).parts[:1] == ("shared",)):
+            return os.path.relpath(p, repo)
+    for name, root in all_roots.items():
+        r = Path(root).expanduser().resolve()
+        if p.is_relative_to(r):
+            return str(Path(name) / p.relative_to(r))
+    parts = p.parts
+    tail = len(parts) - 1 - parts[::-1].index("runs") if "runs" in parts else len(parts) - 1
+    return str(Path(*parts[tail:]))  # a scratch folder: from its runs/ component on, else its name
+
+
+# an absolute path inside text: "/" + at least two components, not part of a URL, a word or a fraction
+_SYSTEM = ("/usr/", "/bin/", "/etc/", "/dev/", "/proc/", "/sys/", "/opt/")
+_ABS_PATH = re.compile(r"(?<![\w:/.~])(/[\w.+@-]+(?:/[\w.+@-]+)+/?)")
+
+
+def portable_text(text: str) -> str:
+    """``text`` with every absolute path in it replaced by :func:`portable_path`'s form."""
+    def swap(m: re.Match) -> str:
+        found = m.group(1)
+        if found.startswith(_SYSTEM):  # the same on every machine (/usr/bin/time)
+            return found
+        return portable_path(found.rstrip("/")) or ""
+
+    return _ABS_PATH.sub(swap, text)
+
+
+def portable_paths(obj: Any) -> Any:
+    """A JSON-ready ``obj`` with :func:`portable_text` applied to every string (keys included)."""
+    if isinstance(obj, str):
+        return portable_text(obj)
+    if isinstance(obj, Path):
+        return portable_text(str(obj))
+    if isinstance(obj, dict):
+        return {portable_paths(k) if isinstance(k, str) else k: portable_paths(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [portable_paths(v) for v in obj]
+    return obj
+
+
+def write_results_json(target: str | os.PathLike, obj: Any) -> Path:
+    """:func:`write_json_atomic` for results files: no absolute machine path is written (:func:`portable_paths`)."""
+    return write_json_atomic(target, portable_paths(obj))
 
 
 def _json_default(obj: Any) -> Any:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 from predgen_core.api import TrainConfig, train
 from predgen_core.data import DATA_ENV
 from predgen_core.errors import UserError
-from predgen_core.io import write_json_atomic
+from predgen_core.io import write_results_json
 from predgen_core.tasks import TASKS
 
 from mi_toolkit.measures.dpi import dpi_report
@@ -130,16 +130,16 @@ def run_pipeline(cfg: PipelineConfig, say: Callable[[str], None] = print) -> dic
     common = dict(data_dir=data_dir, max_samples=cfg.mi_samples, seed=cfg.seed)
     rep = _timed(log, "dpi", lambda: dpi_report([paths[m] for m in METHODS], dataset, pca_k=cfg.pca_k, **common))
     write_dpi(rep, out / "dpi.html", f"DPI report: {dataset}")
-    write_json_atomic(out / "dpi.json", rep.to_dict())
+    write_results_json(out / "dpi.json", rep.to_dict())
     sweep = _timed(log, "sweep", lambda: pca_sweep(paths["predgen"], dataset, cfg.sweep_ks, **common))
     write_sweep(sweep, out / "sweep.html")
-    write_json_atomic(out / "sweep.json", sweep.to_dict())
+    write_results_json(out / "sweep.json", sweep.to_dict())
     hm = _timed(log, "heatmap", lambda: heatmap(paths["predgen"], cfg.heatmap_text, dataset, **common))
     write_heatmap(hm, out / "heatmap.html")
-    write_json_atomic(out / "heatmap.json", hm.to_dict())
+    write_results_json(out / "heatmap.json", hm.to_dict())
     log["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     log["dpi"] = {"across_methods": rep.to_dict()["across_methods"], "flags": rep.flags, "verdicts": rep.verdicts}
     log["sweep"] = {"ks": sweep.ks, "mi": [r.mi for r in sweep.results], "flags": sweep.flags}
     log["outputs"] = [str(out / n) for n in ("dpi.html", "sweep.html", "heatmap.html", "summary.json")]
-    write_json_atomic(out / "summary.json", log)
+    write_results_json(out / "summary.json", log)
     return log

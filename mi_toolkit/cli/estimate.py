@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from predgen_core.errors import UserError, user_errors
-from predgen_core.io import write_json_atomic
+from predgen_core.io import write_results_json
 
 from mi_toolkit.api import estimate as estimate_mi
 from mi_toolkit.bench import run_suite, suite
@@ -67,7 +67,7 @@ def estimate(
     result = estimate_from_arrays(features, labels, estimator=name, seed=seed, device=device)
     print_result(result, f"I(Y; Z) — {features.name} vs {labels.name}")
     if json_out is not None:
-        write_json_atomic(json_out, {**result.to_dict(), "features": str(features), "labels": str(labels)})
+        write_results_json(json_out, {**result.to_dict(), "features": str(features), "labels": str(labels)})
 
 
 @user_errors
@@ -100,7 +100,7 @@ def bench(
                         on_result=lambda row: progress.advance(bar))
     _print_bench(out)
     if json_out is not None:
-        write_json_atomic(json_out, {"quick": quick, "n": n, "seed": seed, **out})
+        write_results_json(json_out, {"quick": quick, "n": n, "seed": seed, **out})
 
 
 def _print_bench(out: dict) -> None:

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from predgen_core.errors import user_errors
-from predgen_core.io import write_json_atomic
+from predgen_core.io import write_results_json
 
 from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, FitSplit, JsonOut, Layer, MaxSamples,
                                         Model, Output, PcaAxis, PcaK, RowDim, Seed, Split)
@@ -27,6 +27,12 @@ from mi_toolkit.reports.heatmap import write_heatmap
 from mi_toolkit.reports.html import check_png_renderer
 from mi_toolkit.reports.sweep import write_sweep
 from mi_toolkit.states.representations import Representation
+
+EvalSamples = Annotated[Optional[int], typer.Option(
+    "--eval-samples", help="evaluation-pool size (default: --max-samples; every model is scored on the same examples)")]
+OverlappingFitPool = Annotated[bool, typer.Option(
+    "--overlapping-fit-pool", help="draw the probe's fit pool without removing the LMs' training examples "
+                                   "(default: removed, see docs/reading-mi.md); the report then warns")]
 
 
 def _print_result(res: Any, info: dict[str, Any]) -> None:
@@ -47,7 +53,7 @@ def estimate_model_cmd(model: Path, dataset: str, *, split: str = "validation", 
                                device=device)
     _print_result(res, info)
     if json_out:
-        write_json_atomic(json_out, {**res.to_dict(), **info, "checkpoint": str(model)})
+        write_results_json(json_out, {**res.to_dict(), **info, "checkpoint": str(model)})
     return res
 
 
@@ -56,20 +62,26 @@ def pca_sweep_cmd(model: Model, dataset: Dataset,
                   k: Annotated[str, typer.Option("--k", help="comma-separated PCA sizes")] = "1,2,4,8,12,16",
                   split: Split = "validation", fit_split: FitSplit = "train", axis: PcaAxis = "token",
                   row_dim: RowDim = None, layer: Layer = -1, estimator: Estimator = None,
-                  max_samples: MaxSamples = None, data_dir: DataDir = None, output: Output = Path("sweep.html"),
-                  json_out: JsonOut = None, seed: Seed = 0, device: Device = "auto") -> None:
-    """MI against the number of PCA components k (Figure 7); all k train as one batched job."""
+                  max_samples: MaxSamples = None, eval_samples: EvalSamples = None,
+                  overlapping_fit_pool: OverlappingFitPool = False, data_dir: DataDir = None,
+                  output: Output = Path("sweep.html"), json_out: JsonOut = None, seed: Seed = 0,
+                  device: Device = "auto") -> None:
+    """Usable information against the number of PCA components k (Figure 7); each k nests the smaller ones."""
     res = pca_sweep(model, dataset, parse_ks(k), fit_split=fit_split, eval_split=split, layer=layer,
                     data_dir=data_dir, max_samples=max_samples, axis=axis, estimator=estimator, seed=seed,
-                    device=device, row_dim=row_dim)
+                    device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool)
     con = Console()
     for kk, r in zip(res.ks, res.results):
         con.print(f"k={kk:>3}  I(Y; PCA_k(Z)) = {fmt_result(r)} nats")
+    for c in res.comparisons:
+        con.print(f"- {c.sentence()}")
+    for w in res.meta.get("warnings", []):
+        con.print(f"[red]warning[/red]: {w}")
     for f in res.flags:
         con.print(f"[red]flag[/red]: {f['message']}")
     con.print(f"wrote {write_sweep(res, output)}")
     if json_out:
-        write_json_atomic(json_out, res.to_dict())
+        write_results_json(json_out, res.to_dict())
 
 
 @user_errors
@@ -77,23 +89,24 @@ def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpo
             dataset: Dataset,
             more: Annotated[Optional[List[Path]], typer.Argument(hidden=True, help="further checkpoint folders")] = None,
             split: Split = "validation", fit_split: FitSplit = "train", pca_k: PcaK = 2, row_dim: RowDim = None,
-            layer: Layer = -1, estimator: Estimator = None, max_samples: MaxSamples = None, data_dir: DataDir = None,
-            output: Output = Path("report.html"), json_out: JsonOut = None, seed: Seed = 0,
+            layer: Layer = -1, estimator: Estimator = None, max_samples: MaxSamples = None,
+            eval_samples: EvalSamples = None, overlapping_fit_pool: OverlappingFitPool = False,
+            data_dir: DataDir = None, output: Output = Path("report.html"), json_out: JsonOut = None, seed: Seed = 0,
             device: Device = "auto") -> None:
-    """DPI report: (a) across methods, (b) within each model, (c) the ceiling H(Y)."""
+    """DPI report: (a) within each model, (b) across methods, (c) the ceiling H(Y); paired, Holm-corrected."""
     rep = dpi_report(list(models) + list(more or []), dataset, fit_split=fit_split, eval_split=split, layer=layer,
                      data_dir=data_dir, max_samples=max_samples, pca_k=pca_k, estimator=estimator, seed=seed,
-                     device=device, row_dim=row_dim)
+                     device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool)
     con = Console()
     for name, r, x in rep.across():
-        con.print(f"(a) {name:<12} {r:<14} {fmt_result(x)} nats")
+        con.print(f"(b) {name:<12} {r:<14} {fmt_result(x)} nats")
     if rep.ceiling is not None:
         con.print(f"(c) ceiling H(Y) = {rep.ceiling:.3f} nats")
     for line in [f"[red]flag[/red]: {f}" for f in rep.flags] + [f"- {v}" for v in rep.verdicts]:
         con.print(line)
     con.print(f"wrote {write_dpi(rep, output)}")
     if json_out:
-        write_json_atomic(json_out, rep.to_dict())
+        write_results_json(json_out, rep.to_dict())
 
 
 @user_errors
@@ -108,15 +121,17 @@ def heatmap_cmd(model: Model,
                 output: Output = Path("heatmap.html"),
                 png: Annotated[bool, typer.Option("--png", help="also write a PNG (needs kaleido)")] = False,
                 json_out: JsonOut = None, seed: Seed = 0) -> None:
-    """Token-label PMI heatmap of one text, with captum attributions beside it."""
+    """Token-label PVI heatmap of one text (probes split by sentence), with captum attributions beside it."""
     if png:
         check_png_renderer()
     res = heatmap(model, text, dataset, split=split, data_dir=data_dir, max_samples=max_samples, layer=layer,
                   label=label, estimator=estimator, seed=seed, attributions=not no_attributions)
     con = Console()
-    for row, vals in zip(res.rows, res.pmi):
+    shown = list(zip(res.rows, res.pvi)) + ([(f"gen:{res.generated_label}", res.generated[0])]
+                                            if res.generated is not None else [])
+    for row, vals in shown:
         con.print(f"{row:>12}: " + "  ".join(f"{t.strip()}={v:+.2f}" for t, v in zip(res.tokens, vals)))
     for p in write_heatmap(res, output, png=png):
         con.print(f"wrote {p}")
     if json_out:
-        write_json_atomic(json_out, res.to_dict())
+        write_results_json(json_out, res.to_dict())

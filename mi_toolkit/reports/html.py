@@ -6,20 +6,23 @@ interval; the wording treats every estimate as a lower bound on the true MI.
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
 from predgen_core.errors import UserError
-from predgen_core.io import atomic_path, write_text_atomic
+from predgen_core.io import atomic_path, portable_text, write_text_atomic
 
 from mi_toolkit.measures.fmt import fmt_result, provenance  # noqa: F401  (re-exported for the page modules)
 
 LOWER_BOUND_NOTE = (
-    "Each estimate is a variational lower bound on the true mutual information, in nats, measured on "
-    "the held-out evaluation split, with a 95% interval. A higher lower bound is evidence of, not proof "
-    "of, more information; overlapping intervals order nothing."
+    "Each estimate is usable information in nats (H(Y) minus a held-out cross-entropy: a lower bound on the "
+    "true mutual information for the probe family and sample size used), with a 95% interval that says what "
+    "it covers. Two estimates are compared by their paired difference on the same examples, never by "
+    "whether separate intervals overlap; a higher reading is evidence that more is recoverable, not that "
+    "more is kept."
 )
 
 _STYLE = """
@@ -70,9 +73,47 @@ def page(title: str, sections: Sequence[tuple[str, str]], figures: Sequence[tupl
     return "".join(parts)
 
 
-def write_page(path: str | Path, text: str) -> Path:
-    """Write a page atomically; returns its path."""
+PLOTLY_FILE = "plotly.min.js"
+
+
+def write_page(path: str | Path, text: str, *, plotlyjs: str | None = None) -> Path:
+    """Write a page atomically (absolute paths in it made portable); returns its path.
+
+    ``plotlyjs``: ``"inline"`` (the default; the page opens offline on its own) or
+    ``"beside"``: the page loads ``plotly.min.js`` from its own folder, written there when
+    missing, so committed figures share one 4.7 MB copy and still open offline. The
+    default comes from ``$MI_PLOTLYJS`` when set.
+    """
+    mode = plotlyjs or os.environ.get("MI_PLOTLYJS") or "inline"
+    if mode not in ("inline", "beside"):
+        raise UserError(f"plotly.js mode {mode!r} is unknown; choose inline or beside")
+    text = portable_page(text)
+    if mode == "beside":
+        text = share_plotlyjs(text, Path(path).parent)
     return write_text_atomic(path, text)
+
+
+def portable_page(text: str) -> str:
+    """:func:`predgen_core.io.portable_text` on a page, leaving the inlined plotly.js library untouched."""
+    from plotly.offline import get_plotlyjs
+
+    parts = text.split(get_plotlyjs())
+    return get_plotlyjs().join(portable_text(part) for part in parts)
+
+
+def share_plotlyjs(text: str, folder: Path) -> str:
+    """``text`` with its inlined plotly.js replaced by ``<script src="plotly.min.js">``, the file
+    written into ``folder`` (once; rewritten when the installed plotly differs)."""
+    from plotly.offline import get_plotlyjs
+
+    js = get_plotlyjs()
+    inline = f"<script>{js}</script>"
+    if inline not in text:
+        return text
+    target = Path(folder) / PLOTLY_FILE
+    if not target.is_file() or target.stat().st_size != len(js.encode("utf-8")):
+        write_text_atomic(target, js)
+    return text.replace(inline, f'<script charset="utf-8" src="{PLOTLY_FILE}"></script>')
 
 
 def check_png_renderer() -> None:
