@@ -182,8 +182,9 @@ def _quantile_codes(t: np.ndarray, n_classes: int) -> np.ndarray:
 class RealTask:
     """One real-state task. ``form``: ``last`` or ``window``; ``label``: how ``U = f(Z)`` is made:
 
-    * ``linear``: quantile bins of ``w . s``, ``s`` the standardised scores on the top ``k``
-      principal directions, ``w`` a seeded random unit vector (a linear function of ``Z``);
+    * ``linear``: quantile bins of ``w . (z - mean)``, ``w`` a seeded random Gaussian direction in
+      the raw state space (so the projection is dominated by high-variance directions, as a random
+      read-out of the state would be; no PCA size is favoured);
     * ``pc1-band``: whether the top principal score is within its median distance of the
       median (an even, nonlinear function of the top-variance direction; lesson 2);
     * ``position``: ``linear`` on the states of one window position only (lesson 3);
@@ -196,7 +197,6 @@ class RealTask:
     n_classes: int = 2
     eps: float = 0.1
     position: int = 3
-    k: int = 32
     seed: int = 0
 
     def _u(self, states: RealStates, rng: np.random.Generator) -> np.ndarray:
@@ -209,9 +209,8 @@ class RealTask:
             s1 = _pc_scores(z, 1)[:, 0]
             dev = np.abs(s1 - np.median(s1))
             return (dev < np.median(dev)).astype(np.int64)
-        s = _pc_scores(z, self.k)
-        w = rng.standard_normal(s.shape[1])
-        return _quantile_codes(s @ (w / np.linalg.norm(w)), self.n_classes)
+        w = rng.standard_normal(z.shape[1])
+        return _quantile_codes((z - z.mean(0)) @ w, self.n_classes)
 
     def make(self, states: RealStates) -> tuple[np.ndarray, np.ndarray, float]:
         """``(Z, Y, truth)``: ``Z`` float32 ``(N, d)`` or ``(N, W, d)``, ``Y`` codes ``(N,)``, truth in nats."""

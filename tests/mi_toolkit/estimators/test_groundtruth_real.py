@@ -99,7 +99,7 @@ def test_run_real_reports_each_estimator_beside_the_grid(monkeypatch):
     monkeypatch.setitem(realbench.RUNNERS, "fake", lambda z, y, C, seed, device: {
         "estimator": "fake", "mi": 0.1, "ci_low": 0.0, "ci_high": 0.2, "seconds": 0.0, "input": "array"})
     states = synthetic_states(400, 16, window=4, seed=3)
-    tasks = [RealTask("lin", "last", "linear", k=8, eps=0.0), RealTask("null", "window", "null")]
+    tasks = [RealTask("lin", "last", "linear", eps=0.0), RealTask("null", "window", "null")]
     out = realbench.run_real(tasks, ["fake"], states, seed=0)
     grid = {r["task"]: r for r in out["rows"] if r["requested"] == "sklearn-grid"}
     assert grid["lin"]["mi"] > 0.3 and abs(grid["null"]["mi"]) < 0.05  # truth ln 2 and 0
