@@ -68,7 +68,10 @@ class PeftSpec:
     rebuilding the structure needs (AdaLoRA's rank pattern); ``save(model, folder,
     base_model)`` writes the method's files into a checkpoint folder and
     ``load(model, folder)`` reads them (:mod:`predgen_core.peft_io`: peft's own
-    layout by default, so ``PeftModel.from_pretrained(base, folder)`` opens it).
+    layout by default, so ``PeftModel.from_pretrained(base, folder)`` opens it);
+    ``options_type``: ``"module:Class"`` of the config dataclass whose annotations type
+    the settings (``predgen_core.preflight.check_peft_options`` reads it, for settings
+    whose default is ``None``).
     """
 
     name: str
@@ -80,6 +83,7 @@ class PeftSpec:
     learned: Callable[[Any], dict[str, Any]] = _no_learned_settings
     save: Callable[[Any, Path, str | None], None] = save_peft
     load: Callable[[Any, Path], None] = load_peft
+    options_type: str = ""
 
 
 PEFT_METHODS: Registry[PeftSpec] = Registry("PEFT method")
@@ -234,20 +238,22 @@ def _load_full_state(model: Any, state: dict[str, Any]) -> None:
 
 _ROCOFT_IO = tensor_file_io(rocoft_state_dict, load_rocoft_state)
 _LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": LLAMA_TARGETS}
-PEFT_METHODS.register("lora")(PeftSpec("lora", "LoRA (Hu et al. 2021) via peft", dict(_LORA), _lora_like(False)))
+PEFT_METHODS.register("lora")(PeftSpec("lora", "LoRA (Hu et al. 2021) via peft", dict(_LORA), _lora_like(False),
+                                                           options_type="peft:LoraConfig"))
 PEFT_METHODS.register("adalora")(PeftSpec(
     "adalora", "AdaLoRA (Zhang et al. 2023) via peft; needs total_step",
     {"init_r": 12, "target_r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": LLAMA_TARGETS,
      "total_step": None, "tinit": None, "tfinal": None, "deltaT": 1, "rank_pattern": None},
-    _apply_adalora, learned=_adalora_learned,
+    _apply_adalora, learned=_adalora_learned, options_type="peft:AdaLoraConfig",
 ))
-PEFT_METHODS.register("dora")(PeftSpec("dora", "DoRA (Liu et al. 2024) via peft's LoRA with use_dora", dict(_LORA), _lora_like(True)))
+PEFT_METHODS.register("dora")(PeftSpec("dora", "DoRA (Liu et al. 2024) via peft's LoRA with use_dora", dict(_LORA), _lora_like(True),
+                                                           options_type="peft:LoraConfig"))
 PEFT_METHODS.register("rocoft")(PeftSpec(
     "rocoft", "RoCoFT (Kowsher et al. 2024): r rows or columns per linear layer train",
     {"r": 4, "mode": "row", "select": "first", "seed": 0, "target_modules": LLAMA_TARGETS},
     _apply_rocoft, state_dict=rocoft_state_dict, load_state=load_rocoft_state,
     # peft does not know RoCoFT: one safetensors file of its own state dict
-    save=_ROCOFT_IO[0], load=_ROCOFT_IO[1],
+    save=_ROCOFT_IO[0], load=_ROCOFT_IO[1], options_type="predgen_core.rocoft:RocoftConfig",
 ))
 # `full` saves the whole LM as a transformers folder: AutoModelForCausalLM.from_pretrained opens it.
 PEFT_METHODS.register("full")(PeftSpec("full", "full fine-tuning: every weight trains", {}, _apply_full,

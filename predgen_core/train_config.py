@@ -35,6 +35,7 @@ from predgen_core.methods.heads import POOLINGS
 from predgen_core.methods.losses import LOSS_COMBINERS
 from predgen_core.methods.schedules import SAMPLING_LEVELS
 from predgen_core.peft_methods import PEFT_METHODS
+from predgen_core.preflight import check_output_dir, check_peft_options
 from predgen_core.tasks import TASKS
 
 # old short name -> TrainingArguments field (accepted by TrainConfig(...) and as CLI flags)
@@ -125,6 +126,7 @@ class TrainConfig(TrainingArguments):
         METHODS.get(self.method)
         TASKS.get(self.dataset)
         PEFT_METHODS.get(self.peft)
+        self.peft_options = check_peft_options(self.peft, self.peft_options)  # keys, types, ranges: before any load
         LOSS_COMBINERS.get(self.loss)
         _choice("pooling", self.pooling, POOLINGS)
         _choice("sampling level", self.sampling_level, SAMPLING_LEVELS)
@@ -136,6 +138,7 @@ class TrainConfig(TrainingArguments):
             raise UserError(f"max_steps must be at least 1 (or -1: use num_train_epochs), got {self.max_steps}")
         if self.learning_rate <= 0:
             raise UserError(f"learning_rate must be positive, got {self.learning_rate}")
+        check_output_dir(self.output_dir)
 
 
 _dataclass_init = TrainConfig.__init__
