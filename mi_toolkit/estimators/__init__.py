@@ -72,7 +72,7 @@ class EstimatorSpec:
 
     name: str
     config_cls: type
-    family: Literal["neural", "knn", "direct"]
+    family: Literal["neural", "knn", "probe", "direct"]
     bound: Callable | None = None
     marginal: Marginal = "exclusive"
     critic: Literal["ratio", "density"] = "ratio"

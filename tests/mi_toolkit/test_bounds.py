@@ -101,3 +101,19 @@ def test_js_objective_of_a_zero_critic_is_minus_two_log_two():
     scores = torch.zeros(5, 3)
     log_w = torch.log(torch.full((5, 3), 1 / 3))
     assert float(bounds.js_objective(t, scores, log_w)) == pytest.approx(-2 * math.log(2))
+
+
+def test_nwj_critic_starts_at_its_zero():
+    """The untrained NWJ critic is T = 1, whose bound is exactly 0 (at T = 0 it would be -1/e)."""
+    import numpy as np
+
+    from mi_toolkit.estimators import ESTIMATORS
+    from mi_toolkit.estimators.critics import DiscreteCritic
+
+    log_prior = torch.log(torch.tensor([[[0.3, 0.7]]]))
+    critic = DiscreteCritic(1, 4, 2, 8, 1, torch.Generator().manual_seed(0), log_prior, normalise=False)
+    critic.start_at_null(ESTIMATORS.get("nwj").null_score)
+    z, y = torch.randn(1, 50, 4), torch.from_numpy(np.random.default_rng(0).integers(0, 2, (1, 50)))
+    zf = critic.embed_z(z)
+    t, log_m = critic.pair(zf, y), bounds.log_marginal(critic.matrix(zf), log_prior)
+    assert float(bounds.nwj_bound(t, log_m)) == pytest.approx(0.0, abs=1e-6)
