@@ -1,54 +1,186 @@
-"""The one place mi_toolkit touches predgen_core checkpoints.
+"""The one place mi_toolkit touches models: predgen checkpoints and plain Hugging Face models.
 
-Everything model-based in mi_toolkit goes through these helpers, so the contract
-with the training core (docs/ARCHITECTURE.md) is read in one file; a later kind of
-model (a plain transformers folder, a hub id) is added here.
+``--model`` (and every ``checkpoint`` argument of ``mi_toolkit.states`` / ``measures``) is
+resolved here through ``MODEL_KINDS``, tried in registration order:
+
+- ``checkpoint``: a folder written by ``predgen train`` (``manifest.json``);
+- ``transformers folder``: a folder written by ``save_pretrained`` (``config.json``);
+- ``registered model``: a name in ``predgen_core.models.MODELS`` (``smollm2-135m``, ``tiny-llama``);
+- ``hub id``: anything else shaped like ``org/name``, loaded through transformers' hub code path.
+
+A plain model (the last three) has no task and no method of its own: its states come from
+the prompt as the task of ``--dataset`` formats it, and it generates nothing. Another kind
+of model is one more ``MODEL_KINDS.register``.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 from predgen_core.checkpoint_io import read_manifest
 from predgen_core.errors import UserError
 from predgen_core.methods import METHODS
+from predgen_core.registry import Registry
 from predgen_core.tasks import TASKS, compatible_task
 
+PLAIN_METHOD = "base"  # the method name a plain model reports (no fine-tuning by this project)
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_FIX = ("pass a `predgen train` output folder, a `save_pretrained` folder, a registered model "
+        "({names}) or a hub id such as HuggingFaceTB/SmolLM2-135M")
 
-def checkpoint_path(checkpoint: Any) -> Path:
-    """The folder of a checkpoint given as a path or as a loaded checkpoint."""
-    return Path(getattr(checkpoint, "path", checkpoint)).resolve()
+
+@dataclass
+class ModelInfo:
+    """What a model reference is, read without loading weights.
+
+    ``ref``: absolute folder path, registered name or hub id; ``stamp``: changes when the model
+    behind ``ref`` does (manifest or weight files), so cached states are not reused wrongly;
+    ``task``: the Task a checkpoint was trained on (None for a plain model).
+    """
+
+    kind: str
+    ref: str
+    stamp: str
+    method: str = PLAIN_METHOD
+    task: Any = None
+    manifest: dict = field(default_factory=dict)
+    pooling: str = "last"
+    generates: bool = False
+
+    @property
+    def path(self) -> Path:
+        return Path(self.ref)
+
+
+@dataclass
+class PlainModel:
+    """A loaded plain causal LM with the attributes mi_toolkit reads from a ``LoadedCheckpoint``."""
+
+    path: Path
+    model: Any
+    tokenizer: Any
+    manifest: dict
+    task: Any = None
+    method: str = PLAIN_METHOD
+    pooling: str = "last"
+    generates: bool = False
+    max_length: int | None = None
+
+    def generate_targets(self, prompts: list[str], batch_size: int = 16, max_new_tokens: int = 8) -> list[list[int]]:
+        """Greedy continuations (token ids, EOS included)."""
+        reading = importlib.import_module("predgen_core.methods.reading")
+        return reading.generate_ids(self.model, self.tokenizer, prompts, max_new_tokens, batch_size=batch_size)
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """One kind of ``--model``: ``matches(ref)``, ``describe(ref) -> ModelInfo`` (no weights), ``load(info)``."""
+
+    name: str
+    description: str
+    matches: Callable[[str], bool]
+    describe: Callable[[str], ModelInfo]
+    load: Callable[[ModelInfo], Any]
+
+
+MODEL_KINDS: Registry[ModelKind] = Registry("model kind")
+
+
+def _files_stamp(folder: Path, names: tuple[str, ...]) -> str:
+    """Hash of the small files and of the size + mtime of the weight files (cheap, changes on rewrite)."""
+    h = hashlib.sha256()
+    for p in sorted(folder.iterdir()):
+        if p.name in names:
+            h.update(p.read_bytes())
+        elif p.suffix in (".safetensors", ".bin"):
+            h.update(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def _describe_checkpoint(ref: str) -> ModelInfo:
+    path = Path(ref).resolve()
+    manifest = read_manifest(path)
+    return ModelInfo("checkpoint", str(path), hashlib.sha256((path / "manifest.json").read_bytes()).hexdigest(),
+                     manifest["method"], TASKS.get(manifest["task"]), manifest, manifest.get("pooling", "last"),
+                     METHODS.get(manifest["method"]).generative)
+
+
+def _load_checkpoint(info: ModelInfo) -> Any:
+    # Imported on use, deliberately: loading weights needs transformers (seconds), and
+    # a cached extraction needs only the manifest.
+    loaded = importlib.import_module("predgen_core.checkpoint").load(info.path)
+    merge_for_inference(loaded.model)
+    return loaded
+
+
+def _load_plain(info: ModelInfo) -> PlainModel:
+    model, tok = importlib.import_module("predgen_core.models").load_base_model(info.ref)
+    return PlainModel(info.path, model, tok, {"model": info.ref, "kind": info.kind})
+
+
+def _registered() -> list[str]:
+    return importlib.import_module("predgen_core.models").MODELS.list()
+
+
+MODEL_KINDS.register("checkpoint")(ModelKind(
+    "checkpoint", "a folder written by `predgen train` (manifest.json)",
+    lambda ref: (Path(ref) / "manifest.json").is_file(), _describe_checkpoint, _load_checkpoint))
+MODEL_KINDS.register("transformers-folder")(ModelKind(
+    "transformers-folder", "a folder written by save_pretrained (config.json)",
+    lambda ref: (Path(ref) / "config.json").is_file(),
+    lambda ref: ModelInfo("transformers-folder", str(Path(ref).resolve()),
+                          _files_stamp(Path(ref), ("config.json", "tokenizer.json"))),
+    _load_plain))
+MODEL_KINDS.register("registered")(ModelKind(
+    "registered", "a name in predgen_core.models.MODELS",
+    lambda ref: ref in _registered(), lambda ref: ModelInfo("registered", ref, ref), _load_plain))
+MODEL_KINDS.register("hub-id")(ModelKind(
+    "hub-id", "a Hugging Face hub id (org/name), loaded through transformers",
+    lambda ref: bool(HUB_ID.match(ref)) and not Path(ref).exists() and ref.count("/") <= 1,
+    lambda ref: ModelInfo("hub-id", ref, ref), _load_plain))
 
 
 def _is_loaded(checkpoint: Any) -> bool:
     return hasattr(checkpoint, "model") and hasattr(checkpoint, "tokenizer")
 
 
-def _folder(checkpoint: Any) -> Path:
-    path = Path(checkpoint)
-    if not path.is_dir():
-        raise UserError(f"checkpoint folder {path} does not exist; train one with `predgen train` or fix the path")
-    return path
+def resolve(model: Any) -> ModelInfo:
+    """The kind and identity of a model reference (str or Path); one ``UserError`` line if it is none."""
+    ref = str(model)
+    for name in MODEL_KINDS.list():
+        kind = MODEL_KINDS.get(name)
+        if kind.matches(ref):
+            return kind.describe(ref)
+    fix = _FIX.format(names=", ".join(_registered()))
+    if Path(ref).is_dir():
+        raise UserError(f"folder {ref} holds neither a checkpoint (manifest.json) nor a transformers model "
+                        f"(config.json); {fix}")
+    raise UserError(f"model {ref!r} does not exist as a folder and is not a registered name or hub id; {fix}")
 
 
-_LOADED: dict[Path, Any] = {}
+def checkpoint_path(checkpoint: Any) -> Path:
+    """The folder (or, for a registered name or hub id, the name) of a model given as a reference or loaded."""
+    path = Path(getattr(checkpoint, "path", checkpoint))
+    return path.resolve() if path.exists() else path
+
+
+_LOADED: dict[tuple[str, str], Any] = {}
 
 
 def load_checkpoint(checkpoint: Any) -> Any:
-    """A ``LoadedCheckpoint`` (loads a folder once per process; passes a loaded one through)."""
+    """A loaded model: a ``LoadedCheckpoint`` or a :class:`PlainModel` (once per process; a loaded one passes)."""
     if _is_loaded(checkpoint):
         return checkpoint
-    path = _folder(checkpoint)
-    key = path.resolve()
+    info = resolve(checkpoint)
+    key = (info.kind, info.ref)
     if key not in _LOADED:
-        # Imported on use, deliberately: loading weights needs transformers (seconds), and
-        # a cached extraction needs only the manifest.
-        load = importlib.import_module("predgen_core.checkpoint").load
         _LOADED.clear()  # one model in memory at a time
-        _LOADED[key] = load(path)
-        merge_for_inference(_LOADED[key].model)
+        _LOADED[key] = MODEL_KINDS.get(info.kind).load(info)
     return _LOADED[key]
 
 
@@ -70,26 +202,33 @@ def merge_for_inference(model: Any) -> bool:
 
 
 def describe(checkpoint: Any) -> Any:
-    """What the manifest says (path, method, task, pooling, manifest) without loading any weights.
+    """What a model is (kind, method, task, pooling, manifest, stamp) without loading any weights.
 
-    A loaded checkpoint is returned as is; a folder is read through ``predgen_core.checkpoint_io.read_manifest``.
+    A loaded model is returned as is.
     """
-    if _is_loaded(checkpoint):
-        return checkpoint
-    path = _folder(checkpoint)
-    manifest = read_manifest(path)
-    return SimpleNamespace(path=path.resolve(), manifest=manifest, method=manifest["method"],
-                           task=TASKS.get(manifest["task"]), pooling=manifest.get("pooling", "last"))
+    return checkpoint if _is_loaded(checkpoint) else resolve(checkpoint)
 
 
-def task_for(loaded: Any, dataset: str) -> Any:
-    """The dataset's task, after checking it matches the kind (and classes) the checkpoint was trained for."""
+def identity(info: Any) -> tuple[str, str]:
+    """``(ref, stamp)`` naming the model in a cache key (a loaded checkpoint: its folder and manifest hash)."""
+    if isinstance(info, ModelInfo):
+        return info.ref, info.stamp
+    ref = str(checkpoint_path(info))
+    return ref, hashlib.sha256(json.dumps(getattr(info, "manifest", {}), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def task_for(loaded: Any, dataset: str | None) -> Any:
+    """The dataset's task; for a checkpoint, after checking it matches the kind (and classes) it was trained for."""
+    if loaded.task is None:
+        if not dataset:
+            raise UserError(f"model {checkpoint_path(loaded)} was not trained on a task; pass --dataset")
+        return TASKS.get(dataset)
     return compatible_task(loaded.task, dataset, checkpoint_path(loaded))
 
 
 def generates(loaded: Any) -> bool:
-    """True for checkpoints whose method is registered as generative (generator, predgen)."""
-    return METHODS.get(method_name(loaded)).generative
+    """True for checkpoints whose method is registered as generative (generator, predgen); False for plain models."""
+    return bool(getattr(loaded, "generates", False))
 
 
 def method_name(loaded: Any) -> str:
@@ -100,6 +239,11 @@ def max_length(loaded: Any) -> int | None:
     """The prompt length the checkpoint was trained with (None: no truncation)."""
     manifest = getattr(loaded, "manifest", {}) or {}
     return manifest.get("training", {}).get("max_length")
+
+
+def max_new_tokens(loaded: Any) -> int:
+    """How many tokens a generative checkpoint writes after the prompt (its manifest's, else 8)."""
+    return int((getattr(loaded, "manifest", {}) or {}).get("max_new_tokens", 8))
 
 
 def generated_ids(loaded: Any, prompts: list[str], batch_size: int = 16) -> list[list[int]]:

@@ -1,9 +1,11 @@
 """Reading a causal LM: prompt token ids, greedy continuations and hidden states.
 
-:func:`forward_states` is the project's one extraction path: ``LoadedCheckpoint.hidden_states``
-and ``mi_toolkit.states.extract`` both read states through it, so a state means the
-same thing everywhere (padding-aware positions, ``output_hidden_states`` numbering:
-``0`` = embeddings, ``-1`` = last layer after the final norm).
+:func:`forward_layers` (and :func:`forward_states`, its one-layer form) is the project's one
+extraction path: ``LoadedCheckpoint.hidden_states`` and ``mi_toolkit.states.extract`` both
+read states through it, so a state means the same thing everywhere (padding-aware
+positions, ``output_hidden_states`` numbering: ``0`` = embeddings, ``-1`` = last layer
+after the final norm). :func:`decode_states` is its generative twin: greedy tokens and
+their states (with the prompt's) from one KV-cached decoding pass.
 """
 from __future__ import annotations
 
@@ -46,16 +48,46 @@ def check_layer(model: Any, layer: int) -> int:
 
 
 @torch.inference_mode()
-def forward_states(lm: Any, rows: Sequence[Sequence[int]], layer: int, pad_id: int,
+def forward_layers(lm: Any, rows: Sequence[Sequence[int]], layers: Sequence[int], pad_id: int,
                    side: str = "right") -> list[torch.Tensor]:
-    """One batched forward pass; each row's states ``(len(row), d)`` at ``layer``, float32 on the CPU."""
+    """One batched forward pass; each row's states ``(L, len(row), d)`` at ``layers``, float32 on the CPU.
+
+    Every layer comes from the same pass (``output_hidden_states``), so reading 31 layers
+    costs one forward pass plus the copies.
+    """
     ids, mask = pad_rows(rows, pad_id, side)
     device = next(lm.parameters()).device
     # logits_to_keep=1: the vocabulary projection is not needed for states.
     out = lm(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=position_ids(mask).to(device),
              output_hidden_states=True, use_cache=False, logits_to_keep=1)
-    hidden = out.hidden_states[layer].float().cpu()
-    return [h[m.bool()] for h, m in zip(hidden, mask)]
+    hidden = torch.stack([out.hidden_states[i] for i in layers]).float().cpu()  # (L, B, T, d)
+    return [hidden[:, b, m.bool()] for b, m in enumerate(mask)]
+
+
+def forward_states(lm: Any, rows: Sequence[Sequence[int]], layer: int, pad_id: int,
+                   side: str = "right") -> list[torch.Tensor]:
+    """One batched forward pass; each row's states ``(len(row), d)`` at ``layer``, float32 on the CPU."""
+    return [h[0] for h in forward_layers(lm, rows, [layer], pad_id, side)]
+
+
+@torch.no_grad()
+def decode_states(lm: Any, rows: Sequence[Sequence[int]], layers: Sequence[int], pad_id: int,
+                  max_new_tokens: int, eos_id: int | None) -> list[tuple[list[int], torch.Tensor]]:
+    """Greedy continuations of prompt ``rows`` and the states of prompt + continuation from ONE pass.
+
+    Returns per row ``(generated ids incl. EOS, states (L, n_i + m_i, d))``, float32 on the CPU:
+    the same tokens as :func:`generate_ids` and (to float rounding) the same states as
+    :func:`forward_layers` over ``row + generated``, without the second forward pass.
+    """
+    ids, mask = pad_rows(rows, pad_id, "left")  # left: every row's first new token lands in one column
+    device = next(lm.parameters()).device
+    dec = greedy_decode(lm, ids.to(device), mask.to(device), max_new_tokens, eos_id=eos_id, layers=list(layers))
+    states, keep = dec.states.float().cpu(), dec.mask.cpu()
+    out = []
+    for b in range(len(rows)):
+        real = torch.cat([mask[b].bool(), keep[b]])  # prompt tokens, then the tokens before (and incl.) EOS
+        out.append((dec.tokens[b].cpu()[keep[b]].tolist(), states[:, b][:, real]))
+    return out
 
 
 def sequence_states(lm: Any, tokenizer: Any, prompts: Sequence[str], continuations: Sequence[list[int]] | None,

@@ -75,14 +75,14 @@ def test_generated_tokens_follow_the_prompt(model, tmp_path):
 
 def test_resume_after_a_kill_recomputes_only_missing_shards(model, tmp_path, monkeypatch):
     cfg = ExtractConfig(batch_size=2, shard_size=2)
-    real_write, calls = ex._write_shard, []
+    real_write, calls = ex.write_shard, []
 
     def dying_write(out_dir, name, *args):
         if name == "shard-00002":
             raise KeyboardInterrupt
         real_write(out_dir, name, *args)
 
-    monkeypatch.setattr(ex, "_write_shard", dying_write)
+    monkeypatch.setattr(ex, "write_shard", dying_write)
     with pytest.raises(KeyboardInterrupt):
         extract_texts(model, tokenizer(), TEXTS, tmp_path / "k", config=cfg, progress=False)
     with pytest.raises(UserError, match="incomplete"):
@@ -93,7 +93,7 @@ def test_resume_after_a_kill_recomputes_only_missing_shards(model, tmp_path, mon
         calls.append(name)
         real_write(out_dir, name, *args)
 
-    monkeypatch.setattr(ex, "_write_shard", counting_write)
+    monkeypatch.setattr(ex, "write_shard", counting_write)
     hs = extract_texts(model, tokenizer(), TEXTS, tmp_path / "k", config=cfg, progress=False)
     assert calls == ["shard-00002", "shard-00003"]
     clean = extract_texts(model, tokenizer(), TEXTS, tmp_path / "c", config=cfg, progress=False)
