@@ -200,6 +200,8 @@ def run_suite(tasks: list[BenchTask], estimators: list[str | None], *, n: int = 
         for name in estimators:
             if name is not None and ESTIMATORS.get(name).discrete_only and not task.discrete:
                 continue  # e.g. probe: integer labels only
+            if name is not None and ESTIMATORS.get(name).continuous_only and task.discrete:
+                continue  # binned, gaussian: float targets only
             res = estimate(z, y, name, seed=seed, device=device)
             row = {"task": task.name, "family": task.family, "discrete": task.discrete, "d": task.d,
                    "n": n, "truth": truth, "requested": name or "default", **res.to_dict()}

@@ -80,6 +80,7 @@ class EstimatorSpec:
     summary: str = ""
     null_score: float = 0.0   # the constant critic T whose bound is exactly 0 (NWJ: T = 1)
     discrete_only: bool = False  # reads integer labels only (the bench skips continuous tasks for it)
+    continuous_only: bool = False  # reads float targets only (the bench skips discrete tasks for it)
     # family "direct": run(checked, config or None, seed, n_fit) -> MIResult; the estimator splits or
     # cross-fits itself (n_fit: rows :n_fit are the fit set of an explicit held-out split)
     run: Callable | None = None
@@ -97,8 +98,8 @@ ESTIMATORS.register("ksg")(EstimatorSpec("ksg", KSGConfig, "knn", summary="Krask
 # continuous targets (imported here, after the classes above: it reaches train.py, which imports them)
 from mi_toolkit.estimators import continuous as _continuous  # noqa: E402
 
-ESTIMATORS.register("binned")(EstimatorSpec("binned", _continuous.BinnedConfig, "direct", run=_continuous.run_binned, summary="continuous Y: lower bound I(bin(Y); Z) <= I(Y; Z), a cross-fitted discretised-regression probe"))
-ESTIMATORS.register("gaussian")(EstimatorSpec("gaussian", _continuous.GaussianConfig, "direct", run=_continuous.run_gaussian, summary="continuous Y: Gaussian difference of entropies, full residual covariance; estimate, not a bound"))
+ESTIMATORS.register("binned")(EstimatorSpec("binned", _continuous.BinnedConfig, "direct", run=_continuous.run_binned, continuous_only=True, summary="continuous Y: lower bound I(bin(Y); Z) <= I(Y; Z), a cross-fitted discretised-regression probe"))
+ESTIMATORS.register("gaussian")(EstimatorSpec("gaussian", _continuous.GaussianConfig, "direct", run=_continuous.run_gaussian, continuous_only=True, summary="continuous Y: Gaussian difference of entropies, full residual covariance; estimate, not a bound"))
 
 from mi_toolkit.estimators.probe import ProbeConfig  # noqa: E402  (imports the specs above)
 
