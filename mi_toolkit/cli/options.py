@@ -11,7 +11,7 @@ DATA_DIR_HELP = "folder of <task>/ data folders (falls back to $MI_TOOLKIT_DATA)
 ROW_DIM_HELP = ("reduce each d-wide row (PCA component or pooled state) to this many dims with a PCA "
                 "fitted on the fit split before the critic (default: off; see docs/reading-mi.md)")
 
-Model = Annotated[Path, typer.Option("--model", help="checkpoint folder")]
+Model = Annotated[Path, typer.Option("--model", help="a checkpoint folder, a save_pretrained folder, a registered model (smollm2-135m, tiny-llama) or a hub id")]
 Dataset = Annotated[str, typer.Option("--dataset", help="the task, e.g. sst2")]
 Split = Annotated[str, typer.Option("--split", help="the evaluation split")]
 FitSplit = Annotated[str, typer.Option("--fit-split", help="the split the critic trains on")]

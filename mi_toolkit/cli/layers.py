@@ -1,0 +1,62 @@
+"""``mi layer-sweep`` (usable information against layer) and ``mi extract`` (fill the state cache,
+also under ``accelerate launch``, one share of the shards per process)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from predgen_core.errors import user_errors
+from predgen_core.io import write_json_atomic
+
+from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, FitSplit, JsonOut, MaxSamples, Model, Output,
+                                    RowDim, Seed, Split)
+from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.measures.layers import layer_sweep, model_depth, parse_layers
+from mi_toolkit.reports.layers import write_layers
+from mi_toolkit.states import distributed
+from mi_toolkit.states.extract import extract_layers
+
+Layers = Annotated[str, typer.Option("--layers", help="'all' (0 = embeddings .. last layer) or indices, e.g. 0,4,8")]
+Pooling = Annotated[str, typer.Option("--pooling", help="first | mean | last token of the prompt")]
+
+
+@user_errors
+def layer_sweep_cmd(model: Model, dataset: Dataset, layers: Layers = "all", pooling: Pooling = "last",
+                    split: Split = "validation", fit_split: FitSplit = "train", max_samples: MaxSamples = None,
+                    estimator: Estimator = None, row_dim: RowDim = None, data_dir: DataDir = None,
+                    output: Output = Path("layers.html"), json_out: JsonOut = None, seed: Seed = 0,
+                    device: Device = "auto") -> None:
+    """Usable information against layer: every layer read in one forward pass, all estimated as one batched job."""
+    res = layer_sweep(model, dataset, layers, pooling=pooling, fit_split=fit_split, eval_split=split,
+                      data_dir=data_dir, max_samples=max_samples, estimator=estimator, seed=seed, device=device,
+                      row_dim=row_dim)
+    con = Console()
+    for lay, r in zip(res.layers, res.results):
+        con.print(f"layer {lay:>3}  I(Y; {pooling}) = {fmt_result(r)} nats")
+    for line in [f"[red]flag[/red]: {f}" for f in res.flags]:
+        con.print(line)
+    con.print(f"best layer: {res.best}; wrote {write_layers(res, output)}")
+    if json_out:
+        write_json_atomic(json_out, res.to_dict())
+
+
+@user_errors
+def extract_cmd(model: Model, dataset: Dataset,
+                splits: Annotated[str, typer.Option("--splits", help="comma-separated splits to extract")] = "train,validation",
+                layers: Annotated[str, typer.Option("--layers", help="'all', or indices such as -1 or 0,4,8")] = "-1",
+                max_samples: MaxSamples = None, data_dir: DataDir = None, seed: Seed = 0,
+                keep_tokens: Annotated[bool, typer.Option("--keep-tokens/--pooled-only",
+                                                          help="store every token's states (default for one layer)")] = True) -> None:
+    """Extract and cache states (the same cache every measure reads). Under `accelerate launch` each process
+    extracts its share of the shards and the main process merges them into one cache folder."""
+    chosen = parse_layers(layers, model_depth(model), normalise=False)  # -1 keys the cache as --layer -1 does
+    ranks = distributed.current()
+    for split in [s.strip() for s in splits.split(",") if s.strip()]:
+        hs = extract_layers(model, dataset, split, chosen, keep_tokens=keep_tokens, data_dir=data_dir,
+                            max_samples=max_samples, seed=seed)
+        if ranks.main:
+            Console().print(f"{split}: {len(hs)} examples, layers {hs.layers}, d={hs.d}, "
+                            f"{ranks.world} process(es) -> {hs.path}")

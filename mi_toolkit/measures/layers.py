@@ -1,0 +1,151 @@
+"""Layer sweeps: I(Y; pooled state of layer L) for every requested layer L of one model.
+
+Every layer is read in ONE forward pass per batch (``states.extract.extract_layers``,
+``output_hidden_states``) and cached; all layers are then estimated as one batched job
+through :func:`mi_toolkit.estimate_many` on explicit fit / evaluation splits
+(``measures.estimate.estimate_split``), as the other measures do. The result object
+carries every estimate with its provenance; ``reports.layers`` draws it.
+
+Layers are numbered as ``output_hidden_states`` numbers them: 0 = the embeddings,
+``n_layers`` = the last layer (after the final norm). Different layers are different
+representations of the input, none a function of another in general, so the DPI does not
+order them: a curve that rises and falls is expected. When the estimator scores each
+example (``probe``), every layer is compared with the best-reading one by a paired
+difference on the same evaluation examples, Holm-corrected over the sweep.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from predgen_core.errors import UserError
+from predgen_core.methods.heads import POOLINGS
+from predgen_core.methods.reading import check_layer
+
+from mi_toolkit.measures.estimate import estimate_split
+from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.states import checkpoints as ck
+from mi_toolkit.states.extract import HiddenStates, extract_layers
+from mi_toolkit.states.pca import reduce_rows
+from mi_toolkit.states.representations import labels_array, plugin_entropy
+
+
+@dataclass
+class LayerSweepResult:
+    """One estimate per layer (``results[i]`` for ``layers[i]``), flags, paired comparisons and provenance."""
+
+    layers: list[int]
+    results: list[Any]
+    pooling: str
+    ceiling: float | None
+    comparisons: list[Any] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best(self) -> int:
+        """The layer with the highest point estimate."""
+        return self.layers[int(np.argmax([r.mi for r in self.results]))]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layers": self.layers, "pooling": self.pooling, "ceiling": self.ceiling, "best": self.best,
+                "results": [{"layer": lay, **r.to_dict()} for lay, r in zip(self.layers, self.results)],
+                "comparisons": [c.to_dict() for c in self.comparisons], "flags": self.flags, "meta": self.meta}
+
+
+def parse_layers(spec: str | Sequence[int], n_layers: int, normalise: bool = True) -> list[int]:
+    """``"all"`` -> ``0..n_layers``; ``"0,4,-1"`` -> those indices, negatives counted from the end
+    (``-1`` = ``n_layers``; ``normalise=False`` keeps them as given, as the single-layer cache keys
+    them); an index out of range is one ``UserError`` line."""
+    if isinstance(spec, str):
+        if spec.strip().lower() == "all":
+            return list(range(n_layers + 1))
+        try:
+            spec = [int(x) for x in spec.split(",") if x.strip()]
+        except ValueError:
+            raise UserError(f"--layers {spec!r} is not 'all' or a comma-separated list of integers such as 0,4,8") from None
+    if not spec:
+        raise UserError("--layers is empty; pass 'all' or indices such as 0,4,8")
+    out: list[int] = []
+    for layer in spec:
+        if not -(n_layers + 1) <= layer <= n_layers:
+            raise UserError(f"layer {layer} is out of range for a model with {n_layers} layers; "
+                            f"use 0..{n_layers} (0 = embeddings) or -{n_layers + 1}..-1, or --layers all")
+        norm = layer % (n_layers + 1) if normalise else layer
+        if norm not in out:
+            out.append(norm)
+    return out
+
+
+def model_depth(model: Any) -> int:
+    """The number of transformer layers of ``model`` (loads it once per process)."""
+    loaded = ck.load_checkpoint(model)
+    return int(loaded.model.config.num_hidden_layers)
+
+
+def layer_sweep(model: Any, dataset: str, layers: str | Sequence[int] = "all", *, pooling: str = "last",
+                fit_split: str = "train", eval_split: str = "validation", data_dir: str | None = None,
+                max_samples: int | None = None, estimator: str | None = None, seed: int = 0,
+                device: str = "auto", progress: bool = True, row_dim: int | None = None,
+                config: Any = None) -> LayerSweepResult:
+    """Extract (one pass, cached) and estimate every requested layer of ``model`` on ``dataset``.
+
+    ``model``: anything ``--model`` takes (checkpoint, transformers folder, registered name, hub id).
+    """
+    if pooling not in POOLINGS:
+        raise UserError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
+    depth = model_depth(model)
+    chosen = parse_layers(layers, depth)
+    common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
+    fit = extract_layers(model, dataset, fit_split, chosen, **common)
+    ev = extract_layers(model, dataset, eval_split, chosen, **common)
+    info = ck.describe(model)
+    meta = {"model": ck.identity(info)[0], "model_kind": getattr(info, "kind", "checkpoint"),
+            "method": ck.method_name(info), "dataset": dataset, "fit_split": fit_split, "eval_split": eval_split,
+            "max_samples": max_samples, "n_layers": depth, "row_dim": row_dim, "tokens_used": ev.used}
+    return sweep_layer_states(fit, ev, chosen, pooling=pooling, estimator=estimator, seed=seed, device=device,
+                              row_dim=row_dim, config=config, meta=meta)
+
+
+def sweep_layer_states(fit: HiddenStates, ev: HiddenStates, layers: Sequence[int], *, pooling: str = "last",
+                       estimator: str | None = None, seed: int = 0, device: str = "auto", row_dim: int | None = None,
+                       config: Any = None, meta: dict[str, Any] | None = None) -> LayerSweepResult:
+    """Estimate the pooled state of each layer (``(N, d)`` per layer, reduced to ``row_dim`` by a PCA
+    fitted on the fit split when given) as one batched job, then flag and compare."""
+    y_fit, y_ev = labels_array(fit.labels), labels_array(ev.labels)
+    tasks = []
+    for layer in layers:
+        zf, ze = reduce_rows(fit.at(layer).pooled(pooling), ev.at(layer).pooled(pooling), row_dim)
+        tasks.append((zf, y_fit, ze, y_ev))
+    results = estimate_split(tasks, estimator, seed=seed, device=device, config=config)
+    out = LayerSweepResult(list(layers), results, pooling, plugin_entropy(ev.labels),
+                           meta={**(meta or {}), "n_fit": len(y_fit), "n_eval": len(y_ev), "seed": seed})
+    _flag(out)
+    out.comparisons = compare_to_best(out, seed=seed)
+    return out
+
+
+def _flag(res: LayerSweepResult) -> None:
+    for layer, r in zip(res.layers, res.results):
+        if res.ceiling is not None and r.mi > res.ceiling:
+            res.flags.append(f"layer {layer}: estimate {r.mi:.3f} is above the ceiling H(Y) = {res.ceiling:.3f} "
+                             "nats; that is estimator error, not information")
+        if getattr(r, "below_zero", False):
+            res.flags.append(f"layer {layer}: estimate {fmt_result(r)} is below 0 beyond its interval; "
+                             "read it as 'nothing detected'")
+
+
+def compare_to_best(res: LayerSweepResult, seed: int = 0) -> list[Any]:
+    """Each layer against the best-reading one: paired differences on the same evaluation examples,
+    Holm-adjusted over the sweep (empty when the estimator gives no per-example values)."""
+    if any(getattr(r, "pointwise", None) is None for r in res.results) or len(res.layers) < 2:
+        return []
+    from mi_toolkit.measures import compare as cmp  # the paired machinery the other reports use
+
+    best = res.layers.index(res.best)
+    family = [cmp.compare("layer", f"layer {res.best}", res.results[best], f"layer {lay}", r, seed=seed)
+              for lay, r in zip(res.layers, res.results) if lay != res.best]
+    return cmp.adjust(family)
