@@ -37,17 +37,23 @@ def run_cli(app: Callable[..., object]) -> None:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as err:  # click's own usage errors
-        import click
+    except Exception as err:  # usage errors of click, or of the click that typer >= 0.29 carries inside
+        if not _usage_error(err):
+            raise
+        code = getattr(err, "exit_code", 1)
+        message = one_line(err.format_message()).rstrip(".") if hasattr(err, "format_message") else ""
+        if message:  # one line too, naming --help as the way out (no-args-is-help has printed the help)
+            ctx = getattr(err, "ctx", None)
+            where = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+            print(f"error: {message}{where}", file=sys.stderr)
+        sys.exit(code if isinstance(code, int) else 1)
 
-        if isinstance(err, click.exceptions.Exit):
-            sys.exit(err.exit_code)
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        if isinstance(err, click.exceptions.Abort):
-            sys.exit(1)
-        raise
+
+def _usage_error(err: Exception) -> bool:
+    """True for click's and typer's Exit, Abort and ClickException (usage errors), from either click."""
+    return any(cls.__module__.split(".")[0] in ("click", "typer")
+               and cls.__name__ in ("ClickException", "Exit", "Abort")
+               for cls in type(err).__mro__)
 
 
 def user_errors(func: F) -> F:
