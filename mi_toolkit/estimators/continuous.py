@@ -3,8 +3,9 @@
 ``binned`` reads ``I(bin(Y); Z)``, which is at most ``I(Y; Z)`` by the data-processing
 inequality because the bins are a function of ``Y``. It is a *discretised-regression*
 probe: a cross-fitted regressor ``mu(z)``, a kernel-smoothed residual distribution from an
-inner split, ``q(bin | z) = P(mu(z) + r in bin)`` mixed with the uniform bin distribution,
-scored against the Miller-Madow entropy of the held-out bin labels. Regressor, number of
+inner split, ``q(bin | z) = P(mu(z) + r in bin)`` mixed with the fit set's bin frequencies
+(near-uniform for quantile bins; not when targets tie), scored against the Miller-Madow
+entropy of the held-out bin labels. Regressor, number of
 bins, kernel width and mixing weight are chosen on an inner split of each fit set.
 
 ``gaussian`` is the difference of two Gaussian entropies (a residual density
@@ -28,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 
 from predgen_core.errors import UserError
 
-from mi_toolkit.estimators.continuous_models import (Bins, ResidualCDF, TargetMap, cell_log_probs, check_bins,
+from mi_toolkit.estimators.continuous_models import (Bins, ResidualCDF, TargetMap, cell_log_probs, cell_prior, check_bins,
                                                      make_regressor, miller_madow, predict)
 from mi_toolkit.estimators.result import MIResult
 
@@ -54,7 +55,7 @@ class BinnedConfig:
     regressors: tuple[str, ...] = ("ridge", "mlp")
     inner_fraction: float = 0.25         # of each fit set: honest residuals and the selection
     bandwidths: tuple[float, ...] = (0.5, 1.0, 2.0)               # x Silverman's rule
-    uniform_weights: tuple[float, ...] = (1e-3, 1e-2, 0.05, 0.2)  # below 1; 1.0 is the null
+    marginal_weights: tuple[float, ...] = (1e-3, 1e-2, 0.05, 0.2)  # of the bin frequencies; 1.0 is the null
     n_bootstrap: int = 1000
     n_permutations: int = 200
 
@@ -107,15 +108,16 @@ def _inner_values(t_fit, train, inner, mu_in, resid, counts, cfg, rng) -> dict[t
     for k in counts:
         bins = Bins.quantile(t_fit[train], k)
         codes = bins.codes(t_fit[inner])
+        prior = cell_prior(bins, bins.codes(t_fit[train]))
         for a in (0, 1):
             b = halves[1 - a]
             h_mm, neg_log = miller_madow(bins.cells(codes[b]))
             base = neg_log + h_mm - neg_log.mean()
-            out.setdefault((k, 0.0, 1.0), []).append((np.full(len(b), -np.log(bins.n_cells)), base))
+            out.setdefault((k, 0.0, 1.0), []).append((np.log(prior[bins.cells(codes[b])]), base))
             for m in cfg.bandwidths:
                 probs = [cdfs[(a, m, c)].bin_probs(mu_in[b, c], e) for c, e in enumerate(bins.edges)]
-                for w in cfg.uniform_weights:
-                    out.setdefault((k, m, w), []).append((cell_log_probs(probs, codes[b], w, bins.n_cells), base))
+                for w in cfg.marginal_weights:
+                    out.setdefault((k, m, w), []).append((cell_log_probs(probs, codes[b], w, bins, prior), base))
     return {key: (-np.concatenate([lq for lq, _ in v]).mean(), np.concatenate([lq + base for lq, base in v]))
             for key, v in out.items()}
 
@@ -157,19 +159,20 @@ def binned_fold(z_fit, y_fit, z_eval, y_eval, cfg: BinnedConfig, counts: list[in
     rot, resid = keep[name]
     bins = Bins.quantile(g_fit @ rot, k)
     codes = bins.codes(tmap.gauss(y_eval) @ rot)
+    prior = cell_prior(bins, bins.codes(g_fit @ rot))
     if w == 1.0:
         probs = [np.full((len(codes), s), 1.0 / s) for s in bins.sizes]
-        choice = f"no information ({bins.n_cells} bins)"
+        choice = f"no information (fit-set frequencies of {bins.n_cells} bins)"
     else:
         model = make_regressor(name, seed, z_fit.shape[1], len(z_fit)).fit(z_fit, _fit_y(g_fit))
         mu = predict(model, z_eval) @ rot
         probs = [ResidualCDF(resid[:, c], mult, rng).bin_probs(mu[:, c], e) for c, e in enumerate(bins.edges)]
-        choice = f"{name}, {bins.n_cells} bins, kernel x{mult:g}, uniform {w:g}"
+        choice = f"{name}, {bins.n_cells} bins, kernel x{mult:g}, marginal weight {w:g}"
     h_mm, neg_log = miller_madow(bins.cells(codes))
     offset = h_mm - neg_log.mean()  # the Miller-Madow correction, spread evenly
 
     def scored(perm: np.ndarray) -> np.ndarray:
-        return cell_log_probs(probs, codes[perm], w, bins.n_cells) + neg_log[perm] + offset
+        return cell_log_probs(probs, codes[perm], w, bins, prior) + neg_log[perm] + offset
 
     return FoldScore(scored(np.arange(len(codes))), scored, choice, table, h_mm)
 

@@ -174,13 +174,22 @@ class ResidualCDF:
         return np.clip(np.diff(cum, axis=1), 0.0, 1.0)
 
 
-def cell_log_probs(per_coord: list[np.ndarray], codes: np.ndarray, weight: float, n_cells: int) -> np.ndarray:
-    """``log q(cell_i | z_i)`` ``(n,)`` for the product of per-coordinate bin probabilities
-    ``per_coord[c] (n, K_c)`` mixed with the uniform cell distribution at ``weight``."""
+def cell_log_probs(per_coord: list[np.ndarray], codes: np.ndarray, weight: float, bins: "Bins",
+                   prior: np.ndarray) -> np.ndarray:
+    """``log q(cell_i | z_i)`` ``(n,)``: the product of per-coordinate bin probabilities
+    ``per_coord[c] (n, K_c)`` mixed at ``weight`` with the fit set's cell frequencies ``prior``
+    (``(n_cells,)``; near-uniform for quantile bins, not uniform when targets tie). ``weight`` 1.0
+    is the no-information model."""
     p = np.ones(len(codes))
     for c, probs in enumerate(per_coord):
         p = p * probs[np.arange(len(codes)), codes[:, c]]
-    return np.log((1.0 - weight) * p + weight / n_cells)
+    return np.log((1.0 - weight) * p + weight * prior[bins.cells(codes)])
+
+
+def cell_prior(bins: "Bins", codes: np.ndarray) -> np.ndarray:
+    """``(n_cells,)`` cell frequencies of fit-set codes ``(n, c)``, add-one-half smoothed."""
+    counts = np.bincount(bins.cells(codes), minlength=bins.n_cells) + 0.5
+    return counts / counts.sum()
 
 
 def miller_madow(cells: np.ndarray) -> tuple[float, np.ndarray]:

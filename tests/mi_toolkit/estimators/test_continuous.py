@@ -62,6 +62,13 @@ def test_independent_data_reads_near_zero_and_not_detected():
     assert not res.detected and "no information detected" in res.describe()
 
 
+def test_tied_targets_use_the_bin_frequencies_not_a_uniform_prior():
+    # 3 distinct values give 2 unequal bins (1/3, 2/3): a uniform null would read log 2 - H = -0.057
+    rng = np.random.default_rng(7)
+    res = estimate(rng.standard_normal((800, 5)), rng.integers(0, 3, 800).astype(float), "binned", config=FAST)
+    assert abs(res.mi) <= 0.02 and not res.detected
+
+
 def test_cross_fit_scores_every_example_once():
     z, y, _ = channel(400, 3, 1, 0.3, seed=3)
     res = estimate(z, y, "binned", config=FAST)
