@@ -108,7 +108,8 @@ def test_registry_and_default_reading():
 @pytest.mark.parametrize("make, cfg, match", [
     (lambda r: (r.standard_normal((300, 3)), r.integers(0, 5, 300).astype(float)), BinnedConfig(bins=(8,)),
      "only 5 distinct values"),
-    (lambda r: (r.standard_normal((100, 3)), r.standard_normal(100)), BinnedConfig(bins=(16,)), "fewer than 12 per bin"),
+    (lambda r: (r.standard_normal((100, 3)), r.standard_normal(100)), BinnedConfig(bins=(16,)),
+     "fewer than 12 per bin"),
     (lambda r: (r.standard_normal((40, 3)), r.standard_normal(40)), None, "too few examples"),
     (lambda r: (r.standard_normal((300, 3)), r.standard_normal((300, 6))), None, "estimate each coordinate"),
     (lambda r: (r.standard_normal((300, 3)), r.integers(0, 2, 300)), None, "continuous targets"),
