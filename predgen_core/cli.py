@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from predgen_core.errors import run_cli, user_errors
+from predgen_core.errors import UserError, run_cli, user_errors
+from predgen_core.preflight import check_checkpoint_inputs, check_output, check_split
 
 # Each command imports the library inside, deliberately: torch and transformers take
 # seconds, and `predgen --help` or a bad option should answer at once.
@@ -43,12 +44,14 @@ def evaluate(
     checkpoint: str = typer.Argument(..., help="checkpoint folder"),
     dataset: Optional[str] = typer.Option(None, help="defaults to the checkpoint's task"),
     split: str = typer.Option("validation"),
-    max_samples: Optional[int] = typer.Option(None),
+    max_samples: Optional[int] = typer.Option(None, min=1),
     data_dir: Optional[str] = typer.Option(None),
-    batch_size: int = typer.Option(32),
+    batch_size: int = typer.Option(32, min=1),
     json_out: Optional[str] = typer.Option(None, "--json", help="write the metrics here"),
 ) -> None:
     """Accuracy (classification) or MSE/MAE (regression) of a checkpoint."""
+    check_output(json_out, "--json")  # before loading: files, task, data, output (predgen_core.preflight)
+    check_checkpoint_inputs(checkpoint, dataset, (split,), data_dir=data_dir, max_samples=max_samples)
     from predgen_core.api import evaluate as run
 
     _print(run(checkpoint, dataset, split=split, max_samples=max_samples, data_dir=data_dir,
@@ -59,6 +62,9 @@ def evaluate(
 @user_errors
 def predict(checkpoint: str = typer.Argument(...), text: list[str] = typer.Option(..., help="input text (repeatable)")) -> None:
     """Predict the label of raw texts."""
+    if not text or any(not t.strip() for t in text):
+        raise UserError("--text is empty; pass the text to read, e.g. --text \"a funny film\"")
+    check_checkpoint_inputs(checkpoint)
     from predgen_core.api import predict as run
 
     _print(run(checkpoint, text))
@@ -70,12 +76,16 @@ def zero_shot(
     dataset: str = typer.Option(...),
     model: str = typer.Option("smollm2-135m"),
     split: str = typer.Option("validation"),
-    max_samples: Optional[int] = typer.Option(None),
+    max_samples: Optional[int] = typer.Option(None, min=1),
     data_dir: Optional[str] = typer.Option(None),
-    batch_size: int = typer.Option(32),
+    batch_size: int = typer.Option(32, min=1),
     json_out: Optional[str] = typer.Option(None, "--json"),
 ) -> None:
     """The untrained base model scored through the verbaliser (the floor row)."""
+    from predgen_core.tasks import TASKS
+
+    check_output(json_out, "--json")
+    check_split(TASKS.get(dataset), split, data_dir, max_samples)
     from predgen_core.api import zero_shot as run
 
     _print(run(model, dataset, split=split, max_samples=max_samples, data_dir=data_dir, batch_size=batch_size,
@@ -86,6 +96,7 @@ def zero_shot(
 @user_errors
 def convert(checkpoint: str = typer.Argument(..., help="checkpoint folder written before format 2")) -> None:
     """Rewrite an old checkpoint (adapter.safetensors) in place in peft's layout (adapter_config.json + adapter_model.safetensors)."""
+    check_checkpoint_inputs(checkpoint)
     from predgen_core.checkpoint import convert as run
 
     typer.echo(str(run(checkpoint)))

@@ -286,3 +286,21 @@ def _type_name(hint: Any) -> str:
         return names[typing.get_origin(hint)]
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     return " or ".join(_type_name(a) for a in args) if args else str(hint)
+
+
+def check_checkpoint_inputs(path: str | os.PathLike, dataset: str | None = None, splits: tuple[str, ...] = (), *,
+                            data_dir: str | None = None, max_samples: int | None = None, seed: int = 0) -> Any:
+    """A predgen checkpoint's files, its task against ``dataset`` and the data of ``splits``; returns the task.
+
+    What ``predgen evaluate/predict/convert`` check before loading: the folder is a
+    checkpoint (:func:`check_model_folder`), a dataset of another kind or class count is
+    refused from the manifest (``compatible_task``), and each split reads.
+    """
+    from predgen_core.checkpoint_io import read_manifest
+    from predgen_core.tasks import TASKS, compatible_task
+
+    manifest = check_model_folder(path) or read_manifest(path)  # read_manifest names a missing folder/manifest
+    task = compatible_task(TASKS.get(manifest["task"]), dataset, Path(path))
+    for split in dict.fromkeys(splits):
+        check_split(task, split, data_dir, max_samples, seed)
+    return task

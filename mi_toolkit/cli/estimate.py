@@ -18,6 +18,7 @@ from mi_toolkit.cli.measures import estimate_model_cmd
 from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, FitSplit, JsonOut, Layer, MaxSamples,
                                         PcaAxis, PcaK, Seed, Split)
 from mi_toolkit.estimators import ESTIMATORS
+from predgen_core.preflight import check_output
 from mi_toolkit.reports.console import print_result
 from mi_toolkit.validate import load_array, resolve_device
 
@@ -53,6 +54,7 @@ def estimate(
 ) -> None:
     """Estimate I(Y; Z): from .npy arrays (--features/--labels) or a checkpoint's states (--model/--dataset)."""
     name = _estimator_name(estimator)
+    check_output(json_out, "--json")  # before any work (model mode checks the rest)
     if model is not None or dataset is not None:
         if features is not None or labels is not None:
             raise UserError("give --model with --dataset, or --features with --labels, not both")
@@ -82,6 +84,7 @@ def bench(
                               "scikit-learn probe grid (--n ignored; extracts 2,500 sentences into the cache once)"),
 ) -> None:
     """Run the ground-truth suite and print estimates against the truth."""
+    check_output(json_out, "--json")
     if real:  # the real-state suite has its own runner and table (mi_toolkit.estimators.realbench)
         from mi_toolkit.estimators.realbench import main as real_main
 

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from predgen_core.errors import user_errors
+from predgen_core.preflight import check_output_dir
 from predgen_mi.pipeline import PipelineConfig, run_pipeline
 
 from mi_toolkit.cli.options import DataDir, Seed
@@ -23,11 +24,12 @@ def pipeline_cmd(
     model: Annotated[str, typer.Option("--model", help="base model (tiny-llama for a smoke test)")] = "smollm2-135m",
     dataset: Annotated[Optional[str], typer.Option("--dataset", help="default: sst2 if reachable, else polarity")] = None,
     data_dir: DataDir = None,
-    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="override the training steps per method")] = None,
-    mi_samples: Annotated[Optional[int], typer.Option("--max-samples", help="override the examples per split for MI")] = None,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="override the training steps per method")] = None,
+    mi_samples: Annotated[Optional[int], typer.Option("--max-samples", min=1, help="override the examples per split for MI")] = None,
     seed: Seed = 0,
 ) -> None:
     """Train predictor, generator and predgen, then write the DPI report, a PCA sweep and a heatmap."""
+    check_output_dir(out_dir, "--out-dir")
     overrides = {k: v for k, v in dict(max_steps=max_steps, mi_samples=mi_samples).items() if v is not None}
     make = PipelineConfig.quick if quick else PipelineConfig.full
     cfg = make(out_dir=str(out_dir), model=model, dataset=dataset, data_dir=data_dir, seed=seed, **overrides)
