@@ -1,5 +1,15 @@
-"""Hidden-state extraction: throughput against a plain batched forward pass, and peak memory
-against the number of examples.
+"""Hidden-state extraction: sentences per second before and after (issue 9 item 6), throughput against
+a plain batched forward pass, and peak memory against the number of examples.
+
+Before/after (``--sections speed``), the same model, texts and batch size, side by side in one
+run (interleaved repeats, best of each):
+  - prompt states: batches in input order (``sort_by_length=False``, the padding of random
+    lengths) against length-sorted buckets;
+  - prompt + generated states (a generator/predgen checkpoint's ``Z[n:n+m]``): greedy decoding
+    (``generate_ids``, input order) THEN a second forward pass over prompt + tokens (the old
+    path), against one KV-cached decoding pass in sorted buckets that returns the tokens and
+    their states (``extract_texts(generate=...)``). Both write the same states (max difference
+    reported).
 
 Throughput: the same model, the same texts and the same length-sorted batches, timed
 side by side in one run (interleaved repeats, best of each; wall time and process CPU
@@ -13,6 +23,8 @@ kernel's peak-RSS mark (VmHWM, reset just before extraction) minus the RSS befor
 
     nice .venv/bin/python benchmarks/bench_extract.py --model smollm2-135m --n 256 \
         --json benchmarks/results/bench_extract.json
+    nice .venv/bin/python benchmarks/bench_extract.py --sections speed --n 128 \
+        --json benchmarks/results/bench_extract_speed.json
 """
 from __future__ import annotations
 
@@ -100,6 +112,53 @@ def throughput(model_name: str, n: int, batch_size: int, repeats: int) -> dict:
     }
 
 
+def speed(model_name: str, n: int, batch_size: int, repeats: int, max_new_tokens: int) -> dict:
+    """Sentences per second, before and after, for prompt states and for prompt + generated states."""
+    import numpy as np
+
+    from mi_toolkit.states.extract import ExtractConfig, Generation, extract_texts
+    from predgen_core.methods.reading import generate_ids
+    from predgen_core.models import load_base_model
+
+    model, tok = load_base_model(model_name)
+    items = texts(n)
+    rng = np.random.default_rng(0)
+    items = [items[i] for i in rng.permutation(n)]  # input order mixes lengths, as a dataset does
+    gen = Generation(max_new_tokens, tok.eos_token_id)
+    out: dict[str, object] = {}
+
+    def run(name: str, sort: bool, how: str):
+        def go():
+            cfg = ExtractConfig(batch_size=batch_size, sort_by_length=sort)
+            with tempfile.TemporaryDirectory() as d:
+                conts = generate_ids(model, tok, items, max_new_tokens, batch_size=batch_size) if how == "two-pass" else None
+                hs = extract_texts(model, tok, items, Path(d) / "s", config=cfg, continuations=conts,
+                                   generate=gen if how == "one-pass" else None, progress=False)
+                out[name] = (list(hs.iter_token_ids()), [np.array(z) for z in hs.iter_full()])
+        return go
+
+    runs = {"prompt_before_input_order": run("pb", False, "prompt"), "prompt_after_sorted": run("pa", True, "prompt"),
+            "generated_before_decode_then_forward": run("gb", True, "two-pass"),
+            "generated_after_one_pass_sorted": run("ga", True, "one-pass")}
+    wall: dict[str, list[float]] = {k: [] for k in runs}
+    load_before = os.getloadavg()
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            wall[name].append(time.perf_counter() - start)
+    same_tokens = all(a.tolist() == b.tolist() for a, b in zip(out["gb"][0], out["ga"][0]))
+    diff = max(float(np.abs(a - b).max()) for a, b in zip(out["gb"][1], out["ga"][1])) if same_tokens else None
+    best = {k: min(v) for k, v in wall.items()}
+    return {"model": model_name, "n": n, "batch_size": batch_size, "repeats": repeats, "max_new_tokens": max_new_tokens,
+            "threads": __import__("torch").get_num_threads(), "wall_best_s": best, "wall_all_s": wall,
+            "sentences_per_s": {k: n / v for k, v in best.items()},
+            "speedup_prompt": best["prompt_before_input_order"] / best["prompt_after_sorted"],
+            "speedup_generated": best["generated_before_decode_then_forward"] / best["generated_after_one_pass_sorted"],
+            "generated_tokens_identical": same_tokens, "generated_states_max_abs_diff": diff,
+            "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
+
+
 def _memory_child(model_name: str, n: int, batch_size: int) -> None:
     """Run in a subprocess: print JSON with RSS before and peak RSS after extracting ``n`` texts."""
     import gc
@@ -156,22 +215,34 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--sizes", default="1000,8000")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--sections", default="throughput,memory,speed", help="any of throughput, memory, speed")
+    ap.add_argument("--max-new-tokens", type=int, default=8, help="generated tokens per sentence (speed section)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child is not None:
         _memory_child(args.model, args.child, args.batch_size)
         return
-    result = {"throughput": throughput(args.model, args.n, args.batch_size, args.repeats)}
-    t = result["throughput"]
-    print(f"throughput ({t['model']}, {t['n']} texts, {t['tokens']} tokens, batch {t['batch_size']}, "
-          f"best of {t['repeats']} interleaved; load average {t['loadavg_before'][0]:.1f} -> {t['loadavg_after'][0]:.1f})")
-    for kind in ("wall", "cpu"):
-        b = t[f"{kind}_best"]
-        print(f"  {kind:>4}: extract {b['extract']:.2f} s, base forward {b['plain_base']:.2f} s, causal-LM forward "
-              f"{b['plain_causal_lm']:.2f} s; throughput ratio extract/base = {t[f'ratio_vs_base_forward_{kind}']:.3f} "
-              f"(target >= 0.9), extract/causal-LM = {t[f'ratio_vs_causal_lm_forward_{kind}']:.3f}")
-    if not args.skip_memory:
+    sections = set(args.sections.split(","))
+    result: dict = {}
+    if "speed" in sections:
+        result["speed"] = sp = speed(args.model, args.n, args.batch_size, args.repeats, args.max_new_tokens)
+        print(f"speed ({sp['model']}, {sp['n']} sentences, batch {sp['batch_size']}, {sp['max_new_tokens']} new tokens, "
+              f"best of {sp['repeats']} interleaved; load average {sp['loadavg_before'][0]:.1f} -> {sp['loadavg_after'][0]:.1f})")
+        for k, v in sp["sentences_per_s"].items():
+            print(f"  {k:<40} {v:7.1f} sentences/s")
+        print(f"  speed-up: prompt x{sp['speedup_prompt']:.2f}, prompt+generated x{sp['speedup_generated']:.2f}; "
+              f"same tokens: {sp['generated_tokens_identical']}, states max |diff| {sp['generated_states_max_abs_diff']}")
+    if "throughput" in sections:
+        result["throughput"] = t = throughput(args.model, args.n, args.batch_size, args.repeats)
+        print(f"throughput ({t['model']}, {t['n']} texts, {t['tokens']} tokens, batch {t['batch_size']}, "
+              f"best of {t['repeats']} interleaved; load average {t['loadavg_before'][0]:.1f} -> {t['loadavg_after'][0]:.1f})")
+        for kind in ("wall", "cpu"):
+            b = t[f"{kind}_best"]
+            print(f"  {kind:>4}: extract {b['extract']:.2f} s, base forward {b['plain_base']:.2f} s, causal-LM forward "
+                  f"{b['plain_causal_lm']:.2f} s; throughput ratio extract/base = {t[f'ratio_vs_base_forward_{kind}']:.3f} "
+                  f"(target >= 0.9), extract/causal-LM = {t[f'ratio_vs_causal_lm_forward_{kind}']:.3f}")
+    if "memory" in sections and not args.skip_memory:
         sizes = [int(s) for s in args.sizes.split(",")]
         result["memory"] = {"model": args.memory_model, "rows": memory(args.memory_model, sizes, args.batch_size)}
         for r in result["memory"]["rows"]:

@@ -165,7 +165,8 @@ def extract_texts(
     ranks.barrier()
     if ranks.main:
         used = "prompt+generated" if continuations is not None or generate is not None else "prompt"
-        _finish(out_dir, manifest, n_shards, shard_size, len(texts), config, used, meta or {})
+        _finish(out_dir, manifest, n_shards, shard_size, len(texts), config, used, {**(meta or {}), "processes": ranks.world},
+                int(model.config.num_hidden_layers))
     ranks.barrier()
     return HiddenStates(out_dir)
 
@@ -184,7 +185,7 @@ def _open(out_dir: Path, fingerprint: dict[str, Any], labels: np.ndarray, ranks:
 
 
 def _finish(out_dir: Path, manifest: dict[str, Any], n_shards: int, shard_size: int, n: int, config: ExtractConfig,
-            used: str, meta: dict[str, Any]) -> None:
+            used: str, meta: dict[str, Any], depth: int) -> None:
     """List every shard (written by whichever process) and mark the folder complete."""
     names = [f"shard-{k:05d}" for k in range(n_shards)]
     missing = [x for x in names if not shard_done(out_dir, x)]
@@ -193,7 +194,7 @@ def _finish(out_dir: Path, manifest: dict[str, Any], n_shards: int, shard_size: 
     d = int(np.load(out_dir / names[0] / "pooled.npy", mmap_mode="r").shape[-1])
     manifest.update(
         format=FORMAT_VERSION, complete=True, n_examples=n, d=d, layer=config.layer, layers=config.read_layers,
-        keep_tokens=config.keep_tokens, shard_size=shard_size, used=used, meta=meta,
+        keep_tokens=config.keep_tokens, n_layers=depth, shard_size=shard_size, used=used, meta=meta,
         shards=[{"name": x, "start": k * shard_size, "stop": min(n, (k + 1) * shard_size)} for k, x in enumerate(names)],
     )
     write_json_atomic(out_dir / "manifest.json", manifest)

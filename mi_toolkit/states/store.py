@@ -59,8 +59,12 @@ class HiddenStates:
 
     def _index(self, layer: int) -> int:
         depth = self.manifest.get("n_layers")
+
+        def norm(x: int) -> int:  # -1 is the last of depth + 1 outputs
+            return x + depth + 1 if depth is not None and x < 0 else x
+
         for i, stored in enumerate(self.layers):
-            if layer == stored or (depth is not None and layer % (depth + 1) == stored % (depth + 1)):
+            if norm(layer) == norm(stored):
                 return i
         raise UserError(f"layer {layer} was not extracted into {self.path} (it holds {self.layers}); "
                         "extract that layer first")

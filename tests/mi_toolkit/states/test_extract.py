@@ -119,3 +119,50 @@ def test_bad_input(model, tmp_path):
         extract_texts(model, tokenizer(), [], tmp_path / "z", progress=False)
     hs = extract_texts(model, tokenizer(), TEXTS, tmp_path / "m", config=ExtractConfig(layer=-3), progress=False)
     assert hs.manifest["layer"] == -3  # -3 = the embeddings of a 2-layer model
+
+
+def test_one_decoding_pass_gives_the_two_pass_tokens_and_states(model, tmp_path):
+    """Generated tokens and their states from one KV-cached pass (left padding, per-row positions) agree
+    with decoding first and then a second forward pass over prompt + tokens."""
+    from predgen_core.methods.reading import decode_states, generate_ids, prompt_ids
+
+    tok = tokenizer()
+    rows = prompt_ids(tok, TEXTS)
+    # an EOS id that one row writes early, so rows stop at different steps (ragged continuations)
+    eos = decode_states(model, rows, [-1], tok.pad_token_id, 4, None)[1][0][1]
+    real_eos, tok.eos_token_id = tok.eos_token_id, eos
+    try:
+        two = generate_ids(model, tok, TEXTS, 4, batch_size=3)
+        two_hs = extract_texts(model, tok, TEXTS, tmp_path / "two", continuations=two,
+                               config=ExtractConfig(batch_size=3, layers=(0, 1, -1)), progress=False)
+    finally:
+        tok.eos_token_id = real_eos
+    one_hs = extract_texts(model, tok, TEXTS, tmp_path / "one", generate=ex.Generation(4, eos),
+                           config=ExtractConfig(batch_size=3, layers=(0, 1, -1)), progress=False)
+    assert len({len(c) for c in two}) > 1  # the test covers rows that stop early
+    assert [t.tolist() for t in one_hs.iter_token_ids()] == [r + c for r, c in zip(rows, two)]
+    assert one_hs.used == "prompt+generated"
+    np.testing.assert_array_equal(one_hs.n_prompt(), [len(r) for r in rows])
+    for layer in (0, 1, -1):
+        for a, b in zip(one_hs.at(layer).iter_full(), two_hs.at(layer).iter_full()):
+            np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_many_layers_from_one_pass_equal_each_layer_alone(model, tmp_path):
+    multi = extract_texts(model, tokenizer(), TEXTS, tmp_path / "m", config=ExtractConfig(layers=(0, 1, 2)),
+                          progress=False)
+    pooled_only = extract_texts(model, tokenizer(), TEXTS, tmp_path / "p",
+                                config=ExtractConfig(layers=(0, 1, 2), keep_tokens=False, sort_by_length=False),
+                                progress=False)
+    assert multi.layers == [0, 1, 2] and multi.layer == 0
+    for layer in (0, 1, 2):
+        alone = extract_texts(model, tokenizer(), TEXTS, tmp_path / f"a{layer}", config=ExtractConfig(layer=layer),
+                              progress=False)
+        for a, b in zip(multi.at(layer).iter_full(), alone.iter_full()):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+        np.testing.assert_allclose(pooled_only.at(layer).pooled("mean"), alone.pooled("mean"), atol=1e-5)
+    np.testing.assert_array_equal(multi.at(-1).pooled("last"), multi.at(2).pooled("last"))  # -1 = the last layer
+    with pytest.raises(UserError, match="pooled states only"):
+        next(pooled_only.iter_full())
+    with pytest.raises(UserError, match="layer 5 was not extracted"):
+        multi.at(5)

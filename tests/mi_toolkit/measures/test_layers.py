@@ -1,0 +1,68 @@
+"""Layer sweeps: parsing --layers, one batched estimate per layer on fixed splits, the report, the command."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mi_toolkit.cli import app
+from mi_toolkit.measures.layers import LayerSweepResult, layer_sweep, parse_layers
+from mi_toolkit.reports.layers import layers_html
+from mi_toolkit.states import extract as ex
+from predgen_core.errors import UserError
+
+from fixtures import write_sst2
+
+
+def test_parse_layers():
+    assert parse_layers("all", 2) == [0, 1, 2]
+    assert parse_layers("0, 2,-1", 30) == [0, 2, 30]
+    assert parse_layers("-1", 30, normalise=False) == [-1]
+    assert parse_layers([2, -1], 2) == [2]  # the same layer once
+    for bad, message in (("0,31", "layer 31 is out of range for a model with 30 layers"), ("-32", "out of range"),
+                         ("x", "not 'all'"), ("", "empty")):
+        with pytest.raises(UserError, match=message):
+            parse_layers(bad, 30)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_sst2(tmp_path_factory.mktemp("layers"), n=40)
+
+
+def test_layer_sweep_reads_every_layer_once_and_estimates_each(data, monkeypatch):
+    passes = []
+    real = ex.forward_layers
+    monkeypatch.setattr(ex, "forward_layers", lambda lm, rows, layers, *a: passes.append(list(layers)) or real(lm, rows, layers, *a))
+    res = layer_sweep("tiny-llama", "sst2", "all", data_dir=str(data), max_samples=40, estimator="probe", progress=False)
+    assert isinstance(res, LayerSweepResult) and res.layers == [0, 1, 2]
+    assert passes and all(p == [0, 1, 2] for p in passes)  # every batch read all layers in one pass
+    assert len(passes) == 2 * 3  # fit + eval split, 40 examples in batches of 16
+    for r in res.results:
+        assert r.n_fit == 40 and r.n_eval == 40 and r.ci_low <= r.mi <= r.ci_high
+    assert res.ceiling == pytest.approx(np.log(2), abs=1e-6)
+    # "funny" / "dull" decide the label: the last layer's last-token state reads most of it
+    assert res.results[-1].mi > 0.3
+    assert res.results[0].mi < res.results[-1].mi  # layer 0: the template's last token, the same for all
+    doc = json.loads(json.dumps(res.to_dict()))
+    assert doc["best"] == res.best and len(doc["results"]) == 3 and doc["meta"]["model_kind"] == "registered"
+    assert {c["b"] for c in doc["comparisons"]} == {f"layer {x}" for x in res.layers if x != res.best}
+    page = layers_html(res)
+    assert "Layer sweep" in page and "plotly" in page and "Holm" in page
+    passes.clear()
+    again = layer_sweep("tiny-llama", "sst2", [0, 2], data_dir=str(data), max_samples=40, estimator="probe",
+                        progress=False)
+    assert again.layers == [0, 2] and passes  # another layer set: its own cache entry
+
+
+def test_the_command_writes_html_and_json(data, tmp_path):
+    out = CliRunner().invoke(app, ["layer-sweep", "--model", "tiny-llama", "--dataset", "sst2", "--data-dir", str(data),
+                                   "--max-samples", "40", "--layers", "1,2", "--estimator", "probe",
+                                   "--output", str(tmp_path / "l.html"), "--json", str(tmp_path / "l.json")])
+    assert out.exit_code == 0, out.output
+    assert "layer   1" in out.output and "best layer" in out.output
+    doc = json.loads((tmp_path / "l.json").read_text())
+    assert [r["layer"] for r in doc["results"]] == [1, 2]
+    assert (tmp_path / "l.html").read_text().startswith("<!DOCTYPE html>")
