@@ -18,7 +18,7 @@ def run_variants(args: Any, name: str, dataset: str, variants: dict[str, dict[st
 
     rows = []
     for label, overrides in variants.items():
-        tag = "-" + label.replace(" ", "_").replace("=", "")
+        tag = "-" + label.split(" (")[0].replace(" ", "_").replace("=", "")  # "wdal (= multiplicative)" -> -wdal
         ckpt = checkpoint(args, "predgen", dataset, tag=tag, **overrides)
         m = evaluate(ckpt, dataset, max_samples=budget(args).eval_samples, data_dir=data_dir(args.data_dir),
                      seed=args.seed)

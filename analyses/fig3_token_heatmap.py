@@ -1,8 +1,11 @@
-"""Figure 3: token-label MI heatmaps on SST-2 sentences containing "funny" and "pretty".
+"""Figure 3: token-label heatmaps on SST-2 sentences containing "funny" and "pretty".
 
 Trains (or reuses) a PredGen checkpoint on SST-2, picks validation sentences that
-contain each word, and draws the PMI heatmap + captum attributions for each. The JSON
-records PMI(word; positive) for the paper's comparison ("funny" 0.47, "pretty" 0.34).
+contain each word, and draws the heatmap + captum attributions for each. The JSON records,
+for each word, PVI(word's state -> "positive") in nats (gold-label probe) and, for a
+generative checkpoint, the pointwise information of the model's generated label with the
+word. The paper's values ("funny" 0.47, "pretty" 0.34) are its own token-level MI, which
+the paper does not define precisely: a different quantity, listed for reference only.
 
     .venv/bin/python analyses/fig3_token_heatmap.py --quick
 """
@@ -41,10 +44,13 @@ def main() -> None:
                       n_steps=16 if args.quick else 50)
         cols = [j for j, t in enumerate(res.tokens) if t.strip().lower() == word]
         pos = res.rows.index("positive")
-        rows.append({"word": word, "text": text, "pmi_word_positive": [float(res.pmi[pos, j]) for j in cols],
-                     "pmi_word_negative": [float(res.pmi[1 - pos, j]) for j in cols], "heatmap": res.to_dict()})
+        gen = res.generated[0] if res.generated is not None else None
+        rows.append({"word": word, "text": text, "pvi_word_positive": [float(res.pvi[pos, j]) for j in cols],
+                     "generated_label": res.generated_label,
+                     "info_word_generated": None if gen is None else [float(gen[j]) for j in cols],
+                     "probes": res.probes, "heatmap": res.to_dict()})
         save(args, f"fig3_token_heatmap_{i}_{word}", rows[-1], heatmap_html(res))
-    save(args, "fig3_token_heatmap", {"checkpoint": str(ckpt), "paper": {"funny": 0.47, "pretty": 0.34},
+    save(args, "fig3_token_heatmap", {"checkpoint": str(ckpt), "paper_reference_only": {"funny": 0.47, "pretty": 0.34},
                                       "sentences": [{k: r[k] for k in r if k != "heatmap"} for r in rows]})
 
 

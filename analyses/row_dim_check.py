@@ -34,7 +34,7 @@ def main() -> None:
         sweep = pca_sweep(ckpts[-1], args.dataset, [1, 2, 4, 8], row_dim=rd, **common)
         rows.append({"row_dim": rd, "within_model": rep.to_dict()["within_model"], "dpi_flags": rep.flags,
                      "sweep": sweep.to_dict()})
-        print(rd, {m: round(r["full+pooled"].mi, 3) for m, r in rep.results.items()},
+        print(rd, {m: round(r["R"].mi, 3) for m, r in rep.results.items()},
               [round(r.mi, 3) for r in sweep.results])
     save(args, f"row_dim_check_{args.dataset}", {"run": str(args.run), "rows": rows})
 

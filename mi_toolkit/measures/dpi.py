@@ -1,17 +1,30 @@
-"""The DPI report: (a) across methods, (b) within each model, (c) the ceiling H(Y).
+"""The DPI report, built around what can be tested: paired comparisons of usable information.
 
-(a) Across methods (the paper's Figure 2): the Predictor's I(Y; Zp) (its own pooling)
-    against the Generator's and PredGen's I(Y; Z_r), Z_r = token-axis PCA_k of the
-    full states. These are different models: the DPI does not order them; the
-    comparison is empirical.
-(b) Within each model (Theorem 1): I(Y; R) against I(Y; g(Z)) for g = first, mean,
-    last, where R = [PCA_k(Z); first; mean; last] keeps every g(Z) as a function of
-    it, so the DPI guarantees I(Y; R) >= I(Y; g(Z)) for the true MI. A pooled estimate
-    above R's beyond the intervals is therefore estimator error and is flagged.
-    I(Y; PCA_k(Z)) is shown too; the DPI bounds it and each g(Z) by I(Y; Z) but does
-    not order the two against each other.
-(c) The ceiling: plug-in H(Y) on the evaluation split bounds every I(Y; .) for a
-    discrete label; an estimate above it is flagged as estimator error.
+What is measured: for each representation, the probe's held-out usable information
+``H(Y) - CE`` (V-information for the probe family at this n, Xu et al. 2020): a lower
+bound on ``I(Y; representation)``. Probes are fitted on the fit pool (disjoint from the
+LMs' training examples, :mod:`mi_toolkit.measures.pools`) and score the evaluation pool,
+the same examples for every model, so every comparison is paired
+(:mod:`mi_toolkit.measures.compare`), and the report's family of comparisons is
+Holm-corrected.
+
+Representations of one model's states Z (token states, prompt [+ generated] tokens):
+
+- ``full``: the token states themselves, read by the sequence probe; it *contains*
+  ``pooled:first``/``mean``/``last`` (their candidates are in its set: ``contains=``);
+- ``pooled:g``: g(Z) over the prompt tokens, g in first / mean / last;
+- ``token-PCA_k``: the paper's Z_r, a token-axis PCA per example. It centres each
+  example's tokens, so it does NOT contain the mean or the last token state;
+- ``R`` = [token-PCA_k; first; mean; last], which contains each of its parts.
+
+(a) Within each model: every container against each of its parts. The DPI (Theorem 1)
+    orders the true MI; with nesting by construction, the readings can only reverse by
+    selection noise, so a container that *reads lower* beyond its paired interval is
+    flagged as estimator error.
+(b) Across methods: the paper's Figure 2 pairs (Predictor's Zp vs Generator/PredGen Z_r)
+    and the full token states of each model: an empirical comparison of usable information
+    of different models, which the DPI does not order.
+(c) The ceiling H(Y) of the evaluation pool.
 """
 from __future__ import annotations
 
@@ -24,19 +37,27 @@ import numpy as np
 from predgen_core.errors import UserError
 from predgen_core.methods.heads import POOLINGS
 
-from mi_toolkit.measures.estimate import estimate_split
+from mi_toolkit.api import estimate_many
+from mi_toolkit.estimators.views import TokenStates
+from mi_toolkit.measures.compare import Comparison, adjust, compare
 from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.measures.pools import Pools, check_same_setting, draw_pools
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states.extract import HiddenStates, extract
 from mi_toolkit.states.pca import reduce_rows, token_pca_all
 from mi_toolkit.states.representations import labels_array, plugin_entropy, pooled_rows
 
 PAPER_ORDER = ("predictor", "generator", "predgen")
+FULL, R = "full", "R"
+
+
+def pca_name(k: int) -> str:
+    return f"token-PCA_{k}"
 
 
 @dataclass
 class ModelStates:
-    """One model's states on the fit and evaluation splits."""
+    """One model's states on the fit and evaluation pools."""
 
     name: str
     method: str
@@ -47,7 +68,7 @@ class ModelStates:
 
 @dataclass
 class DPIReport:
-    """Estimates per model and representation, flags and verdicts (all JSON-ready via ``to_dict``)."""
+    """Estimates per model and representation, paired comparisons, flags (JSON-ready via ``to_dict``)."""
 
     results: dict[str, dict[str, Any]]
     methods: dict[str, str]
@@ -57,13 +78,16 @@ class DPIReport:
     flags: list[str] = field(default_factory=list)
     verdicts: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    comparisons: list[Comparison] = field(default_factory=list)
+    pools: dict[str, Any] = field(default_factory=dict)
 
     def across(self) -> list[tuple[str, str, Any]]:
-        """(model, representation, result) for part (a)."""
+        """(model, representation, result) for the paper's Figure 2: Zp for a predictor, Z_r otherwise."""
         rows = []
         for name, method in self.methods.items():
-            rep = f"pooled:{self.poolings[name]}" if method == "predictor" else "full"
-            rows.append((name, rep, self.results[name][rep]))
+            rep = f"pooled:{self.poolings[name]}" if method == "predictor" else pca_name(self.pca_k)
+            if rep in self.results[name]:
+                rows.append((name, rep, self.results[name][rep]))
         return rows
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,114 +95,150 @@ class DPIReport:
             "across_methods": [{"model": m, "method": self.methods[m], "representation": rep, **r.to_dict()}
                                for m, rep, r in self.across()],
             "within_model": {m: {rep: r.to_dict() for rep, r in reps.items()} for m, reps in self.results.items()},
+            "comparisons": [c.to_dict() for c in self.comparisons],
             "ceiling": self.ceiling, "pca_k": self.pca_k, "flags": self.flags, "verdicts": self.verdicts,
-            "meta": self.meta,
+            "pools": self.pools, "meta": self.meta,
         }
 
 
-def _reps(fit: HiddenStates, ev: HiddenStates, k: int, row_dim: int | None) -> tuple[dict, dict]:
-    """Every representation on both splits, from the rows R = [PCA_k(Z); first; mean; last] ``(N, k+3, d)``.
+def token_states(states: HiddenStates) -> TokenStates:
+    """``(N, n_max, d)`` token states with their mask, from an extraction (float32)."""
+    return TokenStates.from_list([np.asarray(z, np.float32) for z in states.iter_full()])
 
-    With ``row_dim`` each row is reduced by a per-row PCA fitted on the fit split, so
-    every representation stays a sub-array of the (reduced) R and the nestings hold.
-    """
-    rows_f, rows_e = reduce_rows(*(np.concatenate([token_pca_all(s.iter_full(), [k])[k], pooled_rows(s)], axis=1)
-                                   for s in (fit, ev)), row_dim)
-    out = []
-    for rows in (rows_f, rows_e):
-        reps = {"full": np.ascontiguousarray(rows[:, :k]), "full+pooled": rows}
-        reps.update({f"pooled:{g}": np.ascontiguousarray(rows[:, k + j]) for j, g in enumerate(POOLINGS)})
-        out.append(reps)
-    return out[0], out[1]
+
+def _arrays(fit: HiddenStates, ev: HiddenStates, k: int, row_dim: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """R's rows ``(N, k+3, d)`` on both pools: [token-PCA_k; first; mean; last] (per-row PCA with ``row_dim``)."""
+    return reduce_rows(*(np.concatenate([token_pca_all(s.iter_full(), [k])[k], pooled_rows(s)], axis=1)
+                         for s in (fit, ev)), row_dim)
+
+
+def _tasks(m: ModelStates, k: int, row_dim: int | None, with_full: bool) -> list[tuple[str, Any, Any, Any]]:
+    """``(rep, Z_fit, Z_eval, contains)`` per representation of one model; ``contains`` nests by construction."""
+    rf, re_ = _arrays(m.fit, m.eval, k, row_dim)
+    w = rf.shape[2]
+    flat = lambda a: np.ascontiguousarray(a.reshape(len(a), -1))  # noqa: E731
+    tasks = [(f"pooled:{g}", flat(rf[:, k + j]), flat(re_[:, k + j]), None) for j, g in enumerate(POOLINGS)]
+    tasks.append((pca_name(k), flat(rf[:, :k]), flat(re_[:, :k]), None))
+    parts = {f"pooled_{g}": (lambda Z, a=(k + j) * w, b=(k + j + 1) * w: Z[:, a:b]) for j, g in enumerate(POOLINGS)}
+    parts["pca"] = lambda Z, b=k * w: Z[:, :b]
+    tasks.append((R, flat(rf), flat(re_), parts))
+    if with_full:
+        pooled = {f"pooled_{g}": (flat(rf[:, k + j]), flat(re_[:, k + j])) for j, g in enumerate(POOLINGS)}
+        tasks.append((FULL, token_states(m.fit), token_states(m.eval), pooled))
+    return tasks
+
+
+def _contains(rep: str, k: int) -> list[str]:
+    """The parts a representation contains (by construction) in the report's names."""
+    pooled = [f"pooled:{g}" for g in POOLINGS]
+    return {FULL: pooled, R: pooled + [pca_name(k)]}.get(rep, [])
+
+
+def estimate_model_reps(m: ModelStates, y_fit: np.ndarray, y_eval: np.ndarray, *, pca_k: int, estimator: str,
+                        seed: int, device: str, config: Any, row_dim: int | None) -> dict[str, Any]:
+    """Every representation of one model: ``{rep: MIResult}`` (probe: the containers nest their parts)."""
+    nested = estimator == "probe"
+    tasks = _tasks(m, pca_k, row_dim, with_full=nested and row_dim is None)
+    out = {}
+    for rep, zf, ze, parts in tasks:  # one call per input kind: token states and arrays differ in shape
+        res = estimate_many([(zf, y_fit)], estimator, seed=seed, device=device, config=config, test=[(ze, y_eval)],
+                            contains=[parts] if nested and parts else None)[0]
+        out[rep] = res
+    return out
 
 
 def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator: str | None = None,
-                    seed: int = 0, device: str = "auto", config: Any = None,
-                    meta: dict[str, Any] | None = None, row_dim: int | None = None) -> DPIReport:
-    """Estimate every representation of every model as one batched job and judge the results."""
+                    seed: int = 0, device: str = "auto", config: Any = None, meta: dict[str, Any] | None = None,
+                    row_dim: int | None = None, pools: Pools | None = None) -> DPIReport:
+    """Estimate every representation of every model, compare them pairwise and judge the results."""
     if not models:
         raise UserError("mi dpi needs at least one model")
     y_fit, y_eval = labels_array(models[0].fit.labels), labels_array(models[0].eval.labels)
     for m in models[1:]:
         if not (np.array_equal(m.fit.labels, models[0].fit.labels) and np.array_equal(m.eval.labels, models[0].eval.labels)):
-            raise UserError(f"model {m.name!r} was extracted on different examples; use the same dataset, splits and --max-samples")
-    tasks, keys = [], []
-    for m in models:
-        fit, ev = _reps(m.fit, m.eval, pca_k, row_dim)
-        for rep in fit:
-            tasks.append((fit[rep], y_fit, ev[rep], y_eval))
-            keys.append((m.name, rep))
-    estimates = estimate_split(tasks, estimator, seed=seed, device=device, config=config)
-    results: dict[str, dict[str, Any]] = {m.name: {} for m in models}
-    for (name, rep), res in zip(keys, estimates):
-        results[name][rep] = res
+            raise UserError(f"model {m.name!r} was extracted on different examples; every model must be read on "
+                            "the same fit and evaluation pools (same dataset, splits, --max-samples, seed)")
+    discrete = np.issubdtype(y_eval.dtype, np.integer)
+    est = estimator or ("probe" if discrete else "binned")
+    results = {m.name: estimate_model_reps(m, y_fit, y_eval, pca_k=pca_k, estimator=est, seed=seed, device=device,
+                                           config=config, row_dim=row_dim) for m in models}
     out = DPIReport(results, {m.name: m.method for m in models}, {m.name: m.pooling for m in models},
-                    plugin_entropy(y_eval), pca_k, meta={**(meta or {}), "row_dim": row_dim})
-    judge(out)
+                    plugin_entropy(y_eval), pca_k, meta={**(meta or {}), "row_dim": row_dim, "estimator": est,
+                                                         "nested_by_construction": est == "probe"},
+                    pools=pools.to_dict() if pools else {})
+    if pools:
+        out.flags += pools.warnings
+    judge(out, seed=seed)
     return out
 
 
-def _above(a: Any, b: Any) -> bool:
-    """``a`` exceeds ``b`` beyond the intervals."""
-    return a.ci_low > b.ci_high
+def comparisons(rep: DPIReport, seed: int = 0) -> list[Comparison]:
+    """(a) every container against each of its parts; (b) the paper's pairs and the full states across models."""
+    fam = []
+    for name, reps in rep.results.items():
+        for container in (FULL, R):
+            for part in _contains(container, rep.pca_k):
+                if container in reps and part in reps:
+                    fam.append(compare("within", f"{name} {container}", reps[container], f"{name} {part}",
+                                       reps[part], seed=seed, note="contains it"))
+    across = rep.across()
+    for i, (a, ra_name, ra) in enumerate(across):
+        for b, rb_name, rb in across[i + 1:]:
+            fam.append(compare("across", f"{a} {ra_name}", ra, f"{b} {rb_name}", rb, seed=seed))
+    names = [n for n in rep.results if FULL in rep.results[n]]
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            fam.append(compare("across", f"{a} {FULL}", rep.results[a][FULL], f"{b} {FULL}", rep.results[b][FULL],
+                               seed=seed))
+    return adjust(fam)
 
 
-def judge(rep: DPIReport) -> None:
-    """Fill ``rep.flags`` and ``rep.verdicts`` with wording that does not overclaim."""
+def judge(rep: DPIReport, seed: int = 0) -> None:
+    """Fill ``rep.comparisons``, ``rep.flags`` and ``rep.verdicts`` with wording that does not overclaim."""
     for name, reps in rep.results.items():
         for key, res in reps.items():
             if rep.ceiling is not None and res.mi > rep.ceiling:
                 rep.flags.append(f"{name} {key}: estimate {res.mi:.3f} is above the ceiling H(Y) = "
                                  f"{rep.ceiling:.3f} nats; that is estimator error, not information")
             if res.below_zero:
-                rep.flags.append(f"{name} {key}: estimate {fmt_result(res)} is below 0 beyond its "
-                                 "interval; MI cannot be negative, so that is estimator error (too few "
-                                 "examples for this input width); read it as 'nothing detected'")
-        for g in POOLINGS:
-            pooled, full = reps[f"pooled:{g}"], reps["full+pooled"]
-            if _above(pooled, full):
-                rep.flags.append(f"{name}: I(Y; {g}) {fmt_result(pooled)} exceeds I(Y; R) "
-                                 f"{fmt_result(full)} beyond the intervals although {g}(Z) is a function "
-                                 "of R; the DPI rules this out for the true MI, so it is estimator error")
-            elif _above(pooled, reps["full"]):
-                rep.verdicts.append(f"{name}: I(Y; {g}) is above I(Y; PCA_{rep.pca_k}(Z)) beyond the intervals: "
-                                    "this PCA drops label information the pooled state keeps (the DPI does not "
-                                    "order these two)")
-    rows = rep.across()
-    for i, (a, _, ra) in enumerate(rows):
-        for b, _, rb in rows[i + 1:]:
-            if _above(ra, rb) or _above(rb, ra):
-                hi, lo = (a, b) if ra.mi > rb.mi else (b, a)
-                # Both numbers are lower-bound estimates: a gap shows what the critic could
-                # read out, not that the lower one's representation holds less.
-                rep.verdicts.append(f"(a) {hi}'s estimate is above {lo}'s beyond the intervals: at least this much "
-                                    f"more label information is recoverable from {hi}'s representation by this "
-                                    f"estimator; {lo}'s true MI may still be higher (lower bounds)")
-            else:
-                rep.verdicts.append(f"(a) {a} vs {b}: the intervals overlap; these estimates do not order them")
-    order = [m for m in PAPER_ORDER if m in rep.methods.values()]
-    if len(order) > 1:
-        by_method = {rep.methods[n]: r.mi for n, _, r in rows}
-        held = all(by_method[x] <= by_method[y] for x, y in zip(order, order[1:]))
-        rep.verdicts.append("point estimates " + ("follow" if held else "do not follow")
-                            + " the paper's ordering " + " <= ".join(order))
+                rep.flags.append(f"{name} {key}: {fmt_result(res)} is below 0 beyond its interval; usable "
+                                 "information cannot be negative in expectation, so that is estimator error; "
+                                 "read it as 'nothing detected'")
+    rep.comparisons = comparisons(rep, seed)
+    for c in rep.comparisons:
+        if c.kind == "within" and c.verdict == "reads lower":
+            rep.flags.append(f"{c.sentence()}; the container holds every candidate of its part, so this is "
+                             "selection noise of the estimator, not a loss of information (the DPI rules that out)")
+        rep.verdicts.append(("(a) " if c.kind == "within" else "(b) ") + c.sentence())
 
 
 def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: str = "train",
                eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
                max_samples: int | None = None, pca_k: int = 2, estimator: str | None = None, seed: int = 0,
-               device: str = "auto", progress: bool = True, row_dim: int | None = None) -> DPIReport:
-    """Extract (cached) states of each checkpoint and build the report."""
+               device: str = "auto", progress: bool = True, row_dim: int | None = None,
+               eval_samples: int | None = None, disjoint: bool = True) -> DPIReport:
+    """Draw the pools, extract (cached) states of each checkpoint and build the report.
+
+    ``max_samples``: fit-pool size (and evaluation-pool size unless ``eval_samples`` is given;
+    None: the whole split). ``disjoint=False`` forces a fit pool that may overlap the LMs'
+    training examples (the report then warns).
+    """
+    infos = [ck.describe(p) for p in checkpoints]
+    check_same_setting(infos, dataset)
+    task = ck.task_for(infos[0], dataset)
+    fit_ex, eval_ex, pools = draw_pools(checkpoints, task, fit_split=fit_split, eval_split=eval_split,
+                                        n_fit=max_samples, n_eval=eval_samples or max_samples, seed=seed,
+                                        data_dir=data_dir, disjoint=disjoint)
     models, names = [], set()
-    for path in checkpoints:
-        loaded = ck.describe(path)
-        common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
-        name = ck.method_name(loaded) if ck.method_name(loaded) not in names else Path(path).name
+    common = dict(data_dir=data_dir, seed=seed, progress=progress)
+    for path, info in zip(checkpoints, infos):
+        name = ck.method_name(info) if ck.method_name(info) not in names else Path(path).name
         names.add(name)
-        models.append(ModelStates(name, ck.method_name(loaded), extract(path, dataset, fit_split, layer, **common),
-                                  extract(path, dataset, eval_split, layer, **common), loaded.pooling))
-    meta = {"dataset": dataset, "fit_split": fit_split, "eval_split": eval_split, "layer": layer,
+        models.append(ModelStates(name, ck.method_name(info),
+                                  extract(path, dataset, fit_split, layer, examples=fit_ex, **common),
+                                  extract(path, dataset, eval_split, layer, examples=eval_ex, **common), info.pooling))
+    meta = {"dataset": dataset, "fit_split": fit_split, "eval_split": eval_split, "layer": layer, "seed": seed,
             "max_samples": max_samples, "checkpoints": [str(p) for p in checkpoints],
             "used": {m.name: m.eval.used for m in models}}
     return dpi_from_states(models, pca_k=pca_k, estimator=estimator, seed=seed, device=device, meta=meta,
-                           row_dim=row_dim)
+                           row_dim=row_dim, pools=pools)

@@ -1,10 +1,20 @@
-"""Token-label MI heatmaps (the paper's Figure 3 and Figures 8-13).
+"""Token-label heatmaps (the paper's Figure 3 and Figures 8-13): PVI cells, grouped by sentence.
 
-Rows are the label candidates (``positive``/``negative``, ``Solution 1``/``Solution 2``)
-or, for regression, the digits of the value; columns are the tokens of the input text.
-A cell is the pointwise MI in nats, PMI(z_i; y) = T(z_i, y) - log E_{p(z)p(y)} e^T,
-from one critic trained on (token state, label) pairs over a dataset split. Beside it
-go captum LayerIntegratedGradients attributions of each row's label-token log-probability.
+Main view: each cell is the pointwise V-information (PVI, Ethayarajh et al. 2022) in nats of
+input token ``i``'s state about the gold label ``y``: ``log q(y | z_i) - log p(y)``, ``q`` a
+probe fitted on (token state, label) pairs of a dataset split, split by sentence
+(:mod:`mi_toolkit.measures.pvi`). Rows are the label classes; for a binary label only the
+second class's row is shown (the first is determined by it: ``log(1 - q) - log(1 - p)``).
+Regression: one row per digit of the (given or predicted) value.
+
+Second view, for generative checkpoints (generator, predgen): the pointwise information of
+the model's *generated* label with each input token, ``i(y_hat; z_i) = log q'(y_hat | z_i) -
+log p'(y_hat)``, ``q'`` the same kind of probe fitted on (input token state, the label the
+model generated for that sentence) pairs and ``y_hat`` the label the model generates for the
+text. This is the paper's "MI between the predicted token and an input token", in its
+pointwise form with the input token represented by its state.
+
+Beside them go captum LayerIntegratedGradients attributions of each row's label-token log-probability.
 """
 from __future__ import annotations
 
@@ -17,30 +27,36 @@ from predgen_core.errors import UserError
 from predgen_core.methods.reading import forward_states, prompt_ids
 from predgen_core.tasks import Example
 
-from mi_toolkit.api import fit_critic
 from mi_toolkit.measures.attribution import integrated_gradients
+from mi_toolkit.measures.pvi import GroupedProbe
 from mi_toolkit.states import checkpoints as ck
-from mi_toolkit.states.extract import HiddenStates, extract, load_split
+from mi_toolkit.measures.pools import fit_pool
+from mi_toolkit.states.extract import HiddenStates, extract
 
 
 @dataclass
 class HeatmapResult:
-    """``pmi`` ``(R, T)`` nats; ``attributions`` ``(R, T)`` or None; ``rows`` R labels;
-    ``tokens`` T strings; ``critic`` the critics' held-out results; ``meta`` provenance."""
+    """``pvi`` ``(R, T)`` nats (gold label); ``attributions`` ``(R, T)`` or None; ``rows`` R labels;
+    ``tokens`` T strings; ``probes`` the probes' held-out results; ``generated`` ``(1, T)`` the
+    generated-label view (None for non-generative checkpoints) with ``generated_label``; ``meta``."""
 
     text: str
     tokens: list[str]
     rows: list[str]
-    pmi: np.ndarray
+    pvi: np.ndarray
     attributions: np.ndarray | None
-    critic: list[dict[str, Any]]
+    probes: list[dict[str, Any]]
     meta: dict[str, Any] = field(default_factory=dict)
     attribution_info: list[dict[str, float]] = field(default_factory=list)
+    generated: np.ndarray | None = None
+    generated_label: str | None = None
+    attribution_rows: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["pmi"] = self.pmi.tolist()
-        d["attributions"] = None if self.attributions is None else self.attributions.tolist()
+        for key in ("pvi", "attributions", "generated"):
+            val = getattr(self, key)
+            d[key] = None if val is None else np.asarray(val).tolist()
         return d
 
 
@@ -93,14 +109,18 @@ def span_mask(tokenizer: Any, prompt: str, spans: Sequence[tuple[int, int]], max
     return np.array([any(a < e and b > s and b > a for s, e in spans) for a, b in offsets], dtype=bool)
 
 
-def token_label_pairs(states: HiddenStates, masks: Sequence[np.ndarray], labels: np.ndarray):
-    """``(Z (P, d), y (P,))``: every text-token state of every example with its example's label."""
-    zs, ys = [], []
-    for z, m, y in zip(states.iter_full(), masks, labels):
+def token_label_pairs(states: HiddenStates, masks: Sequence[np.ndarray], labels: Sequence[Any]):
+    """``(Z (P, d), y (P,), groups (P,))``: every text-token state of every example with its example's
+    label and the example's index (its sentence); examples whose label is None are skipped."""
+    zs, ys, gs = [], [], []
+    for i, (z, m, y) in enumerate(zip(states.iter_full(), masks, labels)):
+        if y is None:
+            continue
         sel = np.asarray(z[: len(m)])[m[: len(z)]]
         zs.append(sel)
         ys.append(np.full(len(sel), y))
-    return np.concatenate(zs).astype(np.float32), np.concatenate(ys)
+        gs.append(np.full(len(sel), i))
+    return np.concatenate(zs).astype(np.float32), np.concatenate(ys), np.concatenate(gs)
 
 
 def digit_rows(task: Any, value: float) -> list[tuple[int, str]]:
@@ -108,49 +128,37 @@ def digit_rows(task: Any, value: float) -> list[tuple[int, str]]:
     return [(i, ch) for i, ch in enumerate(task.target_text(value)) if ch.isdigit()]
 
 
-def _critics(task: Any, z: np.ndarray, y: np.ndarray, rows_spec: Any, estimator: str | None, seed: int):
-    """Fit the critic(s) and return a function ``pmi(Z_text) -> (R, T)`` plus their results."""
+def _probes(task: Any, z: np.ndarray, y: np.ndarray, groups: np.ndarray, rows_spec: Any, seed: int):
+    """Fit the grouped probe(s); return ``pvi(Z_text) -> (R, T)`` and their held-out results."""
     if task.kind == "classification":
-        critic = fit_critic(z, y.astype(np.int64), estimator, seed=seed)
-        classes = list(range(len(task.labels)))
-        return (lambda zt: critic.pmi(zt, classes).T), [critic.result.to_dict()]
+        probe = GroupedProbe(len(task.labels), seed=seed).fit(z, y.astype(np.int64), groups)
+        return (lambda zt: probe.pvi(zt)[:, rows_spec].T), [probe.held_out.to_dict()]
     fitted = []
     rendered = [task.target_text(v) for v in y]
     for pos, _ in rows_spec:
         digits = np.array([int(r[pos]) if len(r) > pos and r[pos].isdigit() else -1 for r in rendered])
         keep = digits >= 0
-        fitted.append(fit_critic(z[keep], digits[keep], estimator, seed=seed))
+        fitted.append(GroupedProbe(10, seed=seed).fit(z[keep], digits[keep], groups[keep]))
 
-    def pmi(zt):
-        out = np.full((len(rows_spec), len(zt)), np.nan)
-        for r, ((_, ch), c) in enumerate(zip(rows_spec, fitted)):
-            if int(ch) in c.classes:
-                out[r] = c.pmi(zt, [int(ch)])[:, 0]
-        return out
+    def pvi(zt):
+        return np.stack([p.pvi(zt)[:, int(ch)] for (_, ch), p in zip(rows_spec, fitted)])
 
-    return pmi, [c.result.to_dict() for c in fitted]
+    return pvi, [p.held_out.to_dict() for p in fitted]
 
 
 def _rows(task: Any, loaded: Any, prompt: str, label: float | None) -> tuple[Any, list[str], float | None]:
     """``(rows_spec, row names, value)``: the classes, or the digits of the (given or predicted) value."""
     if task.kind == "classification":
-        return list(range(len(task.labels))), list(task.labels), None
+        # a binary label's first row is determined by the second (log(1-q) - log(1-p)): show one
+        classes = [len(task.labels) - 1] if len(task.labels) == 2 else list(range(len(task.labels)))
+        return classes, [task.labels[c] for c in classes], None
     value = label if label is not None else _predicted_value(loaded, task, prompt)
     spec = digit_rows(task, value)
     return spec, [f"'{ch}' (char {i + 1} of {task.target_text(value)})" for i, ch in spec], value
 
 
-def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: str = "train",
-            data_dir: str | None = None, max_samples: int | None = 1000, layer: int = -1, label: float | None = None,
-            estimator: str | None = None, seed: int = 0, attributions: bool = True, n_steps: int = 32,
-            progress: bool = True) -> HeatmapResult:
-    """The token-label heatmap of ``text`` under ``checkpoint``; the critic trains on ``dataset``'s ``split``.
-
-    The text's states come through the same extraction path as the split's (one forward
-    pass of the prompt); the split is loaded once, for both the extraction and the masks.
-    """
-    loaded = ck.load_checkpoint(checkpoint)
-    task = ck.task_for(loaded, dataset)
+def _text_states(loaded: Any, task: Any, text: str, layer: int) -> tuple[str, list[int], np.ndarray, np.ndarray]:
+    """``(prompt, ids, mask (n,), z_text (T, d))``: the text's own tokens' states, one forward pass."""
     tok, maxlen = loaded.tokenizer, ck.max_length(loaded)
     example = make_example(task, text)
     prompt = task.prompt(example)
@@ -159,24 +167,67 @@ def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: st
         raise UserError(f"text {text[:40]!r} tokenises to nothing inside the prompt; give a non-empty text")
     ids = prompt_ids(tok, [prompt], maxlen)[0]
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    z_text = forward_states(loaded.model, [ids], layer, pad)[0].numpy()[mask]
-    examples = load_split(task, split, data_dir=data_dir, max_samples=max_samples, seed=seed)
+    return prompt, ids, mask, forward_states(loaded.model, [ids], layer, pad)[0].numpy()[mask]
+
+
+def generated_labels(loaded: Any, task: Any, states: HiddenStates) -> list[Any]:
+    """The label each example's generated tokens parse to (None where they do not parse)."""
+    out = []
+    for ids, n in zip(states.iter_token_ids(), states.n_prompt()):
+        value = task.parse(loaded.tokenizer.decode(list(ids[int(n):]), skip_special_tokens=True))
+        out.append(value)
+    return out
+
+
+def _generated_view(loaded: Any, task: Any, states: HiddenStates, masks: list, prompt: str, z_text: np.ndarray,
+                    seed: int) -> tuple[np.ndarray | None, str | None, dict | None]:
+    """``(cells (1, T), generated label, probe result)`` for generative classification checkpoints."""
+    if task.kind != "classification" or states.used != "prompt+generated":
+        return None, None, None
+    labels = generated_labels(loaded, task, states)
+    if len({v for v in labels if v is not None}) < 2:
+        return None, None, None   # one label (or none parsed) for every sentence: nothing to probe
+    z, y, groups = token_label_pairs(states, masks, labels)
+    yhat = task.parse(loaded.tokenizer.decode(ck.generated_ids(loaded, [prompt])[0], skip_special_tokens=True))
+    if yhat is None:
+        return None, None, None
+    probe = GroupedProbe(len(task.labels), seed=seed).fit(z, y.astype(np.int64), groups)
+    return probe.pvi(z_text)[:, int(yhat)][None, :], task.labels[int(yhat)], {**probe.held_out.to_dict(),
+                                                                                "view": "generated label"}
+
+
+def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: str = "train",
+            data_dir: str | None = None, max_samples: int | None = 1000, layer: int = -1, label: float | None = None,
+            estimator: str | None = None, seed: int = 0, attributions: bool = True, n_steps: int = 32,
+            progress: bool = True, disjoint: bool = True) -> HeatmapResult:
+    """The token-label heatmap of ``text`` under ``checkpoint``; the probes fit on ``split`` examples that the
+    LM was not trained on (``disjoint``), split by sentence. ``estimator`` is accepted for compatibility and
+    unused (the cells need a fitted probe that scores new tokens: :class:`GroupedProbe`)."""
+    del estimator
+    loaded = ck.load_checkpoint(checkpoint)
+    task = ck.task_for(loaded, dataset)
+    tok, maxlen = loaded.tokenizer, ck.max_length(loaded)
+    prompt, ids, mask, z_text = _text_states(loaded, task, text, layer)
+    examples, pool, _, warnings = fit_pool([loaded], task, split=split, n=max_samples, seed=seed, data_dir=data_dir,
+                                           disjoint=disjoint)
     states = extract(loaded, task.name, split, layer, data_dir=data_dir, max_samples=max_samples, seed=seed,
-                     progress=progress, examples=examples)  # prompt rows come first; generated rows are ignored
+                     progress=progress, examples=examples)
     masks = [span_mask(tok, p, text_spans(task, e, p), maxlen) for e, p in ((e, task.prompt(e)) for e in examples)]
-    z_pairs, y_pairs = token_label_pairs(states, masks, states.labels)
+    z_pairs, y_pairs, groups = token_label_pairs(states, masks, states.labels)
     rows_spec, row_names, value = _rows(task, loaded, prompt, label)
-    pmi_fn, critic_results = _critics(task, z_pairs, y_pairs, rows_spec, estimator, seed)
+    pvi_fn, probe_results = _probes(task, z_pairs, y_pairs, groups, rows_spec, seed)
+    gen, gen_label, gen_probe = _generated_view(loaded, task, states, masks, prompt, z_text, seed)
     attr, info = None, []
     if attributions:
-        targets = (_class_targets(task, tok) if task.kind == "classification"
+        targets = (_class_targets(task, tok, rows_spec) if task.kind == "classification"
                    else _digit_targets(task, tok, value, rows_spec))
-        attr, info = _attributions(loaded.model, tok, ids, mask, targets, pad, n_steps)
+        attr, info = _attributions(loaded.model, tok, ids, mask, targets, tok.pad_token_id or 0, n_steps)
     meta = {"checkpoint": str(ck.checkpoint_path(loaded)), "method": ck.method_name(loaded), "dataset": task.name,
             "split": split, "max_samples": max_samples, "layer": layer, "n_pairs": int(len(y_pairs)),
-            "n_examples": len(examples), "prompt": prompt, "seed": seed}
+            "n_examples": len(examples), "prompt": prompt, "seed": seed, "fit_pool": pool, "warnings": warnings}
     tokens = [tok.decode([i]) for i, m in zip(ids, mask) if m]
-    return HeatmapResult(text, tokens, row_names, pmi_fn(z_text), attr, critic_results, meta, info)
+    return HeatmapResult(text, tokens, row_names, pvi_fn(z_text), attr, probe_results + ([gen_probe] if gen_probe else []),
+                         meta, info, gen, gen_label, row_names)
 
 
 def _predicted_value(loaded: Any, task: Any, prompt: str) -> float:
@@ -187,9 +238,9 @@ def _predicted_value(loaded: Any, task: Any, prompt: str) -> float:
     return float(value)
 
 
-def _class_targets(task: Any, tok: Any) -> list[tuple[list[int], int]]:
-    """Per class: no prefix, and the first token of its completion (e.g. " positive")."""
-    return [([], tok(task.completion(c), add_special_tokens=False)["input_ids"][0]) for c in range(len(task.labels))]
+def _class_targets(task: Any, tok: Any, classes: Sequence[int]) -> list[tuple[list[int], int]]:
+    """Per shown class: no prefix, and the first token of its completion (e.g. " positive")."""
+    return [([], tok(task.completion(c), add_special_tokens=False)["input_ids"][0]) for c in classes]
 
 
 def _digit_targets(task: Any, tok: Any, value: float, rows_spec: Any) -> list[tuple[list[int], int]]:

@@ -1,8 +1,11 @@
 """PCA sweeps: I(Y; PCA_k(Z)) against k (the paper's Figure 7), all k as one batched job.
 
 PCA_k(Z) is the first k rows of PCA_{k'}(Z) for k < k', a deterministic function of it,
-so the true MI cannot fall as k grows. An estimate that does fall is estimator noise
-and is flagged as such.
+so the true MI cannot fall as k grows. The estimates nest by construction (``probe``: the
+candidates of every smaller k are in PCA_k's set, ``contains=``), so a reading can only fall
+by selection noise; each k is compared with the next smaller k by the paired difference on
+the same evaluation examples (Holm-corrected over the sweep), and every fall is flagged,
+``beyond_intervals`` when the paired difference is below 0 after the correction.
 """
 from __future__ import annotations
 
@@ -13,8 +16,11 @@ import numpy as np
 
 from predgen_core.errors import UserError
 
-from mi_toolkit.measures.estimate import estimate_split
+from mi_toolkit.api import estimate_many
+from mi_toolkit.measures.compare import Comparison, adjust, compare
 from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.measures.pools import draw_pools
+from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states.extract import HiddenStates, extract
 from mi_toolkit.states.pca import FeaturePCA, reduce_rows, token_pca_all
 from mi_toolkit.states.representations import labels_array, plugin_entropy
@@ -29,6 +35,7 @@ class SweepResult:
     flags: list[dict[str, Any]] = field(default_factory=list)
     ceiling: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    comparisons: list[Comparison] = field(default_factory=list)
 
     @property
     def noisy(self) -> bool:
@@ -37,7 +44,8 @@ class SweepResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ks": self.ks, "results": [r.to_dict() for r in self.results], "flags": self.flags,
-                "ceiling": self.ceiling, "estimator_noise": self.noisy, "meta": self.meta}
+                "ceiling": self.ceiling, "estimator_noise": self.noisy, "meta": self.meta,
+                "comparisons": [c.to_dict() for c in self.comparisons]}
 
 
 def parse_ks(text: str) -> list[int]:
@@ -51,30 +59,48 @@ def parse_ks(text: str) -> list[int]:
     return ks
 
 
-def monotonicity_flags(ks: Sequence[int], results: Sequence[Any]) -> list[dict[str, Any]]:
-    """Every k whose estimate is below that of a smaller k.
+def step_comparisons(ks: Sequence[int], results: Sequence[Any], seed: int = 0) -> list[Comparison]:
+    """Each k against the next smaller k: paired differences on the same examples, Holm over the sweep."""
+    return adjust([compare("sweep", f"k={ks[j]}", results[j], f"k={ks[j - 1]}", results[j - 1], seed=seed,
+                           note="contains it") for j in range(1, len(ks))])
 
-    ``beyond_intervals`` is True when the drop is larger than the intervals explain
-    (the larger-k interval lies wholly below the smaller-k one). Either way the true
-    MI did not fall: the drop is estimator noise (or under-training of the bigger critic).
+
+def monotonicity_flags(ks: Sequence[int], results: Sequence[Any],
+                       comparisons: Sequence[Comparison] = ()) -> list[dict[str, Any]]:
+    """Every k whose estimate is below that of the next smaller k.
+
+    ``beyond_intervals`` is True when the paired difference reads lower after the Holm
+    correction. Either way the true MI did not fall: the drop is estimator noise.
     """
     flags = []
-    best = 0
+    by_k = {c.a: c for c in comparisons}
     for j in range(1, len(ks)):
-        if results[j - 1].mi > results[best].mi:
-            best = j - 1
-        prev, cur = results[best], results[j]
-        if cur.mi < prev.mi:
-            beyond = cur.ci_high < prev.ci_low
-            flags.append({
-                "k": int(ks[j]), "below_k": int(ks[best]), "mi": cur.mi, "below_mi": prev.mi,
-                "beyond_intervals": beyond,
-                "message": (f"estimate at k={ks[j]} ({fmt_result(cur)}) is below k={ks[best]} "
-                            f"({fmt_result(prev)})" + (", beyond the intervals" if beyond else
-                                                               ", within the intervals")
-                            + "; true MI cannot fall with k (PCA_k is a function of PCA_k'), so this is estimator noise"),
-            })
+        prev, cur = results[j - 1], results[j]
+        if cur.mi >= prev.mi:
+            continue
+        c = by_k.get(f"k={ks[j]}")
+        beyond = bool(c is not None and c.verdict == "reads lower")
+        paired = f"; paired {c.diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}], Holm p = {c.p_holm:.3g}" if c else ""
+        flags.append({
+            "k": int(ks[j]), "below_k": int(ks[j - 1]), "mi": cur.mi, "below_mi": prev.mi,
+            "beyond_intervals": beyond,
+            "message": (f"estimate at k={ks[j]} ({fmt_result(cur)}) is below k={ks[j - 1]} ({fmt_result(prev)})"
+                        f"{paired}" + (", beyond the paired interval" if beyond else ", within the paired interval")
+                        + "; true MI cannot fall with k (PCA_k is a function of PCA_k'), so this is estimator noise"),
+        })
     return flags
+
+
+def _nested(ks: Sequence[int], zf: dict, ze: dict, estimator: str, seed: int, device: str, config: Any,
+            y_fit: np.ndarray, y_eval: np.ndarray) -> list:
+    """One estimate per k; with ``probe`` each k contains every smaller k (``(N, k, w)`` rows, flattened)."""
+    flat = lambda a: np.ascontiguousarray(np.asarray(a).reshape(len(a), -1))  # noqa: E731
+    out = []
+    for k in ks:
+        parts = {f"k{s}": (flat(zf[s]), flat(ze[s])) for s in ks if s < k} if estimator == "probe" else None
+        out.append(estimate_many([(flat(zf[k]), y_fit)], estimator, seed=seed, device=device, config=config,
+                                 test=[(flat(ze[k]), y_eval)], contains=[parts] if parts else None)[0])
+    return out
 
 
 def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: np.ndarray, ks: Sequence[int], *,
@@ -83,8 +109,8 @@ def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: n
     """Sweep over ``ks`` from per-example states.
 
     ``fit_states`` / ``eval_states``: sequences (or re-iterables) of ``(n_i, d)`` arrays;
-    ``y_*`` labels ``(N,)``. One SVD per example serves every k (token axis); all k
-    are estimated by one :func:`mi_toolkit.estimate_many` call. ``row_dim``: reduce
+    ``y_*`` labels ``(N,)``. One SVD per example serves every k (token axis); each k is fitted
+    on the fit states and scores the evaluation states (nested: it contains every smaller k). ``row_dim``: reduce
     each ``d``-wide PCA row to that many dims (:class:`~mi_toolkit.pca.RowPCA`, token axis only).
     """
     ks = sorted(set(int(k) for k in ks))
@@ -106,10 +132,12 @@ def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: n
         ze = {k: ze_all[..., :k] for k in ks}
     else:
         raise UserError(f"unknown PCA axis {axis!r}; choose token or feature")
-    results = estimate_split([(zf[k], y_fit, ze[k], y_eval) for k in ks], estimator, seed=seed,
-                             device=device, config=config)
-    return SweepResult(ks, results, monotonicity_flags(ks, results), plugin_entropy(y_eval),
-                       {"axis": axis, "seed": seed, "row_dim": row_dim, **(meta or {})})
+    est = estimator or ("probe" if np.issubdtype(y_eval.dtype, np.integer) else "binned")
+    results = _nested(ks, zf, ze, est, seed, device, config, y_fit, y_eval)
+    comps = step_comparisons(ks, results, seed)
+    return SweepResult(ks, results, monotonicity_flags(ks, results, comps), plugin_entropy(y_eval),
+                       {"axis": axis, "seed": seed, "row_dim": row_dim, "estimator": est,
+                        "nested_by_construction": est == "probe", **(meta or {})}, comps)
 
 
 def sweep_states(fit: HiddenStates, ev: HiddenStates, ks: Sequence[int], **kwargs: Any) -> SweepResult:
@@ -123,11 +151,19 @@ def sweep_states(fit: HiddenStates, ev: HiddenStates, ks: Sequence[int], **kwarg
 def pca_sweep(checkpoint: Any, dataset: str, ks: Sequence[int], *, fit_split: str = "train",
               eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
               max_samples: int | None = None, axis: str = "token", estimator: str | None = None,
-              seed: int = 0, device: str = "auto", progress: bool = True, row_dim: int | None = None) -> SweepResult:
-    """Extract (cached) states of ``checkpoint`` on both splits and sweep over ``ks``."""
-    common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
-    fit = extract(checkpoint, dataset, fit_split, layer, **common)
-    ev = extract(checkpoint, dataset, eval_split, layer, **common)
-    return sweep_states(fit, ev, ks, axis=axis, estimator=estimator, seed=seed, device=device, row_dim=row_dim,
-                        meta={"checkpoint": str(checkpoint), "dataset": dataset, "fit_split": fit_split,
-                              "eval_split": eval_split, "layer": layer, "max_samples": max_samples})
+              seed: int = 0, device: str = "auto", progress: bool = True, row_dim: int | None = None,
+              eval_samples: int | None = None, disjoint: bool = True) -> SweepResult:
+    """Draw the pools (fit pool disjoint from the LM's training examples), extract (cached) states of
+    ``checkpoint`` on both and sweep over ``ks``."""
+    task = ck.task_for(ck.describe(checkpoint), dataset)
+    fit_ex, eval_ex, pools = draw_pools([checkpoint], task, fit_split=fit_split, eval_split=eval_split,
+                                        n_fit=max_samples, n_eval=eval_samples or max_samples, seed=seed,
+                                        data_dir=data_dir, disjoint=disjoint)
+    common = dict(data_dir=data_dir, seed=seed, progress=progress)
+    fit = extract(checkpoint, dataset, fit_split, layer, examples=fit_ex, **common)
+    ev = extract(checkpoint, dataset, eval_split, layer, examples=eval_ex, **common)
+    res = sweep_states(fit, ev, ks, axis=axis, estimator=estimator, seed=seed, device=device, row_dim=row_dim,
+                       meta={"checkpoint": str(checkpoint), "dataset": dataset, "fit_split": fit_split,
+                             "eval_split": eval_split, "layer": layer, "max_samples": max_samples,
+                             "pools": pools.to_dict(), "warnings": pools.warnings})
+    return res

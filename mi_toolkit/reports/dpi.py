@@ -1,56 +1,100 @@
-"""The DPI report as a self-contained HTML page: the three parts, flags, verdicts, provenance."""
+"""The DPI report as a self-contained HTML page.
+
+Sections: what the theorem says (a plain-language box), the pools, (a) within each model,
+(b) across methods, (c) the ceiling, flags, and provenance.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import plotly.graph_objects as go
 
-from predgen_core.methods.heads import POOLINGS
-
-from mi_toolkit.measures.dpi import DPIReport
-from mi_toolkit.measures.fmt import fmt_result, provenance
+from mi_toolkit.measures.dpi import FULL, R, DPIReport, pca_name
+from mi_toolkit.measures.fmt import fmt_result, provenance, shown_values
+from mi_toolkit.measures.pools import Pools
 from mi_toolkit.reports import html as report
+
+THEOREM_BOX = (
+    "<div style='border:1px solid #bbb;padding:0.6em 1em;background:#fafafa'>"
+    "<p><b>What the theorem says.</b> Theorem 1 (the data processing inequality) says that a function of the "
+    "states cannot hold more information about the label than the states themselves: I(Y; g(Z)) &le; I(Y; Z). "
+    "When the states are an injective function of the input (an LM's hidden states almost surely are), Z "
+    "determines the input, so I(Y; Z) equals I(Y; input) for every model, and the theorem holds with equality: "
+    "it cannot order two models' true MI.</p>"
+    "<p><b>What is measured instead.</b> Each number is the usable information (V-information, Xu et al. 2020) "
+    "for a family of probes at this sample size: H(Y) minus the held-out cross-entropy of the best probe chosen "
+    "by cross-validation. It is a lower bound on the true MI. Usable information need not obey the DPI "
+    "(processing can make information easier to read), so the report nests by construction: a container's probe "
+    "candidates include each part's, and it can read below a part only by selection noise.</p>"
+    "<p><b>What a difference means.</b> A paired difference is the mean, over the same evaluation examples, of "
+    "the per-example log-loss gains of two probes. 'Reads higher' means this probe family recovers more label "
+    "information from one representation than from the other at this n, beyond the paired interval after a "
+    "Holm correction over every comparison in this report. It does not mean that one representation "
+    "<i>keeps</i> more information: the true MI of both may be equal (and is, for injective states).</p></div>"
+)
 
 
 def dpi_figures(rep: DPIReport) -> tuple[go.Figure, go.Figure]:
-    """(a) the across-methods bars, (b) every representation of every model, each with the ceiling."""
+    """(b) the across-methods bars, (a) every representation of every model, each with the ceiling."""
     rows = rep.across()
-    fig_a = go.Figure(go.Bar(
-        x=[f"{m} ({'Zp' if r.startswith('pooled') else 'Z_r'})" for m, r, _ in rows], y=[x.mi for *_, x in rows],
-        error_y=dict(type="data", symmetric=False, array=[x.ci_high - x.mi for *_, x in rows],
-                     arrayminus=[x.mi - x.ci_low for *_, x in rows]),
-        hovertext=[provenance(x) for *_, x in rows], hoverinfo="text+y"))
-    fig_b = go.Figure()
+
+    def bars(results, **kw):
+        vals = [shown_values(x) for x in results]
+        return dict(y=[v for v, _, _ in vals], error_y=dict(type="data", symmetric=False,
+                    array=[hi - v for v, _, hi in vals], arrayminus=[v - lo for v, lo, _ in vals]), **kw)
+
+    fig_b = go.Figure(go.Bar(x=[f"{m} ({r})" for m, r, _ in rows], hovertext=[provenance(x) for *_, x in rows],
+                             hoverinfo="text+y", **bars([x for *_, x in rows])))
+    fig_a = go.Figure()
     for name, reps in rep.results.items():
-        keys = ["full+pooled", "full"] + [f"pooled:{g}" for g in POOLINGS]
-        fig_b.add_trace(go.Bar(name=name, x=keys, y=[reps[k].mi for k in keys],
-                               error_y=dict(type="data", symmetric=False, array=[reps[k].ci_high - reps[k].mi for k in keys],
-                                            arrayminus=[reps[k].mi - reps[k].ci_low for k in keys])))
-    for fig, title in ((fig_a, "(a) across methods"), (fig_b, "(b) within each model")):
+        keys = [k for k in (FULL, R, pca_name(rep.pca_k), "pooled:first", "pooled:mean", "pooled:last") if k in reps]
+        fig_a.add_trace(go.Bar(name=name, x=keys, **bars([reps[k] for k in keys])))
+    for fig, title in ((fig_a, "(a) within each model"), (fig_b, "(b) across methods (paper's Figure 2)")):
         if rep.ceiling is not None:
             fig.add_hline(y=rep.ceiling, line_dash="dot", annotation_text=f"H(Y) = {rep.ceiling:.3f}")
-        fig.update_layout(title=title, yaxis_title="MI lower bound (nats)", template="plotly_white", barmode="group")
+        fig.update_layout(title=title, yaxis_title="usable information (nats), a lower bound on MI",
+                          template="plotly_white", barmode="group")
     return fig_a, fig_b
 
 
+def _comparison_table(rep: DPIReport, kind: str) -> str:
+    chosen = [c for c in rep.comparisons if c.kind == kind]
+    if not chosen:
+        return "<p>No comparisons of this kind.</p>"
+    return report.comparison_table(chosen, "a", "b", "a - b nats [95% paired CI]")
+
+
+def _pools_html(rep: DPIReport) -> str:
+    if not rep.pools:
+        return "<p class='note'>Pools not recorded (states passed in directly).</p>"
+    lines = Pools(**rep.pools).lines()
+    return "<ul>" + "".join(f"<li>{report.esc(x)}</li>" for x in lines) + "</ul>"
+
+
 def dpi_html(rep: DPIReport, title: str = "DPI report") -> str:
-    """A self-contained page with the three parts, flags and verdicts."""
-    a_rows = [(m, rep.methods[m], r, fmt_result(x), provenance(x)) for m, r, x in rep.across()]
-    part_a = report.table(["model", "method", "representation", "MI nats [95% CI]", "how"], a_rows) + \
-        "<p class='note'>Different models: the DPI does not order them; this comparison is empirical.</p>"
-    b_rows = [(m, k, fmt_result(x), f"{x.p_value:.3g}") for m, reps in rep.results.items() for k, x in reps.items()]
-    part_b = report.table(["model", "representation", "MI nats [95% CI]", "p"], b_rows) + (
-        f"<p class='note'>full = token-axis PCA_{rep.pca_k}(Z); full+pooled = R = [PCA_{rep.pca_k}(Z); first; mean; last]. "
-        "The DPI guarantees I(Y;R) &ge; I(Y;g(Z)) for every pooling g; it bounds I(Y;PCA_k(Z)) and I(Y;g(Z)) "
-        "by I(Y;Z) but does not order those two.</p>")
-    ceiling = (f"<p>H(Y) = {rep.ceiling:.3f} nats (plug-in, evaluation split).</p>" if rep.ceiling is not None
-               else "<p>Continuous target: no finite ceiling.</p>")
+    """A self-contained page: theorem box, pools, (a) within, (b) across, (c) ceiling, flags, provenance."""
+    within_rows = [(m, k, fmt_result(x), provenance(x)) for m, reps in rep.results.items() for k, x in reps.items()]
+    part_a = (report.table(["model", "representation", "usable information nats [95% CI]", "how"], within_rows)
+              + _comparison_table(rep, "within") + (
+        f"<p class='note'>{FULL} = the token states (prompt [+ generated] tokens) read by the sequence probe; it "
+        f"contains first/mean/last. {R} = [{pca_name(rep.pca_k)}; first; mean; last] contains each of its rows. "
+        f"{pca_name(rep.pca_k)} is the paper's token-axis PCA (Z_r): it centres each example's tokens, so it does "
+        "not contain the mean or the last token state and is not compared with them. Interval of each estimate: "
+        "held-out sampling of the evaluation pool; of a difference: a paired bootstrap over the same examples.</p>"))
+    across_rows = [(m, rep.methods[m], r, fmt_result(x), provenance(x)) for m, r, x in rep.across()]
+    part_b = (report.table(["model", "method", "representation", "usable information nats [95% CI]", "how"],
+                           across_rows) + _comparison_table(rep, "across")
+              + "<p class='note'>An empirical comparison of usable information of different models (the paper's "
+                "Figure 2: the Predictor's pooled state Zp against the Generator's and PredGen's Z_r, and each "
+                "model's full token states). The DPI does not order different models.</p>")
+    ceiling = (f"<p>H(Y) = {rep.ceiling:.3f} nats (plug-in, evaluation pool): no estimate of I(Y; .) can exceed "
+               "it.</p>" if rep.ceiling is not None else "<p>Continuous target: no finite ceiling.</p>")
     flags = "".join(f"<p class='flag'>{report.esc(f)}</p>" for f in rep.flags) or "<p>No flags.</p>"
-    verdicts = "<ul>" + "".join(f"<li>{report.esc(v)}</li>" for v in rep.verdicts) + "</ul>"
     fig_a, fig_b = dpi_figures(rep)
-    sections = [("(a) Across methods", part_a), ("(b) Within each model", part_b), ("(c) Ceiling", ceiling),
-                ("Flags", flags), ("Verdicts", verdicts), ("Provenance", f"<p class='note'>{report.esc(rep.meta)}</p>")]
-    return report.page(title, sections, [(0, fig_a), (1, fig_b)])
+    sections = [("What this report can and cannot say", THEOREM_BOX), ("Pools", _pools_html(rep)),
+                ("(a) Within each model", part_a), ("(b) Across methods", part_b), ("(c) Ceiling", ceiling),
+                ("Flags", flags), ("Provenance", f"<p class='note'>{report.esc(rep.meta)}</p>")]
+    return report.page(title, sections, [(2, fig_a), (3, fig_b)])
 
 
 def write_dpi(rep: DPIReport, output: str | Path, title: str = "DPI report") -> Path:

@@ -11,56 +11,69 @@ from mi_toolkit.measures.fmt import fmt_result
 from mi_toolkit.measures.heatmap import HeatmapResult
 from mi_toolkit.reports import html as report
 
+PVI_DEFINITION = ("PVI (pointwise V-information, Ethayarajh et al. 2022), in nats: log q(y | z_i) - log p(y), "
+                  "how much more likely a probe q makes label y from token i's state than the label's base rate p.")
+
+
+def _panel(fig: go.Figure, z: np.ndarray, rows: list[str], tokens: list[str], row: int, what: str, scale: str,
+           bar_y: float) -> None:
+    hover = [[f"token {j} {tokens[j]!r} | {name}: {what} {v:.3f}" for j, v in enumerate(vals)]
+             for name, vals in zip(rows, z)]
+    lim = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
+    fig.add_trace(go.Heatmap(z=z, x=list(range(len(tokens))), y=rows, hovertext=hover, hoverinfo="text",
+                             colorscale=scale, zmid=0, zmin=-(lim or 1.0), zmax=lim or 1.0, texttemplate="%{z:.2f}",
+                             colorbar=dict(y=bar_y, len=0.8 / 3)), row=row, col=1)
+
 
 def heatmap_figure(res: HeatmapResult) -> go.Figure:
-    """Plotly figure: the PMI heatmap on top, the attributions (if any) below, hover text on every cell."""
-    x = list(range(len(res.tokens)))
-    ticks = dict(tickmode="array", tickvals=x, ticktext=[t.strip() or repr(t) for t in res.tokens])
-    n = 2 if res.attributions is not None else 1
-    fig = make_subplots(rows=n, cols=1, vertical_spacing=0.18,
-                        subplot_titles=["PMI(token state; label) in nats"]
-                        + (["LayerIntegratedGradients: label-token log-prob"] if n == 2 else []))
-    hover = [[f"token {j} {res.tokens[j]!r} | {row}: PMI {v:.3f} nats" for j, v in enumerate(vals)]
-             for row, vals in zip(res.rows, res.pmi)]
-    lim = float(np.nanmax(np.abs(res.pmi))) or 1.0
-    fig.add_trace(go.Heatmap(z=res.pmi, x=x, y=res.rows, hovertext=hover, hoverinfo="text", colorscale="RdBu",
-                             zmid=0, zmin=-lim, zmax=lim, texttemplate="%{z:.2f}", colorbar=dict(y=0.8, len=0.45)),
-                  row=1, col=1)
-    if n == 2:
-        ahover = [[f"token {j} {res.tokens[j]!r} | {row}: attribution {v:.3f}" for j, v in enumerate(vals)]
-                  for row, vals in zip(res.rows, res.attributions)]
-        alim = float(np.abs(res.attributions).max()) or 1.0
-        fig.add_trace(go.Heatmap(z=res.attributions, x=x, y=res.rows, hovertext=ahover, hoverinfo="text",
-                                 colorscale="PiYG", zmid=0, zmin=-alim, zmax=alim, texttemplate="%{z:.2f}",
-                                 colorbar=dict(y=0.2, len=0.45)), row=2, col=1)
-    for r in range(1, n + 1):
+    """Plotly figure: PVI (gold label), the generated-label view (if any), the attributions (if any)."""
+    panels = [(res.pvi, res.rows, "PVI(token state -> gold label), nats", "PVI", "RdBu")]
+    if res.generated is not None:
+        panels.append((res.generated, [f"generated: {res.generated_label}"],
+                       "pointwise information of the generated label with each input token, nats", "i", "RdBu"))
+    if res.attributions is not None:
+        panels.append((res.attributions, res.attribution_rows or res.rows,
+                       "LayerIntegratedGradients: label-token log-prob", "attribution", "PiYG"))
+    fig = make_subplots(rows=len(panels), cols=1, vertical_spacing=0.15, subplot_titles=[p[2] for p in panels])
+    ticks = dict(tickmode="array", tickvals=list(range(len(res.tokens))),
+                 ticktext=[t.strip() or repr(t) for t in res.tokens])
+    for r, (z, rows, _, what, scale) in enumerate(panels, start=1):
+        _panel(fig, np.asarray(z, float), rows, res.tokens, r, what, scale, 1 - (r - 0.5) / len(panels))
         fig.update_xaxes(ticks, row=r, col=1)
-    fig.update_layout(height=260 + 200 * n, template="plotly_white",
-                      title=f"Token-label MI: {res.meta.get('method', '')} on {res.meta.get('dataset', '')}")
+    fig.update_layout(height=200 + 200 * len(panels), template="plotly_white",
+                      title=f"Token-label information: {res.meta.get('method', '')} on {res.meta.get('dataset', '')}")
     return fig
 
 
 def heatmap_html(res: HeatmapResult) -> str:
-    """A self-contained page: figure, strongest tokens per row, critic provenance."""
+    """A self-contained page: figure, strongest tokens per row, probe provenance, definitions."""
     rows = []
-    for name, vals in zip(res.rows, res.pmi):
+    for name, vals in zip(res.rows, res.pvi):
         order = [j for j in np.argsort(-np.nan_to_num(vals, nan=-np.inf))[:3]]
         rows.append((name, ", ".join(f"{res.tokens[j].strip()!r} {vals[j]:.2f}" for j in order)))
-    body = f"<p>Text: <b>{report.esc(res.text)}</b></p>" + report.table(["row", "highest PMI tokens (nats)"], rows)
-    critics = [(c["estimator"], fmt_result(c), c["n_train"], c["n_test"]) for c in res.critic]
-    how = report.table(["critic", "held-out I(token state; label) [95% CI]", "n_train pairs", "n_test pairs"], critics)
-    how += ("<p class='note'>Each cell is T(z_i, y) - log E_{p(z)p(y)} e^T from a critic trained on (token state, "
-            f"label) pairs: {res.meta.get('n_pairs')} pairs from {res.meta.get('n_examples')} examples of "
-            f"{report.esc(res.meta.get('dataset'))} {report.esc(res.meta.get('split'))}, layer {res.meta.get('layer')}. "
-            "Positive: the token's state makes that label more likely than its base rate. Pairs from one example "
-            "share its label and may fall on both sides of the critic's split, so its held-out MI is optimistic. "
-            "Attributions: captum LayerIntegratedGradients over the input embeddings (baseline: the text tokens "
-            "replaced by the pad token) of each row's label-token log-probability.</p>")
+    body = f"<p>Text: <b>{report.esc(res.text)}</b></p>" + report.table(["row", "highest PVI tokens (nats)"], rows)
+    body += f"<p class='note'>{report.esc(PVI_DEFINITION)}</p>"
+    probes = [(p.get("view", "gold label"), fmt_result(p), p["n_pairs"], p["n_sentences"]) for p in res.probes]
+    how = report.table(["probe", "held-out usable information of a token state [95% CI]", "pairs", "sentences"],
+                       probes)
+    pool = res.meta.get("fit_pool", {})
+    how += ("<p class='note'>Probes: PCA -> standardise -> L2 logistic regression on (token state, label) pairs "
+            f"of {res.meta.get('n_examples')} {report.esc(res.meta.get('dataset'))} "
+            f"{report.esc(res.meta.get('split'))} sentences ({res.meta.get('n_pairs')} pairs, layer "
+            f"{res.meta.get('layer')}), " + ("disjoint from the LM's training examples" if pool.get("disjoint")
+                                               else "NOT checked against the LM's training examples") +
+            ". Pairs are split by sentence (GroupKFold) and the interval is a bootstrap over sentences. "
+            "A binary label shows one row: the other class's PVI is log(1 - q) - log(1 - p), determined by it. "
+            "Generated-label view (generative checkpoints): i(y_hat; z_i) = log q'(y_hat | z_i) - log p'(y_hat), "
+            "q' a probe of the label the model generated for each sentence, y_hat the label it generates for this "
+            "text. Attributions: captum LayerIntegratedGradients over the input embeddings (baseline: the text "
+            "tokens replaced by the pad token) of each row's label-token log-probability.</p>")
+    how += "".join(f"<p class='flag'>{report.esc(w)}</p>" for w in res.meta.get("warnings", []))
     if res.attribution_info:
         how += report.table(["target token", "log p", "log p at baseline", "convergence delta"],
                             [(i["target_token"], f"{i['logprob']:.3f}", f"{i['baseline_logprob']:.3f}",
                               f"{i['delta']:.2g}") for i in res.attribution_info])
-    return report.page("Token-label MI heatmap", [("Heatmap", body), ("How it was made", how)],
+    return report.page("Token-label information heatmap", [("Heatmap", body), ("How it was made", how)],
                        [(0, heatmap_figure(res))])
 
 

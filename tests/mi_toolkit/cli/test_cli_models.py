@@ -70,8 +70,14 @@ def test_missing_checkpoint_and_dpi_success(setup):
     out = root / "dpi.html"
     r = run("dpi", "--models", ckpts["predictor"], ckpts["predgen"], "--dataset", "sst2", "--data-dir", data,
             "--output", out, "--json", root / "dpi.json", "--row-dim", 8)
+    # the fixture's 60 sentences repeat, so all of them were among the 32 the LMs trained on
+    assert r.exit_code == 2 and "every 'train' example was used to train" in r.output
+    r = run("dpi", "--models", ckpts["predictor"], ckpts["predgen"], "--dataset", "sst2", "--data-dir", data,
+            "--output", out, "--json", root / "dpi.json", "--row-dim", 8, "--overlapping-fit-pool")
     assert r.exit_code == 0, r.output
     d = json.loads((root / "dpi.json").read_text())
+    assert any("overlaps the LMs' training examples" in f for f in d["flags"])
+    assert d["pools"]["fit"]["overlap"] > 0 and not d["pools"]["fit"]["disjoint"]
     assert [row["method"] for row in d["across_methods"]] == ["predictor", "predgen"]
     assert d["meta"]["row_dim"] == 8
     assert "<script src=" not in out.read_text()

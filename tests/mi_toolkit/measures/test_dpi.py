@@ -1,21 +1,35 @@
-"""DPI report logic on synthetic results: flags, verdicts, ceiling, HTML and JSON."""
+"""The DPI report: paired within/across comparisons with Holm, nesting, pools, bad input, HTML/JSON."""
 from __future__ import annotations
 
 import json
+import types
 
-from mi_toolkit.measures.dpi import DPIReport, judge
-from mi_toolkit.reports.dpi import dpi_html
+import numpy as np
+import pytest
+
+from mi_toolkit.estimators import ProbeConfig
 from mi_toolkit.estimators.result import MIResult
+from mi_toolkit.measures.compare import VERDICTS
+from mi_toolkit.measures.dpi import DPIReport, ModelStates, dpi_from_states, judge
+from mi_toolkit.measures.pools import check_same_setting, draw_pools
+from mi_toolkit.reports.dpi import dpi_html
+from predgen_core.errors import UserError
+from predgen_core.tasks import TASKS
+
+SHARED = np.random.default_rng(99).normal(0, 0.3, 200)   # per-example difficulty shared by every reading
 
 
-def res(mi, half=0.03):
-    return MIResult(mi=mi, ci_low=mi - half, ci_high=mi + half, estimator="fake", ceiling=0.69,
-                    above_ceiling=mi > 0.69, n_train=100, n_test=50, p_value=0.01, seconds=0.0, seed=0)
+def res(mi, seed=0):
+    v = mi + SHARED + np.random.default_rng(seed).normal(0, 0.01, 200)
+    v += mi - v.mean()
+    half = 0.04
+    return MIResult(mi=mi, ci_low=mi - half, ci_high=mi + half, estimator="probe", ceiling=0.69,
+                    above_ceiling=mi > 0.69, n_train=100, n_test=200, p_value=0.01, seconds=0.0, seed=0, pointwise=v)
 
 
-def reps(full_pooled, full, first, mean, last):
-    return {"full+pooled": res(full_pooled), "full": res(full), "pooled:first": res(first),
-            "pooled:mean": res(mean), "pooled:last": res(last)}
+def reps(full, r, pca, first, mean, last):
+    return {"full": res(full, 1), "R": res(r, 2), "token-PCA_2": res(pca, 3), "pooled:first": res(first, 4),
+            "pooled:mean": res(mean, 5), "pooled:last": res(last, 6)}
 
 
 def make(results, methods):
@@ -24,43 +38,103 @@ def make(results, methods):
     return rep
 
 
-def test_consistent_results_raise_no_flags_and_order_by_intervals():
-    rep = make({"p": reps(0.30, 0.20, 0.10, 0.15, 0.30), "g": reps(0.40, 0.40, 0.1, 0.1, 0.3),
-                "pg": reps(0.5, 0.5, 0.1, 0.1, 0.3)}, {"p": "predictor", "g": "generator", "pg": "predgen"})
-    assert rep.flags == []
-    assert [r for _, r, _ in rep.across()] == ["pooled:last", "full", "full"]
+def test_within_and_across_comparisons_are_paired_holm_corrected_and_worded_carefully():
+    rep = make({"p": reps(0.31, 0.30, 0.20, 0.10, 0.15, 0.30), "g": reps(0.40, 0.40, 0.40, 0.1, 0.1, 0.3)},
+               {"p": "predictor", "g": "generator"})
+    kinds = {c.kind for c in rep.comparisons}
+    assert kinds == {"within", "across"} and all(c.verdict in VERDICTS for c in rep.comparisons)
+    within = {(c.a, c.b): c for c in rep.comparisons if c.kind == "within"}
+    assert ("p full", "p pooled:last") in within and ("p R", "p token-PCA_2") in within
+    assert ("p full", "p token-PCA_2") not in within      # PCA_k centres tokens: not a part of full
+    across = [c for c in rep.comparisons if c.kind == "across"]
+    assert [(c.a, c.b) for c in across] == [("p pooled:last", "g token-PCA_2"), ("p full", "g full")]
+    assert across[0].verdict == "reads lower"               # 0.30 vs 0.40, paired
     text = " | ".join(rep.verdicts)
-    assert "(a) g's estimate is above p's beyond the intervals" in text
-    assert "g vs pg" not in text and "(a) pg's estimate is above g's" in text
-    assert "follow the paper's ordering predictor <= generator <= predgen" in text
-    # p's last-token pooled state beats its PCA_2 beyond intervals: reported, not flagged
-    assert any("does not order these two" in v for v in rep.verdicts)
+    assert "keeps more" not in text and "Holm p" in text
+    assert rep.flags == []
 
 
-def test_pooled_above_its_full_representation_is_flagged():
-    rep = make({"m": reps(0.20, 0.20, 0.10, 0.35, 0.21)}, {"m": "generator"})
-    assert len(rep.flags) == 1 and "I(Y; mean)" in rep.flags[0] and "estimator error" in rep.flags[0]
+def test_a_container_reading_below_its_part_is_flagged_as_selection_noise():
+    rep = make({"m": reps(0.20, 0.30, 0.1, 0.1, 0.35, 0.2)}, {"m": "generator"})
+    flagged = [f for f in rep.flags if "selection noise" in f]
+    assert len(flagged) == 2 and all("pooled:mean" in f for f in flagged)
 
 
-def test_overlap_orders_nothing_and_above_ceiling_is_flagged():
-    rep = make({"a": reps(0.80, 0.80, 0.1, 0.1, 0.1), "b": reps(0.79, 0.79, 0.1, 0.1, 0.1)},
-               {"a": "generator", "b": "predgen"})
-    assert any("intervals overlap" in v for v in rep.verdicts)
-    assert any("above the ceiling" in f for f in rep.flags)
-    assert any("do not follow the paper's ordering" in v for v in rep.verdicts)
-
-
-def test_html_is_self_contained_and_json_round_trips():
-    rep = make({"p": reps(0.3, 0.2, 0.1, 0.1, 0.3), "g": reps(0.4, 0.4, 0.1, 0.1, 0.3)},
+def test_html_has_the_theorem_box_and_json_round_trips():
+    rep = make({"p": reps(0.3, 0.3, 0.2, 0.1, 0.1, 0.3), "g": reps(0.4, 0.4, 0.4, 0.1, 0.1, 0.3)},
                {"p": "predictor", "g": "generator"})
     page = dpi_html(rep)
-    assert "<script src=" not in page and "Plotly" in page and "lower bound" in page
+    assert "<script src=" not in page and "Plotly" in page and "V-information" in page
+    assert "holds with equality" in page and "keeps more information" not in page
     d = json.loads(json.dumps(rep.to_dict()))
-    assert d["across_methods"][0]["representation"] == "pooled:last" and d["ceiling"] == 0.693
+    assert d["across_methods"][0]["representation"] == "pooled:last" and d["comparisons"][0]["p_holm"] <= 1
 
 
-def test_an_estimate_below_zero_beyond_its_interval_is_flagged():
-    rep = make({"g": reps(0.30, -0.29, 0.0, 0.01, 0.16)}, {"g": "generator"})
-    flags = [f for f in rep.flags if "below 0 beyond its interval" in f]
-    assert len(flags) == 1 and flags[0].startswith("g full:")
-    assert not any("below 0" in f for f in make({"g": reps(0.3, -0.02, 0.0, 0.01, 0.16)}, {"g": "generator"}).flags)
+class FakeStates:
+    """What the report reads from an extraction: token states, pooled rows, labels."""
+
+    def __init__(self, rows, labels, used="prompt"):
+        self.rows, self.labels, self.used = rows, np.asarray(labels), used
+
+    def iter_full(self):
+        return iter(self.rows)
+
+    def pooled(self, g):
+        return np.stack([{"first": r[0], "mean": r.mean(0), "last": r[-1]}[g] for r in self.rows]).astype(np.float32)
+
+
+def _states(rng, n, y):
+    """Label in the last token's state, lengths vary (4-6 tokens), d = 6."""
+    out = []
+    for label in y:
+        z = rng.normal(size=(int(rng.integers(4, 7)), 6)).astype(np.float32)
+        z[-1, 0] += 2.0 * (2 * label - 1)
+        out.append(z)
+    return FakeStates(out, y)
+
+
+def test_dpi_from_states_nests_every_container_and_checks_the_examples():
+    rng = np.random.default_rng(0)
+    yf, ye = rng.integers(0, 2, 150), rng.integers(0, 2, 100)
+    models = [ModelStates(f"m{i}", "predgen" if i else "predictor", _states(rng, 150, yf), _states(rng, 100, ye))
+              for i in range(2)]
+    cfg = ProbeConfig(n_bootstrap=200, sequence=False)
+    rep = dpi_from_states(models, config=cfg)
+    assert set(rep.results["m0"]) == {"full", "R", "token-PCA_2", "pooled:first", "pooled:mean", "pooled:last"}
+    assert rep.results["m0"]["pooled:last"].detected and rep.meta["nested_by_construction"]
+    for c in rep.comparisons:
+        if c.kind == "within":
+            assert c.verdict != "reads lower", c.sentence()
+    bad = ModelStates("m2", "generator", models[0].fit, _states(rng, 100, 1 - ye))
+    with pytest.raises(UserError, match="same fit and evaluation pools"):
+        dpi_from_states([models[0], bad], config=cfg)
+
+
+def _ckpt(manifest):
+    return types.SimpleNamespace(model=None, tokenizer=None, manifest=manifest, method=manifest.get("method", "x"),
+                                 path=f"/tmp/{manifest.get('method', 'x')}", pooling="last")
+
+
+def test_pools_exclude_training_examples_and_mismatched_checkpoints_fail(tmp_path):
+    (tmp_path / "sst2").mkdir()
+    for split in ("train", "validation"):
+        rows = [f"sentence number {i} of {split}\t{i % 2}" for i in range(60)]
+        (tmp_path / "sst2" / f"{split}.tsv").write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
+    training = {"dataset": "sst2", "max_train_samples": 20, "seed": 0, "data_dir": str(tmp_path)}
+    a = _ckpt({"method": "predictor", "task": "sst2", "base_model": "m", "training": training})
+    b = _ckpt({"method": "generator", "task": "sst2", "base_model": "m", "training": {**training, "seed": 1}})
+    task = TASKS.get("sst2")
+    trained = {e.text for s in (0, 1) for e in task.load("train", data_dir=str(tmp_path), max_samples=20, seed=s)}
+    fit, ev, pools = draw_pools([a, b], task, fit_split="train", eval_split="validation", n_fit=None, n_eval=30,
+                                seed=0, data_dir=str(tmp_path))
+    assert not ({e.text for e in fit} & trained) and len(fit) == 60 - len(trained)
+    assert pools.fit["excluded"] == len(trained) and len(ev) == 30 and pools.warnings == []
+    assert "disjoint from every LM's training examples" in " ".join(pools.lines())
+    fit2, _, forced = draw_pools([a, b], task, fit_split="train", eval_split="validation", n_fit=30, n_eval=30,
+                                 seed=0, data_dir=str(tmp_path), disjoint=False)
+    assert forced.fit["overlap"] > 0 and "overlaps the LMs' training examples" in forced.warnings[0]
+    other = _ckpt({"method": "predgen", "task": "sst2", "base_model": "other-model", "training": training})
+    with pytest.raises(UserError, match="differ in base model"):
+        check_same_setting([a, other], "sst2")
+    with pytest.raises(UserError, match="differ in task"):
+        check_same_setting([a, _ckpt({"method": "p", "task": "stsb", "base_model": "m"})], "sst2")

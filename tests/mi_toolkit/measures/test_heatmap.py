@@ -53,15 +53,17 @@ def test_heatmap_end_to_end_on_a_tiny_model(tmp_path):
                                    generate_targets=lambda prompts, batch_size=16: [[11, tok.eos_token_id]] * len(prompts))
     data = write_sst2(tmp_path / "data")
     res = heatmap(loaded, "a funny film", "sst2", data_dir=str(data), max_samples=80, progress=False, n_steps=8)
-    assert res.rows == ["negative", "positive"] and [t.strip() for t in res.tokens] == ["a", "funny", "film"]
-    assert res.pmi.shape == (2, 3) and np.isfinite(res.pmi).all()
-    assert res.attributions.shape == (2, 3) and len(res.attribution_info) == 2
+    # binary label: one row (the other is its complement), PVI cells from a sentence-grouped probe
+    assert res.rows == ["positive"] and [t.strip() for t in res.tokens] == ["a", "funny", "film"]
+    assert res.pvi.shape == (1, 3) and np.isfinite(res.pvi).all()
+    assert res.attributions.shape == (1, 3) and len(res.attribution_info) == 1
     assert res.meta["n_examples"] == 80 and res.meta["n_pairs"] >= 80 * 3
+    assert res.probes[0]["n_sentences"] == 80 and res.probes[0]["n_pairs"] == res.meta["n_pairs"]
     # "funny" only ever occurs in positive examples: its state points to positive
     funny = res.tokens.index(" funny")
-    assert res.pmi[1, funny] > res.pmi[0, funny]
+    assert res.pvi[0, funny] > 0
     page = heatmap_html(res)
-    assert "Plotly" in page and "<script src=" not in page and "funny" in page
+    assert "Plotly" in page and "<script src=" not in page and "funny" in page and "PVI" in page
     with pytest.raises(UserError, match="stsb.*regression"):
         heatmap(loaded, "a funny film", "stsb", data_dir=str(data), progress=False)
 
@@ -74,3 +76,23 @@ def test_multiple_choice_text_is_split_into_question_and_options():
     mask = span_mask(tok, prompt, text_spans(task, ex, prompt), None)
     kept = tok.decode([i for i, m in zip(tok(prompt)["input_ids"], mask) if m])
     assert "open a jar" in kept and "fish" in kept and "Solution" not in kept and "Goal" not in kept
+
+
+def test_generated_label_view_on_a_tiny_generative_model(tmp_path, monkeypatch):
+    import mi_toolkit.measures.heatmap as hm
+
+    # the random tiny model decodes gibberish: let it "generate" each sentence's gold label
+    monkeypatch.setattr(hm, "generated_labels", lambda loaded, task, states: [int(v) for v in states.labels])
+    model, tok = tiny_lm()
+    ids = {w: tok(f" {w}", add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for w in ("positive", "negative")}
+    loaded = types.SimpleNamespace(path=tmp_path / "ckpt", model=model.eval(), tokenizer=tok, task=TASKS.get("sst2"),
+                                   method="generator", manifest={}, pooling="last", generates=True,
+                                   generate_targets=lambda prompts, batch_size=16: [
+                                       ids["positive" if "funny" in p else "negative"] for p in prompts])
+    data = write_sst2(tmp_path / "data", n=40)
+    res = heatmap(loaded, "a funny film", "sst2", data_dir=str(data), max_samples=40, progress=False,
+                  attributions=False)
+    assert res.generated_label == "positive" and res.generated.shape == (1, 3)
+    assert res.probes[-1]["view"] == "generated label" and res.probes[-1]["n_sentences"] == 40
+    assert res.generated[0, res.tokens.index(" funny")] > 0
+    assert "generated" in heatmap_html(res)

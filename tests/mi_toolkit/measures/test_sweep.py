@@ -1,23 +1,28 @@
-"""PCA sweep logic: k parsing, the monotonicity flag, and one small real sweep."""
+"""PCA sweep logic: k parsing, nested estimates, paired monotonicity flags, and small real sweeps."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mi_toolkit.estimators import NeuralConfig
+from mi_toolkit.estimators import NeuralConfig, ProbeConfig
 from mi_toolkit.estimators.result import MIResult
 from mi_toolkit.measures.estimate import estimate_split
-from mi_toolkit.measures.sweep import SweepResult, monotonicity_flags, parse_ks, sweep_arrays
+from mi_toolkit.measures.sweep import SweepResult, monotonicity_flags, parse_ks, step_comparisons, sweep_arrays
 from mi_toolkit.reports.sweep import sweep_html
 from predgen_core.errors import UserError
 
 
-FAST = NeuralConfig(n_bootstrap=100, n_permutations=20, max_epochs=30)  # the default classifier, fewer resamples
+FAST = NeuralConfig(n_bootstrap=100, n_permutations=20, max_epochs=30)  # the classifier, fewer resamples
+PROBE = ProbeConfig(n_bootstrap=200)
 
 
-def res(mi, half=0.02):
+def res(mi, half=0.02, n=200, seed=0):
+    """A result with per-example values around ``mi`` (a shared per-example component, so pairs correlate)."""
+    shared = np.random.default_rng(99).normal(0, 0.3, n)
+    v = mi + shared + np.random.default_rng(seed).normal(0, 0.01, n)
+    v += mi - v.mean()
     return MIResult(mi=mi, ci_low=mi - half, ci_high=mi + half, estimator="fake", ceiling=0.69,
-                    above_ceiling=False, n_train=100, n_test=50, p_value=0.01, seconds=0.0, seed=0)
+                    above_ceiling=False, n_train=100, n_test=n, p_value=0.01, seconds=0.0, seed=0, pointwise=v)
 
 
 def test_parse_ks():
@@ -31,12 +36,15 @@ def test_rising_sweep_has_no_flags():
     assert monotonicity_flags([1, 2, 4], [res(0.1), res(0.2), res(0.2)]) == []
 
 
-def test_falling_sweep_is_flagged_as_noise():
-    flags = monotonicity_flags([1, 2, 4, 8], [res(0.3), res(0.29), res(0.5), res(0.2)])
+def test_falling_sweep_is_flagged_with_its_paired_difference():
+    results = [res(0.3, seed=1), res(0.299, seed=2), res(0.5, seed=3), res(0.2, seed=4)]
+    comps = step_comparisons([1, 2, 4, 8], results)
+    flags = monotonicity_flags([1, 2, 4, 8], results, comps)
     assert [(f["k"], f["below_k"], f["beyond_intervals"]) for f in flags] == [(2, 1, False), (8, 4, True)]
-    assert "estimator noise" in flags[1]["message"]
-    page = sweep_html(SweepResult([1, 2, 4, 8], [res(0.3), res(0.29), res(0.5), res(0.2)], flags, 0.69))
-    assert "beyond the intervals" in page and "<script src=" not in page
+    assert "estimator noise" in flags[1]["message"] and "Holm p" in flags[1]["message"]
+    assert [c.verdict for c in comps] == ["no difference detected at this n", "reads higher", "reads lower"]
+    page = sweep_html(SweepResult([1, 2, 4, 8], results, flags, 0.69, {}, comps))
+    assert "beyond the paired interval" in page and "<script src=" not in page
 
 
 def _states(rng, n, informative_rank):
@@ -54,11 +62,15 @@ def test_real_sweep_on_synthetic_states_finds_the_informative_component():
     rng = np.random.default_rng(0)
     fit, yf = _states(rng, 300, 2)
     ev, ye = _states(rng, 150, 2)
-    out = sweep_arrays(fit, ev, yf, ye, [1, 2], seed=0, config=FAST)
-    assert out.ks == [1, 2] and out.results[0].n_test == 150
+    out = sweep_arrays(fit, ev, yf, ye, [1, 2, 4], seed=0, config=PROBE)
+    assert out.ks == [1, 2, 4] and out.results[0].n_test == 150
     assert out.results[1].mi > out.results[0].mi + 0.2
     assert out.results[1].mi <= out.ceiling + 0.05
-    assert out.to_dict()["meta"]["axis"] == "token"
+    assert out.to_dict()["meta"]["axis"] == "token" and out.meta["nested_by_construction"]
+    # nested: k=4 holds k=2's candidates, so it cannot read below k=2 beyond selection noise
+    assert out.comparisons[0].verdict == "reads higher"
+    assert out.comparisons[1].verdict != "reads lower" and out.results[2].mi >= out.results[1].mi - 0.02
+    assert not any(f["beyond_intervals"] for f in out.flags)
 
 
 def test_estimates_are_reported_on_the_evaluation_split_only():
@@ -77,7 +89,7 @@ def test_sweep_with_reduced_rows_keeps_the_signal_and_records_it():
     rng = np.random.default_rng(0)
     fit, yf = _states(rng, 300, 2)
     ev, ye = _states(rng, 150, 2)
-    out = sweep_arrays(fit, ev, yf, ye, [1, 2], seed=0, config=FAST, row_dim=3)
+    out = sweep_arrays(fit, ev, yf, ye, [1, 2], seed=0, config=PROBE, row_dim=3)
     assert out.results[1].mi > out.results[0].mi + 0.2
     assert out.to_dict()["meta"]["row_dim"] == 3
     with pytest.raises(UserError, match="--row-dim applies to the token-axis PCA"):

@@ -1,0 +1,118 @@
+"""Paired comparisons of estimates on the same examples, Holm-corrected over one report's family.
+
+Two estimates scored on the same evaluation examples are compared by the mean of their
+per-example differences ``a_i - b_i`` (``MIResult.pointwise``), with a paired bootstrap:
+examples are resampled jointly for both, within each scoring fold when the results were
+cross-fitted (so the interval covers which fold probe scored an example as well as which
+examples were drawn). The p-values of every comparison in one report form one family and
+are corrected with Holm's step-down method before any verdict is given.
+
+Verdicts use four phrases only:
+
+- ``reads higher`` / ``reads lower``: the Holm-adjusted two-sided p is below ``alpha`` and
+  the paired interval excludes 0 in that direction: more (less) label information is
+  *recoverable by this probe family at this n*; not "keeps more information".
+- ``no difference detected at this n``: otherwise.
+- ``not detected``: neither estimate detected any information (a difference between two
+  readings of nothing is not a comparison).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from predgen_core.errors import UserError
+
+from mi_toolkit.estimators.paired import holm
+
+VERDICTS = ("reads higher", "reads lower", "no difference detected at this n", "not detected")
+ALPHA = 0.05
+
+
+@dataclass
+class Comparison:
+    """``a - b`` in nats over ``n`` paired examples; ``p_holm`` is adjusted over the report's family."""
+
+    kind: str          # "within" (a contains b), "across" (two models), "sweep" (k vs a smaller k)
+    a: str
+    b: str
+    diff: float
+    ci_low: float
+    ci_high: float
+    p_two_sided: float
+    n: int
+    p_holm: float = 1.0
+    verdict: str = ""
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def sentence(self) -> str:
+        """``a reads higher than b: +0.031 nats [0.012, 0.050] paired, Holm p = 0.004 (n = 600)``."""
+        rel = {"reads higher": "reads higher than", "reads lower": "reads lower than"}.get(self.verdict)
+        head = f"{self.a} {rel} {self.b}" if rel else f"{self.a} vs {self.b}: {self.verdict}"
+        return (f"{head}: {self.diff:+.3f} nats [{self.ci_low:+.3f}, {self.ci_high:+.3f}] paired, "
+                f"Holm p = {self.p_holm:.3g} (n = {self.n})" + (f"; {self.note}" if self.note else ""))
+
+
+def _values(res: Any) -> tuple[np.ndarray, np.ndarray]:
+    v = getattr(res, "pointwise", None)
+    if v is None:
+        raise UserError(f"estimator {getattr(res, 'estimator', '?')!r} gives no per-example values, so estimates "
+                        "cannot be compared pairwise; use --estimator probe (discrete labels) or binned (continuous)")
+    folds = getattr(res, "fold_ids", None)
+    return np.asarray(v, np.float64), (np.zeros(len(v), int) if folds is None else np.asarray(folds))
+
+
+def paired_bootstrap(a: Any, b: Any, *, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, float]:
+    """``(diff, ci_low, ci_high, p_two_sided)`` of ``mean(a_i - b_i)``, resampling within scoring folds.
+
+    ``a``, ``b``: results with ``pointwise`` ``(n,)`` over the same examples in the same order.
+    """
+    (va, fa), (vb, fb) = _values(a), _values(b)
+    if va.shape != vb.shape:
+        raise UserError(f"paired comparison needs the same examples: {len(va)} vs {len(vb)} scored; "
+                        "estimate both on the same evaluation pool")
+    d = va - vb
+    strata = fa if np.array_equal(fa, fb) else np.zeros(len(d), int)
+    rng = np.random.default_rng(seed)
+    boot = np.zeros(n_boot)
+    for s in np.unique(strata):
+        rows = np.flatnonzero(strata == s)
+        boot += d[rows][rng.integers(0, len(rows), (n_boot, len(rows)))].sum(1)
+    boot /= len(d)
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    below, above = (1 + np.sum(boot <= 0)) / (n_boot + 1), (1 + np.sum(boot >= 0)) / (n_boot + 1)
+    return float(d.mean()), float(lo), float(hi), float(min(1.0, 2 * min(below, above)))
+
+
+def compare(kind: str, name_a: str, a: Any, name_b: str, b: Any, *, seed: int = 0, note: str = "") -> Comparison:
+    """One unadjusted comparison (call :func:`adjust` on the family before reading verdicts)."""
+    diff, lo, hi, p = paired_bootstrap(a, b, seed=seed)
+    out = Comparison(kind, name_a, name_b, diff, lo, hi, p, len(_values(a)[0]), note=note)
+    out.verdict = "not detected" if not (_detected(a) or _detected(b)) else ""
+    return out
+
+
+def _detected(res: Any) -> bool:
+    return bool(getattr(res, "detected", res.ci_low > 0))
+
+
+def adjust(family: Sequence[Comparison], alpha: float = ALPHA) -> list[Comparison]:
+    """Holm-adjust the family's p-values (in place) and fill each verdict; returns the family."""
+    if not family:
+        return list(family)
+    for c, p in zip(family, holm([c.p_two_sided for c in family])):
+        c.p_holm = float(p)
+        if c.verdict == "not detected":
+            continue
+        if c.p_holm < alpha and c.ci_low > 0:
+            c.verdict = "reads higher"
+        elif c.p_holm < alpha and c.ci_high < 0:
+            c.verdict = "reads lower"
+        else:
+            c.verdict = "no difference detected at this n"
+    return list(family)

@@ -1,0 +1,132 @@
+"""The three pools of a measurement: the LM's training examples, the probe's fit pool, the evaluation pool.
+
+A probe fitted on sentences the LM was trained on reads how well the LM memorised them,
+and different methods memorise differently; so by default the fit pool is drawn from the
+fit split *minus* every checkpoint's training examples.
+
+How the training examples are known: a checkpoint's manifest records its training config
+(``training``: ``dataset``, ``data_dir``, ``max_train_samples``, ``seed``; training reads
+``task.load("train", data_dir, max_train_samples, seed)``, a seeded stratified subset).
+:func:`training_texts` recomputes that subset through the same task loader, so nothing
+extra is stored and old checkpoints work. Examples are matched by their input text (the
+prompt is a function of it), so a duplicate sentence elsewhere in the split is excluded
+too, which is what disjointness should mean.
+
+A user may force the old behaviour (``disjoint=False``): the overlap is then counted and
+the report carries a warning.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from predgen_core.errors import UserError
+from predgen_core.tasks import subsample
+
+from mi_toolkit.states import checkpoints as ck
+from mi_toolkit.states.extract import load_split
+
+TRAIN_SPLIT = "train"   # the split predgen_core training draws from (predgen_core.api)
+
+
+@dataclass
+class Pools:
+    """Sizes and provenance of the three pools, and any warning about them (JSON-ready via ``to_dict``)."""
+
+    lm_train: dict[str, dict[str, Any]]   # per model: split, n, seed, max_train_samples
+    fit: dict[str, Any]                   # split, n, seed, disjoint, excluded, overlap
+    eval: dict[str, Any]                  # split, n, seed
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        """Plain-language lines for reports."""
+        lm = "; ".join(f"{m}: {v['n']} {v['split']} examples (seed {v['seed']})" for m, v in self.lm_train.items())
+        f = self.fit
+        how = (f"disjoint from every LM's training examples ({f['excluded']} excluded)" if f["disjoint"]
+               else f"NOT checked for disjointness: {f['overlap']} of them were LM training examples")
+        return [f"LM training pools: {lm}",
+                f"probe fit pool: {f['n']} {f['split']} examples (seed {f['seed']}), {how}",
+                f"evaluation pool: {self.eval['n']} {self.eval['split']} examples (seed {self.eval['seed']}); "
+                "every model is scored on these same examples"]
+
+
+def _training(manifest: dict[str, Any]) -> dict[str, Any]:
+    return manifest.get("training", {}) or {}
+
+
+def check_same_setting(infos: Sequence[Any], dataset: str) -> None:
+    """One ``mi dpi`` compares checkpoints of one task and one base model; else a one-line error."""
+    for key, what in (("task", "task"), ("base_model", "base model")):
+        seen = {str(i.manifest.get(key)): str(i.path) for i in infos}
+        if len(seen) > 1:
+            listed = ", ".join(f"{v} ({Path(p).name})" for v, p in seen.items())
+            raise UserError(f"these checkpoints differ in {what}: {listed}; compare checkpoints of one {what} "
+                            f"in one mi dpi (run it once per {what})")
+    del dataset  # the dataset is checked against each checkpoint's task by extract (compatible_task)
+
+
+def training_texts(info: Any, task: Any, data_dir: str | None) -> tuple[set[str], dict[str, Any]]:
+    """The input texts the checkpoint was trained on (recomputed from its manifest) and a summary.
+
+    Training on another dataset than ``task`` shares no examples with it: an empty set.
+    """
+    cfg = _training(info.manifest)
+    trained_on = cfg.get("dataset", info.manifest.get("task"))
+    summary = {"split": TRAIN_SPLIT, "dataset": trained_on, "seed": cfg.get("seed", 0),
+               "max_train_samples": cfg.get("max_train_samples")}
+    if trained_on != task.name:
+        return set(), {**summary, "n": 0}
+    examples = task.load(TRAIN_SPLIT, data_dir=cfg.get("data_dir") or data_dir,
+                         max_samples=cfg.get("max_train_samples"), seed=cfg.get("seed", 0))
+    return {e.text for e in examples}, {**summary, "n": len(examples)}
+
+
+def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, *, split: str, n: int | None, seed: int,
+             data_dir: str | None, disjoint: bool = True) -> tuple[list[Any], dict[str, Any], dict, list[str]]:
+    """``(examples, fit summary, per-model training summaries, warnings)``: a seeded (stratified) draw of
+    ``n`` examples of ``split`` after removing every checkpoint's training examples (``disjoint``)."""
+    trained: set[str] = set()
+    lm: dict[str, dict[str, Any]] = {}
+    for c in checkpoints:
+        info = ck.describe(c)
+        texts, summary = training_texts(info, task, data_dir)
+        trained |= texts
+        lm[_unique(lm, ck.method_name(info), Path(str(ck.checkpoint_path(c))).name)] = summary
+    everything = load_split(task, split, data_dir=data_dir)
+    warnings = []
+    if disjoint:
+        kept = [e for e in everything if e.text not in trained]
+        if not kept:
+            raise UserError(f"every {split!r} example was used to train these checkpoints; "
+                            "pick another --fit-split (e.g. one the LMs never saw)")
+        fit = subsample(kept, n, seed, stratify=task.kind != "regression") if n else kept
+        overlap, excluded = 0, len(everything) - len(kept)
+    else:
+        fit = load_split(task, split, data_dir=data_dir, max_samples=n, seed=seed)
+        overlap, excluded = sum(e.text in trained for e in fit), 0
+        if overlap:
+            warnings.append(f"the probe fit pool overlaps the LMs' training examples ({overlap} of {len(fit)}): "
+                            "the probe then reads how each LM fits sentences it was trained on, which differs "
+                            "between methods; drop --overlapping-fit-pool for a disjoint pool")
+    summary = {"split": split, "n": len(fit), "seed": seed, "disjoint": disjoint, "excluded": excluded,
+               "overlap": overlap}
+    return fit, summary, lm, warnings
+
+
+def draw_pools(checkpoints: Sequence[str | Path | Any], task: Any, *, fit_split: str, eval_split: str,
+               n_fit: int | None, n_eval: int | None, seed: int, data_dir: str | None,
+               disjoint: bool = True) -> tuple[list[Any], list[Any], Pools]:
+    """``(fit_examples, eval_examples, pools)``: the fit pool of :func:`fit_pool` and the seeded draw of
+    ``n_eval`` examples of ``eval_split``, the same for every model."""
+    fit, summary, lm, warnings = fit_pool(checkpoints, task, split=fit_split, n=n_fit, seed=seed,
+                                          data_dir=data_dir, disjoint=disjoint)
+    ev = load_split(task, eval_split, data_dir=data_dir, max_samples=n_eval, seed=seed)
+    return fit, ev, Pools(lm, summary, {"split": eval_split, "n": len(ev), "seed": seed}, warnings)
+
+
+def _unique(seen: dict, name: str, fallback: str) -> str:
+    return name if name not in seen else fallback
