@@ -50,6 +50,10 @@ def parser(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--runs", type=Path, default=REPO / "runs" / "analyses", help="where checkpoints go")
     ap.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--models-from", type=Path, default=None,
+                    help="reuse finished checkpoints DIR/<method>/ (e.g. runs/pipeline/models) instead of training; "
+                         "used only where their task matches")
+    ap.add_argument("--suffix", default="", help="appended to the result file names (e.g. -n2000)")
     return ap
 
 
@@ -67,6 +71,12 @@ def checkpoint(args: argparse.Namespace, method: str, dataset: str, tag: str = "
     """Train ``method`` on ``dataset`` with the mode's budget, or reuse a finished run with the same name.
 
     ``evaluate=False`` skips the validation pass after training (the MI figures never read it)."""
+    reuse = getattr(args, "models_from", None)
+    if reuse is not None and not tag and (reuse / method / "manifest.json").is_file():
+        import json
+
+        if json.loads((reuse / method / "manifest.json").read_text()).get("task") == dataset:
+            return reuse / method
     b = budget(args)
     mode = "quick" if args.quick else "full"
     out = args.runs / f"{dataset}-{args.model}-{mode}-{method}{tag}"
@@ -82,10 +92,11 @@ def save(args: argparse.Namespace, name: str, payload: dict[str, Any], html: str
     mode = "quick" if args.quick else "full"
     payload = {"figure": name, "mode": mode, "command": command(), "budget": budget(args).__dict__,
                "model": args.model, "seconds": round(time.perf_counter() - START, 1), **payload}
-    path = write_results_json(args.out / f"{name}-{mode}.json", payload)
+    stem = f"{name}-{mode}{getattr(args, 'suffix', '')}"
+    path = write_results_json(args.out / f"{stem}.json", payload)
     if html is not None:
         # committed figures share one plotly.min.js beside them (mi_toolkit.reports.html.write_page)
-        write_page(args.out / f"{name}-{mode}.html", html, plotlyjs="beside")
+        write_page(args.out / f"{stem}.html", html, plotlyjs="beside")
     print(f"wrote {path}")
     return path
 
