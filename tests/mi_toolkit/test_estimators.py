@@ -74,7 +74,7 @@ def test_continuous_target_with_more_features_than_examples_stays_calibrated():
 def test_independent_label_gives_about_zero_and_a_large_p_value():
     rng = np.random.default_rng(3)
     z, y = rng.standard_normal((1500, 8)), rng.integers(0, 2, 1500)
-    res = estimate(z, y, config=NeuralConfig(**{**FAST, "n_permutations": 200}), device="cpu")
+    res = estimate(z, y, "classifier", config=NeuralConfig(**{**FAST, "n_permutations": 200}), device="cpu")
     assert abs(res.mi) < 0.03
     assert res.p_value > 0.01
     assert res.ci_low <= 0.0 <= res.ci_high + 1e-3
@@ -166,3 +166,11 @@ def test_explicit_held_out_sets(mix_data):
     assert knn.n_test == 300
     with pytest.raises(UserError, match="one per task"):
         estimate_many([fit, fit], "classifier", device="cpu", test=[held])
+
+
+def test_default_for_discrete_labels_is_the_probe_and_fit_critic_keeps_a_critic():
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((300, 3))
+    y = (z[:, 0] > 0).astype(int)
+    assert estimate(z, y, config=None, device="cpu").estimator == "probe"
+    assert fit_critic(z, y, config=NeuralConfig(**FAST), device="cpu").spec.name == "classifier"

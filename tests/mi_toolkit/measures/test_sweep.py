@@ -79,7 +79,8 @@ def test_estimates_are_reported_on_the_evaluation_split_only():
     yf = (zf[:, 0] > 0).astype(np.int64)           # fit split: Y is a function of Z
     ze = rng.normal(size=(200, 4)).astype(np.float32)
     ye = rng.integers(0, 2, 200)                    # eval split: Y independent of Z
-    res = estimate_split([(zf, yf, ze, ye), (zf, yf, ze, (ze[:, 0] > 0).astype(np.int64))], seed=0, config=FAST)
+    res = estimate_split([(zf, yf, ze, ye), (zf, yf, ze, (ze[:, 0] > 0).astype(np.int64))], "classifier", seed=0,
+                         config=FAST)
     assert [r.n_test for r in res] == [200, 200]
     assert res[0].mi < 0.1                           # a random split of the pooled data would show ~0.3
     assert res[1].mi > 0.4
