@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from predgen_core.errors import UserError
-from predgen_core.io import atomic_path, cache_dir, write_json_atomic
+from predgen_core.io import atomic_path, cache_dir, portable_path, write_json_atomic
 
 DEFAULT_MODEL = "smollm2-135m"
 DEFAULT_N = 2500
@@ -70,7 +70,7 @@ def load_sentences(tokenizer: Any, n: int, window: int = WINDOW, *, data_dir: Pa
     """``n`` distinct sentences with at least ``window`` tokens (seeded order) and the corpus name."""
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     if (data_dir / "sst2" / "train.tsv").is_file():
-        texts, corpus = _sst2_sentences(data_dir), f"sst2-train ({data_dir / 'sst2' / 'train.tsv'})"
+        texts, corpus = _sst2_sentences(data_dir), f"sst2-train ({portable_path(data_dir / 'sst2' / 'train.tsv')})"
     else:
         from predgen_core.tasks import get_task
 

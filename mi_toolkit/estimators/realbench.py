@@ -170,7 +170,7 @@ def main(quick: bool, estimators: str, seed: int, device: str, json_out: Path | 
     from rich.console import Console
     from rich.progress import Progress
 
-    from predgen_core.io import write_json_atomic
+    from predgen_core.io import write_results_json
 
     names = resolve_estimators(estimators)
     states = real_states(model)
@@ -180,7 +180,7 @@ def main(quick: bool, estimators: str, seed: int, device: str, json_out: Path | 
         out = run_real(tasks, names, states, seed=seed, device=device, on_result=lambda row: progress.advance(bar))
     print_real(out)
     if json_out is not None:
-        write_json_atomic(json_out, {"quick": quick, **out})
+        write_results_json(json_out, {"quick": quick, **out})  # no absolute machine paths
     return out
 
 
