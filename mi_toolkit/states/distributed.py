@@ -32,7 +32,16 @@ class Ranks:
         return self.state.device if self.state is not None else None
 
     def barrier(self) -> None:
-        if self.state is not None:
+        if self.state is None:
+            return
+        import torch.distributed as dist
+        from accelerate.utils import DistributedType
+
+        # accelerate reports CPU processes joined by gloo as distributed type NO, and then its
+        # wait_for_everyone does nothing; the process group itself is up, so wait on it directly.
+        if self.state.distributed_type == DistributedType.NO and dist.is_initialized():
+            dist.barrier()
+        else:
             self.state.wait_for_everyone()
 
     def mine(self, n_shards: int) -> list[int]:
@@ -45,7 +54,9 @@ def current() -> Ranks:
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return Ranks()
     # Imported on use, deliberately: only a distributed launch needs accelerate.
+    import torch
     from accelerate import PartialState
 
-    state = PartialState()
+    # Without CUDA, accelerate's default would quietly run each process alone; gloo joins CPU processes.
+    state = PartialState(backend=None if torch.cuda.is_available() else "gloo")
     return Ranks(state.process_index, state.num_processes, state)
