@@ -41,7 +41,8 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
         if "pickle" in str(err).lower():
             raise UserError(f"{what} file {str(path)!r} holds a non-numeric (object) array; "
                             "save a numeric array with numpy.save") from None
-        raise UserError(f"{what} file {str(path)!r} is not a readable .npy array ({err})") from None
+        raise UserError(f"{what} file {str(path)!r} is not a readable .npy array ({err}); "
+                        "save it again with numpy.save") from None
     except (OSError, EOFError) as err:
         raise UserError(f"{what} file {str(path)!r} is not a readable .npy array ({err}); "
                         "save it with numpy.save") from None

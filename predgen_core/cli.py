@@ -35,7 +35,12 @@ def train(ctx: typer.Context) -> None:
     from predgen_core.api import train as run
     from predgen_core.train_config import parse_cli
 
-    typer.echo(str(run(parse_cli(list(ctx.args)))))
+    from predgen_core.tasks import TASKS
+
+    config = parse_cli(list(ctx.args))
+    config.validate()  # names, PEFT settings, output dir; then the data, all before the model loads
+    check_split(TASKS.get(config.dataset), "train", config.data_dir, config.max_train_samples, config.seed)
+    typer.echo(str(run(config)))
 
 
 @app.command()

@@ -150,7 +150,11 @@ def check_split(task: Any, split: str, data_dir: str | None = None, max_samples:
     """Read one split through the task (missing, empty, malformed files raise); returns its size."""
     if max_samples is not None and max_samples < 1:
         raise UserError(f"--max-samples must be at least 1, got {max_samples}")
-    examples = task.load(split, data_dir=data_dir, max_samples=max_samples, seed=seed)
+    try:
+        examples = task.load(split, data_dir=data_dir, max_samples=max_samples, seed=seed)
+    except UnicodeDecodeError as err:  # a binary or damaged file where text is expected
+        raise UserError(f"the {split!r} data of {task.name!r} is not UTF-8 text ({err.reason} at byte {err.start}); "
+                        f"check the {task.name} files under --data-dir") from None
     if not examples:
         raise UserError(f"split {split!r} of {task.name!r} is empty; point --data-dir at a non-empty file")
     return len(examples)
@@ -225,7 +229,7 @@ def check_peft_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in options.items():
         if key not in spec.defaults:
-            raise UserError(f"PEFT method {method!r} has no setting {key!r}; valid settings: {valid}")
+            raise UserError(f"PEFT method {method!r} has no setting {key!r}; use one of its settings: {valid}")
         out[key] = _check_value(spec, key, value, valid)
     return out
 
@@ -239,13 +243,15 @@ def _check_value(spec: Any, key: str, value: Any, valid: str) -> Any:
         return value
     if hint is not None and not _conforms(value, hint):
         raise UserError(f"--peft-option {key}={json.dumps(value)} must be {_type_name(hint)} "
-                        f"({spec.name}'s {key}, default {json.dumps(default)}); valid settings: {valid}")
+                        f"({spec.name}'s {key}, default {json.dumps(default)}); pass one, e.g. "
+                        f"--peft-option {key}={json.dumps(default)}; settings: {valid}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         low = 1 if isinstance(default, int) and not isinstance(default, bool) and default > 0 else 0
         high = 1 if isinstance(default, float) and 0 <= default < 1 else None
         if value < low or (high is not None and value > high):
             span = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise UserError(f"--peft-option {key}={value} is out of range; {spec.name}'s {key} must be {span}")
+            raise UserError(f"--peft-option {key}={value} is out of range; pass a value {span} ({spec.name}'s {key}, "
+                            f"default {default})")
     return value
 
 
