@@ -95,3 +95,13 @@ def test_bad_models_and_layers_are_one_line_exit_2(folder, tmp_path, monkeypatch
                                   "--output", str(tmp_path / "x.html")])
         assert out.exit_code == 2, (args, out.output)
         assert message in out.output and len(out.output.strip().splitlines()) == 1, out.output
+
+
+@pytest.mark.slow
+def test_the_dpi_reports_within_model_part_reads_a_plain_model(folder):
+    from mi_toolkit.measures.dpi import dpi_report
+
+    rep = dpi_report([str(folder / "tiny")], "sst2", data_dir=str(folder / "data"), max_samples=12, progress=False)
+    within = rep.to_dict()["within_model"]["base"]
+    assert {"pooled:first", "pooled:mean", "pooled:last"} <= set(within)
+    assert all(r["n_eval"] == 12 for r in within.values() if r.get("n_eval") is not None)
