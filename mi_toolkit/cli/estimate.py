@@ -112,7 +112,8 @@ def _print_bench(out: dict) -> None:
         table.add_column(col, justify="left" if col in ("task", "estimator") else "right")
     for r in out["rows"]:
         flag = "[green]yes[/green]" if r["within_tol"] else "[red]no[/red]"
-        table.add_row(r["task"], f"{r['truth']:.3f}", r["estimator"], f"{r['mi']:.3f}",
+        shown = f"{r['mi']:.3f}" if r.get("detected", True) else f"not detected ({r['mi']:.3f})"
+        table.add_row(r["task"], f"{r['truth']:.3f}", r["estimator"], shown,
                       f"{r['ci_low']:.3f} – {r['ci_high']:.3f}", flag, f"{r['seconds']:.1f}")
     console = Console()
     console.print(table)

@@ -35,6 +35,5 @@ def pipeline_cmd(
     cfg = make(out_dir=str(out_dir), model=model, dataset=dataset, data_dir=data_dir, seed=seed, **overrides)
     log = run_pipeline(cfg, say=typer.echo)
     for row in log["dpi"]["across_methods"]:
-        typer.echo(f"{row['model']:<10} {row['representation']:<13} I = {row['mi']:.3f} "
-                   f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] nats")
+        typer.echo(f"{row['model']:<10} {row['representation']:<13} I = {row['description']}")
     typer.echo(f"total {log['seconds']['total']:.0f} s; wrote " + ", ".join(log["outputs"]))

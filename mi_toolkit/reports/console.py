@@ -15,7 +15,9 @@ def print_result(res: Any, title: str, notes: dict[str, str] | None = None) -> N
     one-line warning on stderr: both are estimator error, not information.
     """
     table = Table(title=title, show_header=False)
-    table.add_row("estimate", f"[bold]{res.mi:.4f}[/bold] nats  (95% CI {res.ci_low:.4f} – {res.ci_high:.4f})")
+    # describe() is the one wording of an estimate: a null reading says "no information
+    # detected at this n" with its best held-out value, never "0.000 [0.000, 0.000]".
+    table.add_row("estimate", f"[bold]{res.describe()}[/bold]")
     table.add_row("estimator", f"{res.estimator} ({'discrete' if res.discrete else 'continuous'} Y, seed {res.seed}, "
                                f"{res.device})")
     table.add_row("ceiling H(Y)", "n/a (continuous Y)" if res.ceiling is None
