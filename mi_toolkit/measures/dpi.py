@@ -15,7 +15,9 @@ Representations of one model's states Z (token states, prompt [+ generated] toke
 - ``pooled:g``: g(Z) over the prompt tokens, g in first / mean / last;
 - ``token-PCA_k``: the paper's Z_r, a token-axis PCA per example. It centres each
   example's tokens, so it does NOT contain the mean or the last token state;
-- ``R`` = [token-PCA_k; first; mean; last], which contains each of its parts.
+- ``R`` = [token-PCA_k; first; mean; last], which contains each of its parts: its probe family is
+  every part's candidates plus candidates on each row's top ``ROW_K`` principal directions
+  (a per-row PCA fitted on the fit pool, so still a function of R).
 
 (a) Within each model: every container against each of its parts. The DPI (Theorem 1)
     orders the true MI; with nesting by construction, the readings can only reverse by
@@ -49,6 +51,7 @@ from mi_toolkit.states.representations import labels_array, plugin_entropy, pool
 
 PAPER_ORDER = ("predictor", "generator", "predgen")
 FULL, R = "full", "R"
+ROW_K = 64   # R's own probe candidates read each row reduced to this many principal directions
 
 
 def pca_name(k: int) -> str:
@@ -119,9 +122,12 @@ def _tasks(m: ModelStates, k: int, row_dim: int | None, with_full: bool) -> list
     flat = lambda a: np.ascontiguousarray(a.reshape(len(a), -1))  # noqa: E731
     tasks = [(f"pooled:{g}", flat(rf[:, k + j]), flat(re_[:, k + j]), None) for j, g in enumerate(POOLINGS)]
     tasks.append((pca_name(k), flat(rf[:, :k]), flat(re_[:, :k]), None))
-    parts = {f"pooled_{g}": (lambda Z, a=(k + j) * w, b=(k + j + 1) * w: Z[:, a:b]) for j, g in enumerate(POOLINGS)}
-    parts["pca"] = lambda Z, b=k * w: Z[:, :b]
-    tasks.append((R, flat(rf), flat(re_), parts))
+    parts = {f"pooled_{g}": (flat(rf[:, k + j]), flat(re_[:, k + j])) for j, g in enumerate(POOLINGS)}
+    parts["pca"] = (flat(rf[:, :k]), flat(re_[:, :k]))
+    # R's own candidates read each row's top ROW_K directions (a function of R, fitted on the fit pool):
+    # a probe on all (k + 3) x d raw numbers costs minutes and reads no more at these n
+    jf, je = reduce_rows(rf, re_, ROW_K) if w > ROW_K else (rf, re_)
+    tasks.append((R, flat(jf), flat(je), parts))
     if with_full:
         pooled = {f"pooled_{g}": (flat(rf[:, k + j]), flat(re_[:, k + j])) for j, g in enumerate(POOLINGS)}
         tasks.append((FULL, token_states(m.fit), token_states(m.eval), pooled))
@@ -164,7 +170,7 @@ def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator:
                                            config=config, row_dim=row_dim) for m in models}
     out = DPIReport(results, {m.name: m.method for m in models}, {m.name: m.pooling for m in models},
                     plugin_entropy(y_eval), pca_k, meta={**(meta or {}), "row_dim": row_dim, "estimator": est,
-                                                         "nested_by_construction": est == "probe"},
+                                                         "nested_by_construction": est == "probe", "r_row_k": ROW_K},
                     pools=pools.to_dict() if pools else {})
     if pools:
         out.flags += pools.warnings

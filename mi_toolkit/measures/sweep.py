@@ -18,6 +18,7 @@ from predgen_core.errors import UserError
 
 from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.compare import Comparison, adjust, compare
+from mi_toolkit.measures.dpi import ROW_K
 from mi_toolkit.measures.fmt import fmt_result
 from mi_toolkit.measures.pools import draw_pools
 from mi_toolkit.states import checkpoints as ck
@@ -96,6 +97,11 @@ def _nested(ks: Sequence[int], zf: dict, ze: dict, estimator: str, seed: int, de
     """One estimate per k; with ``probe`` each k contains every smaller k (``(N, k, w)`` rows, flattened)."""
     flat = lambda a: np.ascontiguousarray(np.asarray(a).reshape(len(a), -1))  # noqa: E731
     out = []
+    if estimator == "probe" and np.ndim(zf[ks[-1]]) == 3 and np.shape(zf[ks[-1]])[2] > ROW_K:
+        # each PCA row read through its top ROW_K directions (a per-row PCA on the fit pool; rows stay
+        # nested): a probe on k x 576 raw numbers costs minutes and reads no more at these n
+        big_f, big_e = reduce_rows(zf[ks[-1]], ze[ks[-1]], ROW_K)
+        zf, ze = {k: big_f[:, :k] for k in ks}, {k: big_e[:, :k] for k in ks}
     for k in ks:
         parts = {f"k{s}": (flat(zf[s]), flat(ze[s])) for s in ks if s < k} if estimator == "probe" else None
         out.append(estimate_many([(flat(zf[k]), y_fit)], estimator, seed=seed, device=device, config=config,
@@ -137,7 +143,7 @@ def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: n
     comps = step_comparisons(ks, results, seed)
     return SweepResult(ks, results, monotonicity_flags(ks, results, comps), plugin_entropy(y_eval),
                        {"axis": axis, "seed": seed, "row_dim": row_dim, "estimator": est,
-                        "nested_by_construction": est == "probe", **(meta or {})}, comps)
+                        "nested_by_construction": est == "probe", "probe_row_k": ROW_K, **(meta or {})}, comps)
 
 
 def sweep_states(fit: HiddenStates, ev: HiddenStates, ks: Sequence[int], **kwargs: Any) -> SweepResult:
