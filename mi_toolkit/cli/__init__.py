@@ -1,7 +1,7 @@
 """The ``mi`` command line: one typer app; each command builds its arguments and calls the library.
 
 Commands: ``estimate`` and ``bench`` (``cli.estimate``), ``pca-sweep``, ``dpi``, ``heatmap``
-(``cli.measures``), ``layer-sweep`` and ``extract`` (``cli.layers``), ``pipeline`` (``cli.pipeline``). Options several commands share are
+(``cli.measures``), ``layer-sweep`` and ``extract`` (``cli.layers``), ``curve`` (``cli.curve``), ``pipeline`` (``cli.pipeline``). Options several commands share are
 declared once in ``cli.options``. ``main()`` is the console script.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ import typer
 
 from predgen_core.errors import run_cli
 
+from mi_toolkit.cli.curve import curve_cmd
 from mi_toolkit.cli.estimate import bench, estimate, estimate_from_arrays
 from mi_toolkit.cli.layers import extract_cmd, layer_sweep_cmd
 from mi_toolkit.cli.measures import dpi_cmd, heatmap_cmd, pca_sweep_cmd
@@ -25,6 +26,7 @@ app.command("heatmap")(heatmap_cmd)
 app.command("layer-sweep")(layer_sweep_cmd)
 app.command("extract")(extract_cmd)
 app.command("pipeline")(pipeline_cmd)
+app.command("curve")(curve_cmd)
 
 __all__ = ["app", "estimate_from_arrays", "main"]
 

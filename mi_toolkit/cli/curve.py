@@ -1,0 +1,128 @@
+"""``mi curve``: usable information against fit-set size (with online code length, controls, conditional
+readings and a per-example PVI table), from a model's states or from ``.npy`` arrays."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, List, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from predgen_core.errors import UserError, user_errors
+from predgen_core.io import write_results_json
+from predgen_core.preflight import check_output
+
+from mi_toolkit.cli.options import DataDir, Device, JsonOut, Layer, MaxSamples, Output, PcaK, Seed
+from mi_toolkit.cli.preflight import check_inputs
+from mi_toolkit.measures.controls import curve_controls
+from mi_toolkit.measures.curve import CurveConfig, CurveResult, learning_curve
+from mi_toolkit.measures.curve_model import conditional_curve, model_curve, parse_representations
+from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.measures.per_example import check_per_example_path, per_example_rows, write_per_example
+from mi_toolkit.reports.curve import write_curve
+from mi_toolkit.validate import load_array
+
+Sizes = Annotated[Optional[str], typer.Option("--sizes", help="fit-set sizes, e.g. 125,250,500,1000,2000 "
+                                                               "(default: --n-sizes geometric sizes up to all the data)")]
+PerExample = Annotated[Optional[Path], typer.Option(
+    "--per-example", help="write one row per example (id, text, label, fold, PVI per representation) here: "
+                          ".csv, or .parquet with pyarrow installed")]
+
+
+def parse_sizes(text: Optional[str]) -> Optional[tuple[int, ...]]:
+    if text is None:
+        return None
+    try:
+        sizes = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise UserError(f"--sizes must be comma-separated integers such as 125,250,500, not {text!r}") from None
+    if not sizes:
+        raise UserError("--sizes is empty; pass e.g. 125,250,500,1000,2000")
+    return sizes
+
+
+def _arrays(z: List[str], y: Path, contains: List[str]) -> tuple[dict[str, Any], np.ndarray, dict[str, list[str]]]:
+    reps = {}
+    for spec in z:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise UserError(f"--z {spec!r}: write NAME=FILE.npy, e.g. --z last=last.npy")
+        reps[name] = load_array(Path(path), f"--z {name}")
+    parts = {}
+    for spec in contains:
+        name, sep, rest = spec.partition("=")
+        if not sep:
+            raise UserError(f"--contains {spec!r}: write CONTAINER=PART,PART, e.g. --contains both=last,window")
+        parts[name] = [p.strip() for p in rest.split(",") if p.strip()]
+    return reps, load_array(y, "--y"), parts
+
+
+def _print(res: CurveResult, con: Console) -> None:
+    for rep, results in res.results.items():
+        con.print(f"{rep}: " + "; ".join(f"n={n} {fmt_result(r)}" for n, r in zip(res.sizes, results)))
+        c = res.codes[rep]
+        con.print(f"  online code {c.nats:.1f} nats ({c.bits:.1f} bits) for {c.n} labels; compression "
+                  f"{c.compression_prior:.3f} vs the prior code, {c.compression_uniform:.3f} vs uniform")
+    for c in res.crossings:
+        con.print(f"[red]crossing[/red]: {c['message']}")
+    for c in (res.controls.controls if res.controls else []):
+        con.print(f"control {c.kind} / {c.representation}: selectivity {c.selectivity:+.3f} "
+                  f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]: {c.verdict}")
+    for c in res.conditional:
+        con.print(f"- {c.describe()}")
+
+
+@user_errors
+def curve_cmd(
+    model: Annotated[Optional[Path], typer.Option("--model", help="a checkpoint, transformers folder, registered "
+                                                                  "name or hub id (with --dataset)")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="the task, e.g. sst2")] = None,
+    representations: Annotated[str, typer.Option("--representations", help="model mode: pooled:first|mean|last, "
+                                                 "full, token-PCA_k, R (comma-separated)")] = "pooled:last,full,R",
+    split: Annotated[str, typer.Option("--split", help="the split the pool is drawn from")] = "train",
+    z: Annotated[Optional[List[str]], typer.Option("--z", help="array mode: NAME=FILE.npy (repeat)")] = None,
+    y: Annotated[Optional[Path], typer.Option("--y", help="array mode: integer labels .npy")] = None,
+    contains: Annotated[Optional[List[str]], typer.Option("--contains", help="array mode: CONTAINER=PART,PART")] = None,
+    sizes: Sizes = None, n_sizes: Annotated[int, typer.Option("--n-sizes", min=2)] = 5,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="re-drawn folds and orders")] = 1,
+    folds: Annotated[int, typer.Option("--folds", min=2)] = 5,
+    controls: Annotated[bool, typer.Option("--controls", help="shuffled labels, and a random-init model of the same "
+                                           "architecture (model mode), beside the real readings")] = False,
+    given: Annotated[Optional[str], typer.Option("--given", help="conditional readings I_V(Y; R | this) for every "
+                                                 "representation that contains it")] = None,
+    per_example: PerExample = None, max_samples: MaxSamples = None, layer: Layer = -1, pca_k: PcaK = 2,
+    data_dir: DataDir = None, output: Output = Path("curve.html"), json_out: JsonOut = None, seed: Seed = 0,
+    device: Device = "auto",
+) -> None:
+    """Usable information against fit-set size, one line per representation, with online code lengths."""
+    check_output(output, "--output")
+    check_output(json_out, "--json")
+    check_per_example_path(per_example)
+    cfg = CurveConfig(sizes=parse_sizes(sizes), n_sizes=n_sizes, folds=folds, repeats=repeats)
+    con = Console()
+    if model is not None:
+        if z or y is not None:
+            raise UserError("give --model with --dataset, or --z with --y, not both")
+        names = parse_representations(representations, pca_k)
+        check_inputs([model], dataset, (split,), data_dir=data_dir, max_samples=max_samples, seed=seed)
+        res, examples = model_curve(model, dataset, representations=names, split=split, max_samples=max_samples,
+                                    layer=layer, pca_k=pca_k, data_dir=data_dir, config=cfg, seed=seed, device=device,
+                                    controls=controls, given=given)
+        rows = per_example_rows(res, texts=[e.text for e in examples], labels=[e.label for e in examples])
+    else:
+        if not z or y is None:
+            raise UserError("pass --model M --dataset D, or --z NAME=FILE.npy (one or more) with --y LABELS.npy")
+        reps, labels, parts = _arrays(z, y, contains or [])
+        res = learning_curve(reps, labels, contains=parts, config=cfg, seed=seed, device=device)
+        if controls:
+            res.controls = curve_controls(reps, labels, res, contains=parts, config=cfg, seed=seed, device=device)
+        if given:
+            res.conditional = conditional_curve(res, given, seed)
+        rows = per_example_rows(res, labels=labels.tolist())
+    _print(res, con)
+    if per_example:
+        con.print(f"wrote {write_per_example(per_example, rows)}")
+    con.print(f"wrote {write_curve(res, output, per_example=rows)}")
+    if json_out:
+        write_results_json(json_out, res.to_dict())
