@@ -31,7 +31,7 @@ from predgen_core.errors import UserError
 from mi_toolkit.estimators.probe_family import FamilyMember, array_candidates, split_log_prior
 from mi_toolkit.estimators.probe_prep import has_heavy_tails
 from mi_toolkit.estimators.result import MIResult
-from mi_toolkit.estimators.views import ProbeCandidate, TokenStates
+from mi_toolkit.estimators.views import ProbeCandidate, TokenStates, as_input
 
 PRIOR = "prior"
 
@@ -257,21 +257,25 @@ def probe_result(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg:
 
 def resolve_parts(Z: Any, contains: Mapping[str, Any] | None, n: int) -> dict[str, Any]:
     """``{"": Z, name: part}``: a part is an input with ``n`` rows, or a callable view of ``Z``."""
-    sources: dict[str, Any] = {"": Z}
+    # A plain (N, n, d) array is read as fixed-length token states (the sequence probe), for
+    # the container as for its parts; parts are views of the caller's Z, not of the converted one.
+    sources: dict[str, Any] = {"": _probe_input(Z)}
     for name, part in (contains or {}).items():
         if not name or ":" in name:
             raise UserError(f"part name {name!r} is not usable; name each part of contains= with a word (no ':')")
-        val = part(Z) if callable(part) else part
-        if isinstance(val, TokenStates) or np.ndim(val) == 3:
-            from mi_toolkit.estimators.views import as_input
-            val = as_input(val)
-        else:
-            val = np.asarray(val, dtype=np.float64).reshape(len(val), -1)
+        val = _probe_input(part(Z) if callable(part) else part)
         if len(val) != n:
             raise UserError(f"part {name!r} has {len(val)} rows but the representation has {n}; "
                             "pass parts of the same examples, in the same order")
         sources[name] = val
     return sources
+
+
+def _probe_input(val: Any) -> Any:
+    """:class:`TokenStates` for token states (3-D arrays: every token real), else ``(N, features)`` float."""
+    if isinstance(val, TokenStates) or np.ndim(val) == 3:
+        return as_input(val)
+    return np.asarray(val, dtype=np.float64).reshape(len(val), -1)
 
 
 Part = Callable[[Any], Any] | np.ndarray

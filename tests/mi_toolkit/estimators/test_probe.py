@@ -109,3 +109,12 @@ def test_bad_input_is_one_line(mix, call, words):
         call(z[:100], y[:100])
     msg = str(err.value)
     assert "\n" not in msg and all(w in msg for w in words), msg
+
+
+def test_plain_3d_array_is_read_as_fixed_length_token_states():
+    """A (N, n, d) ndarray without a mask goes to the sequence probe (every token real), not a flat head."""
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((300, 4, 8)).astype(np.float32)
+    y = (z[:, 2, 0] > 0).astype(int)   # set by one position's state
+    res = estimate(z, y, "probe", seed=0)
+    assert res.detected and res.mi > 0.3
