@@ -96,8 +96,9 @@ def architecture_config(model: Any) -> Any:
         if config is None or not hasattr(config, "to_dict"):
             raise ValueError("the loaded model carries no transformers config")
         return config
-    except UserError:
-        raise
+    except UserError as err:
+        raise UserError(f"cannot read the architecture config of {model}, which the random-init control needs: "
+                        f"{err}") from None
     except Exception as err:  # noqa: BLE001 - any failure to read it is the same one-line answer
         raise UserError(f"cannot read the architecture config of {model} ({type(err).__name__}: "
                         f"{str(err).splitlines()[0] if str(err) else 'no message'}); the random-init control needs "
