@@ -23,7 +23,7 @@ kernel's peak-RSS mark (VmHWM, reset just before extraction) minus the RSS befor
 
     nice .venv/bin/python benchmarks/bench_extract.py --model smollm2-135m --n 256 \
         --json benchmarks/results/bench_extract.json
-    nice .venv/bin/python benchmarks/bench_extract.py --sections speed --n 128 \
+    nice .venv/bin/python benchmarks/bench_extract.py --sections speed --n 64 \
         --json benchmarks/results/bench_extract_speed.json
 """
 from __future__ import annotations
@@ -141,16 +141,23 @@ def speed(model_name: str, n: int, batch_size: int, repeats: int, max_new_tokens
             "generated_before_decode_then_forward": run("gb", True, "two-pass"),
             "generated_after_one_pass_sorted": run("ga", True, "one-pass")}
     wall: dict[str, list[float]] = {k: [] for k in runs}
+    cpu: dict[str, list[float]] = {k: [] for k in runs}
     load_before = os.getloadavg()
     for _ in range(repeats):
         for name, fn in runs.items():
-            start = time.perf_counter()
+            start, cstart = time.perf_counter(), time.process_time()
             fn()
             wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - cstart)
     same_tokens = all(a.tolist() == b.tolist() for a, b in zip(out["gb"][0], out["ga"][0]))
     diff = max(float(np.abs(a - b).max()) for a, b in zip(out["gb"][1], out["ga"][1])) if same_tokens else None
     best = {k: min(v) for k, v in wall.items()}
-    return {"model": model_name, "n": n, "batch_size": batch_size, "repeats": repeats, "max_new_tokens": max_new_tokens,
+    best_cpu = {k: min(v) for k, v in cpu.items()}
+    return {"cpu_best_s": best_cpu, "cpu_all_s": cpu,
+            "sentences_per_cpu_s": {k: n / v for k, v in best_cpu.items()},
+            "speedup_prompt_cpu": best_cpu["prompt_before_input_order"] / best_cpu["prompt_after_sorted"],
+            "speedup_generated_cpu": best_cpu["generated_before_decode_then_forward"]
+            / best_cpu["generated_after_one_pass_sorted"],"model": model_name, "n": n, "batch_size": batch_size, "repeats": repeats, "max_new_tokens": max_new_tokens,
             "threads": __import__("torch").get_num_threads(), "wall_best_s": best, "wall_all_s": wall,
             "sentences_per_s": {k: n / v for k, v in best.items()},
             "speedup_prompt": best["prompt_before_input_order"] / best["prompt_after_sorted"],
@@ -230,8 +237,9 @@ def main() -> None:
         print(f"speed ({sp['model']}, {sp['n']} sentences, batch {sp['batch_size']}, {sp['max_new_tokens']} new tokens, "
               f"best of {sp['repeats']} interleaved; load average {sp['loadavg_before'][0]:.1f} -> {sp['loadavg_after'][0]:.1f})")
         for k, v in sp["sentences_per_s"].items():
-            print(f"  {k:<40} {v:7.1f} sentences/s")
-        print(f"  speed-up: prompt x{sp['speedup_prompt']:.2f}, prompt+generated x{sp['speedup_generated']:.2f}; "
+            print(f"  {k:<40} {v:7.1f} sentences/s wall, {sp['sentences_per_cpu_s'][k]:7.1f} per CPU-second")
+        print(f"  speed-up (wall): prompt x{sp['speedup_prompt']:.2f}, prompt+generated x{sp['speedup_generated']:.2f}; "
+              f"(CPU) x{sp['speedup_prompt_cpu']:.2f}, x{sp['speedup_generated_cpu']:.2f}; "
               f"same tokens: {sp['generated_tokens_identical']}, states max |diff| {sp['generated_states_max_abs_diff']}")
     if "throughput" in sections:
         result["throughput"] = t = throughput(args.model, args.n, args.batch_size, args.repeats)

@@ -12,7 +12,7 @@ the neighbours):
   - ``extract_one_layer``: the same for the last layer alone (one sweep point the old way; a
     sweep without the single pass costs this times the number of layers).
 
-    nice .venv/bin/python benchmarks/bench_layers.py --model smollm2-135m --n 256 \\
+    nice .venv/bin/python benchmarks/bench_layers.py --model smollm2-135m --n 64 --repeats 2 \\
         --json benchmarks/results/bench_layers.json
 """
 from __future__ import annotations
