@@ -47,7 +47,7 @@ def estimate(
     model: Annotated[Optional[Path], typer.Option("--model", help="model mode: a checkpoint folder (with --dataset)")] = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", help="model mode: the task, e.g. sst2")] = None,
     split: Split = "validation", fit_split: FitSplit = "train",
-    representation: Annotated[str, typer.Option("--representation", help="model mode: full | pooled | full+pooled")] = "full",
+    representation: Annotated[str, typer.Option("--representation", help="model mode: full (token states) | token-pca (the paper's Z_r) | pooled | full+pooled")] = "full",
     pooling: Annotated[str, typer.Option("--pooling", help="model mode: first | mean | last (pooled)")] = "last",
     pca_k: PcaK = 2, pca_axis: PcaAxis = "token", layer: Layer = -1, max_samples: MaxSamples = None,
     data_dir: DataDir = None,

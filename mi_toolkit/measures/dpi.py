@@ -40,14 +40,13 @@ from predgen_core.errors import UserError
 from predgen_core.methods.heads import POOLINGS
 
 from mi_toolkit.api import estimate_many
-from mi_toolkit.estimators.views import TokenStates
 from mi_toolkit.measures.compare import Comparison, adjust, compare
 from mi_toolkit.measures.fmt import fmt_result
 from mi_toolkit.measures.pools import Pools, check_same_setting, draw_pools
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states.extract import HiddenStates, extract
 from mi_toolkit.states.pca import reduce_rows, token_pca_all
-from mi_toolkit.states.representations import labels_array, plugin_entropy, pooled_rows
+from mi_toolkit.states.representations import labels_array, plugin_entropy, pooled_rows, token_states
 
 PAPER_ORDER = ("predictor", "generator", "predgen")
 FULL, R = "full", "R"
@@ -102,11 +101,6 @@ class DPIReport:
             "ceiling": self.ceiling, "pca_k": self.pca_k, "flags": self.flags, "verdicts": self.verdicts,
             "pools": self.pools, "meta": self.meta,
         }
-
-
-def token_states(states: HiddenStates) -> TokenStates:
-    """``(N, n_max, d)`` token states with their mask, from an extraction (float32)."""
-    return TokenStates.from_list([np.asarray(z, np.float32) for z in states.iter_full()])
 
 
 def _arrays(fit: HiddenStates, ev: HiddenStates, k: int, row_dim: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -2,8 +2,11 @@
 
 Representations of one example's states Z ``(n, d)`` (all deterministic functions of Z):
 
-- ``full``: Z reduced by PCA (token axis: ``(k, d)``; feature axis: ``(n_max, k)``),
-  the paper's Z_r;
+- ``full``: the token states Z themselves, ``TokenStates`` ``(N, n_max, d)`` with a mask (the
+  ``probe`` estimator reads them with its sequence probe; it contains every pooling);
+- ``token-pca``: Z reduced by PCA (token axis: ``(k, d)``; feature axis: ``(n_max, k)``), the
+  paper's Z_r. The token-axis PCA centres each example's tokens, so it does NOT contain the
+  mean or the last token state;
 - ``pooled``: g(Z) for g in first / mean / last over the prompt tokens, ``(d,)``;
 - ``full+pooled``: the token-axis PCA rows stacked with the three pooled rows,
   ``(k + 3, d)``. Every pooled g(Z) is a function of it, so the DPI orders
@@ -21,18 +24,19 @@ import numpy as np
 from predgen_core.errors import UserError
 from predgen_core.methods.heads import POOLINGS
 
+from mi_toolkit.estimators.views import TokenStates
 from mi_toolkit.states.extract import HiddenStates
 from mi_toolkit.states.pca import AXES, FeaturePCA, token_pca_all
 from mi_toolkit.validate import entropy_nats
 
-KINDS = ("full", "pooled", "full+pooled")
+KINDS = ("full", "token-pca", "pooled", "full+pooled")
 
 
 @dataclass
 class Representation:
     """Which representation of the states to estimate on.
 
-    kind: ``full`` | ``pooled`` | ``full+pooled``; pooling: first | mean | last (for
+    kind: ``full`` (token states) | ``token-pca`` | ``pooled`` | ``full+pooled``; pooling: first | mean | last (for
     ``pooled``); pca_k: PCA components; pca_axis: ``token`` (default) | ``feature``.
     """
 
@@ -55,6 +59,8 @@ class Representation:
     def label(self) -> str:
         if self.kind == "pooled":
             return f"pooled ({self.pooling})"
+        if self.kind == "full":
+            return "full (token states)"
         axis = "" if self.pca_axis == "token" else ", feature axis"
         return f"{self.kind} (PCA k={self.pca_k}{axis})"
 
@@ -65,6 +71,8 @@ def build(rep: Representation, fit: HiddenStates, ev: HiddenStates) -> tuple[np.
         raise UserError(f"fit and evaluation states differ in width ({fit.d} vs {ev.d}); extract both from one checkpoint")
     if rep.kind == "pooled":
         return fit.pooled(rep.pooling), ev.pooled(rep.pooling)
+    if rep.kind == "full":
+        return token_states(fit), token_states(ev)
     if rep.pca_axis == "feature":
         if rep.kind == "full+pooled":
             raise UserError("full+pooled needs the token-axis PCA; drop --pca-axis feature")
@@ -76,6 +84,11 @@ def build(rep: Representation, fit: HiddenStates, ev: HiddenStates) -> tuple[np.
         zf = np.concatenate([zf, pooled_rows(fit)], axis=1)
         ze = np.concatenate([ze, pooled_rows(ev)], axis=1)
     return zf, ze
+
+
+def token_states(states: HiddenStates) -> TokenStates:
+    """``(N, n_max, d)`` token states with their mask, from an extraction (float32)."""
+    return TokenStates.from_list([np.asarray(z, np.float32) for z in states.iter_full()])
 
 
 def pooled_rows(states: HiddenStates) -> np.ndarray:

@@ -40,13 +40,13 @@ def test_estimate_model_writes_the_array_mode_keys(setup):
     assert r.exit_code == 0, r.output
     d = json.loads(out.read_text())
     assert ARRAY_MODE_KEYS <= set(d) and d["n_test"] == 60 and d["tokens_used"] == "prompt+generated"
-    assert d["representation"] == "full (PCA k=2)"
+    assert d["representation"] == "full (token states)"
 
 
 @pytest.mark.parametrize("extra, message", [
     (("estimate", "--dataset", "stsb"), "trained on 'sst2' (classification) but dataset 'stsb' is regression"),
     (("estimate", "--dataset", "sst2", "--layer", "9"), "layer 9 is out of range"),
-    (("estimate", "--dataset", "sst2", "--pca-k", "500"), "k=500 PCA components is larger than the number of tokens"),
+    (("estimate", "--dataset", "sst2", "--representation", "token-pca", "--pca-k", "500"), "k=500 PCA components is larger than the number of tokens"),
     (("pca-sweep", "--dataset", "sst2", "--k", "2,x"), "--k must be comma-separated integers"),
     (("heatmap", "--text", " "), "--text is empty"),
     (("heatmap", "--text", "fine", "--png"), "--png needs a static image renderer"),
