@@ -25,6 +25,7 @@ from predgen_core.errors import UserError
 from predgen_core.methods.heads import POOLINGS
 from predgen_core.methods.reading import check_layer
 
+from mi_toolkit.measures import compare as cmp
 from mi_toolkit.measures.estimate import estimate_split
 from mi_toolkit.measures.fmt import fmt_result
 from mi_toolkit.states import checkpoints as ck
@@ -143,8 +144,6 @@ def compare_to_best(res: LayerSweepResult, seed: int = 0) -> list[Any]:
     Holm-adjusted over the sweep (empty when the estimator gives no per-example values)."""
     if any(getattr(r, "pointwise", None) is None for r in res.results) or len(res.layers) < 2:
         return []
-    from mi_toolkit.measures import compare as cmp  # the paired machinery the other reports use
-
     best = res.layers.index(res.best)
     family = [cmp.compare("layer", f"layer {res.best}", res.results[best], f"layer {lay}", r, seed=seed)
               for lay, r in zip(res.layers, res.results) if lay != res.best]
