@@ -12,7 +12,6 @@ import typer
 
 from predgen_core.errors import user_errors
 from predgen_core.preflight import check_output_dir
-from predgen_mi.pipeline import PipelineConfig, run_pipeline
 
 from mi_toolkit.cli.options import DataDir, Seed
 
@@ -30,6 +29,10 @@ def pipeline_cmd(
 ) -> None:
     """Train predictor, generator and predgen, then write the DPI report, a PCA sweep and a heatmap."""
     check_output_dir(out_dir, "--out-dir")
+    # Heavy and deliberate: the workflow imports transformers' Trainer (seconds of start-up),
+    # which no other `mi` command needs, so `mi estimate --features ...` starts without it.
+    from predgen_mi.pipeline import PipelineConfig, run_pipeline
+
     overrides = {k: v for k, v in dict(max_steps=max_steps, mi_samples=mi_samples).items() if v is not None}
     make = PipelineConfig.quick if quick else PipelineConfig.full
     cfg = make(out_dir=str(out_dir), model=model, dataset=dataset, data_dir=data_dir, seed=seed, **overrides)
