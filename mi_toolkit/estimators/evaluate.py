@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mi_toolkit.estimators import EstimatorSpec, KSGConfig, NeuralConfig
+from mi_toolkit.estimators.specs import EstimatorSpec, KSGConfig, NeuralConfig
 from mi_toolkit.estimators.knn import ksg_terms
 from mi_toolkit.estimators.train import Prepared, marginal_terms, stack
 

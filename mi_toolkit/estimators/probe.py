@@ -31,28 +31,10 @@ from predgen_core.errors import UserError
 from mi_toolkit.estimators.probe_family import FamilyMember, array_candidates, split_log_prior
 from mi_toolkit.estimators.probe_prep import has_heavy_tails
 from mi_toolkit.estimators.result import MIResult
+from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.estimators.views import ProbeCandidate, TokenStates, as_input
 
 PRIOR = "prior"
-
-
-@dataclass
-class ProbeConfig:
-    """Hyper-parameters of the ``probe`` estimator (documented in docs/estimators.md)."""
-
-    folds: int = 5                                   # K: cross-fitting and selection folds
-    penalties: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)  # L2 on the mean log-loss scale
-    pca_ks: tuple[int, ...] = (8, 64)                # PCA sizes for the logistic heads
-    pca_ratio: int = 4                               # a PCA size k is a candidate when d >= pca_ratio * k
-    nonlinear_ks: tuple[int, ...] = (8,)             # top raw PCs read by an MLP head (d > mlp_max_dim)
-    hidden: int = 64                                 # MLP hidden units
-    mlp_decays: tuple[float, ...] = (1e-3, 1e-2)     # MLP weight decays
-    mlp_max_dim: int = 64                            # MLP on all standardised features up to this d
-    max_iter_linear: int = 60                        # L-BFGS iterations
-    max_iter_mlp: int = 100
-    repeats: int = 1                                 # cross-fits with different fold splits (averaged)
-    n_bootstrap: int = 1000
-    sequence: bool = True                            # token states: the sequence probe's candidates too
 
 
 @dataclass

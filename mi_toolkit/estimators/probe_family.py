@@ -20,6 +20,7 @@ import torch
 
 from mi_toolkit.estimators.probe_heads import fit_heads, predict_heads, stack_rows
 from mi_toolkit.estimators.probe_prep import transform
+from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.estimators.views import ProbeCandidate
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -104,7 +105,7 @@ class MemberEstimator:
 
 def array_candidates(n_classes: int, d: int | None = None, cfg: Any = None, heavy: bool = False,
                      device: str = "cpu") -> list[ProbeCandidate]:
-    """The candidate set for an ``(N, d)`` array (``cfg``: a :class:`~mi_toolkit.estimators.probe.ProbeConfig`).
+    """The candidate set for an ``(N, d)`` array (``cfg``: a :class:`~mi_toolkit.estimators.specs.ProbeConfig`).
 
     Always standardise + logistic over the penalty grid; with heavy tails (``heavy``) the
     Gaussianised version too; for ``d >= cfg.pca_ratio * k``: raw-PCA and standardise-PCA to ``k``
@@ -112,8 +113,6 @@ def array_candidates(n_classes: int, d: int | None = None, cfg: Any = None, heav
     ``d <= cfg.mlp_max_dim``, else on the top raw PCs (``cfg.nonlinear_ks``; lesson 2: a nonlinear
     label on the top-variance direction). ``d=None``: every PCA size.
     """
-    from mi_toolkit.estimators.probe import ProbeConfig
-
     cfg = cfg or ProbeConfig()
     del n_classes  # the head sizes come from the labels at fit time
     ks = [k for k in cfg.pca_ks if d is None or k * cfg.pca_ratio <= d]

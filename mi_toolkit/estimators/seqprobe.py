@@ -273,7 +273,7 @@ def _pooled_view(how: str) -> Callable[[TokenStates], np.ndarray]:
 def _array_candidates(n_classes: int, **kw: Any) -> list[ProbeCandidate]:
     """The probe engine's standard candidates for an ``(N, d)`` array (a PCA + logistic fallback without it)."""
     try:
-        from mi_toolkit.estimators.probe import array_candidates
+        from mi_toolkit.estimators.probe_family import array_candidates
     except ImportError:
         return [ProbeCandidate("pca64+logistic", lambda seed, C: _LogisticArray(C, seed))]
     return array_candidates(n_classes, **kw)

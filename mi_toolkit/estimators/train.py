@@ -21,7 +21,7 @@ from torch import Tensor
 
 from predgen_core.errors import UserError
 
-from mi_toolkit.estimators import EstimatorSpec, NeuralConfig
+from mi_toolkit.estimators.specs import EstimatorSpec, NeuralConfig
 from mi_toolkit.estimators.bounds import js_objective, log_marginal, mine_surrogate
 from mi_toolkit.estimators.critics import DiscreteCritic, GaussianCritic, SeparableCritic
 
