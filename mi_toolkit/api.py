@@ -62,20 +62,53 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
     if contains is not None and len(contains) != len(tasks):
         raise UserError(f"{len(contains)} contains= entries for {len(tasks)} tasks; pass one (or None) per task")
     inputs = [as_states(z) for z, _ in tasks]
+    fixed = None
     if test is not None:
-        if len(test) != len(tasks):
-            raise UserError(f"{len(test)} held-out sets for {len(tasks)} tasks; pass one per task")
-        n_fit = {len(z) for z in inputs}
-        if len(n_fit) != 1:
-            raise UserError("with explicit held-out sets all tasks must share one fit-set size")
-        fixed = n_fit.pop()
-        inputs = [concat_inputs(zf, as_states(ze)) for zf, (ze, _) in zip(inputs, test)]
-        tasks = [(z, np.concatenate([np.asarray(yf), np.asarray(ye)])) for z, (_, yf), (_, ye) in zip(inputs, tasks, test)]
-        contains = [_joined_parts(c) for c in contains] if contains is not None else None
-    else:
-        fixed = None
+        inputs, tasks, contains, fixed = _with_held_out(inputs, tasks, test, contains)
     checked = [check_task(flat(z), y, what=f"task {i}" if len(tasks) > 1 else "") for i, (z, y) in enumerate(tasks)]
     dev = resolve_device(device)
+    names, specs = _choose_estimators(checked, estimator, config, contains)
+    results: list[MIResult | None] = [None] * len(tasks)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, c in enumerate(checked):
+        width = len(c.classes) if c.discrete else c.y.shape[1]
+        groups[(names[i], len(c.z), c.discrete, width)].append(i)
+    for (name, *_), members in groups.items():
+        spec = specs[name]
+        cfg = config if config is not None else spec.config_cls()
+        parts = [contains[i] if contains is not None else None for i in members]
+        group = _run_group(spec, cfg, [checked[i] for i in members], [inputs[i] for i in members], parts,
+                           dev, seed, test_size, fixed)
+        for i, res in zip(members, group):
+            results[i] = res
+        if on_done is not None:
+            on_done(len(members))
+    return results  # type: ignore[return-value]
+
+
+def _with_held_out(inputs: list[Any], tasks: Sequence[tuple[Any, Any]], test: Sequence[tuple[Any, Any]],
+                   contains: Sequence[Mapping[str, Any] | None] | None):
+    """Each fit set joined with its explicit held-out set (fit rows first).
+
+    Returns ``(inputs, tasks, contains, n_fit)``: the joined inputs, ``(Z, Y)`` over both sets,
+    the parts over both sets, and the shared fit-set size ``n_fit`` (rows ``:n_fit`` are fit rows).
+    """
+    if len(test) != len(tasks):
+        raise UserError(f"{len(test)} held-out sets for {len(tasks)} tasks; pass one per task")
+    n_fit = {len(z) for z in inputs}
+    if len(n_fit) != 1:
+        raise UserError("with explicit held-out sets all tasks must share one fit-set size")
+    joined = [concat_inputs(zf, as_states(ze)) for zf, (ze, _) in zip(inputs, test)]
+    tasks = [(z, np.concatenate([np.asarray(yf), np.asarray(ye)])) for z, (_, yf), (_, ye) in zip(joined, tasks, test)]
+    parts = [_joined_parts(c) for c in contains] if contains is not None else None
+    return joined, tasks, parts, n_fit.pop()
+
+
+def _choose_estimators(checked: list[Checked], estimator: str | None, config: Any,
+                       contains: Sequence[Mapping[str, Any] | None] | None,
+                       ) -> tuple[list[str], dict[str, EstimatorSpec]]:
+    """Each task's estimator name (the default for its kind of ``Y`` when ``estimator`` is None) and
+    the specs by name, after checking that ``config`` and ``contains`` suit them."""
     names = [estimator or default_estimator(c.discrete) for c in checked]
     specs = {name: ESTIMATORS.get(name) for name in set(names)}
     for name, spec in specs.items():
@@ -85,33 +118,22 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
                             "choose a continuous estimator (see mi estimate --help)")
     if contains is not None and any(c and specs[n].family != "probe" for c, n in zip(contains, names)):
         raise UserError("contains= is a probe option (nesting by construction); use estimator='probe' with it")
-    results: list[MIResult | None] = [None] * len(tasks)
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, c in enumerate(checked):
-        width = len(c.classes) if c.discrete else c.y.shape[1]
-        groups[(names[i], len(c.z), c.discrete, width)].append(i)
-    for (name, *_), members in groups.items():
-        spec = specs[name]
-        cfg = config if config is not None else spec.config_cls()
-        if spec.family == "knn":
-            for i in members:
-                results[i] = _knn_result(spec, cfg, _tail(checked[i], fixed), seed)
-        elif spec.family == "probe":
-            for i in members:
-                parts = contains[i] if contains is not None else None
-                sources = resolve_parts(inputs[i], parts, len(checked[i].y))
-                results[i] = probe_result(sources, checked[i].y, len(checked[i].classes), cfg, seed, dev, fixed)
-        elif spec.family == "direct":  # the estimator does its own split or cross-fit
-            for i in members:
-                results[i] = spec.run(checked[i], cfg, seed, fixed)
-        else:
-            group_results, *_ = _neural_group(spec, cfg, [checked[i] for i in members], dev, seed, test_size,
-                                              n_fit=fixed)
-            for i, res in zip(members, group_results):
-                results[i] = res
-        if on_done is not None:
-            on_done(len(members))
-    return results  # type: ignore[return-value]
+    return names, specs
+
+
+def _run_group(spec: EstimatorSpec, cfg: Any, checked: list[Checked], inputs: list[Any],
+               parts: list[Mapping[str, Any] | None], dev: torch.device, seed: int, test_size: float,
+               n_fit: int | None) -> list[MIResult]:
+    """The results of one group of tasks (same estimator, ``N`` and kind of ``Y``), in order."""
+    if spec.family == "knn":
+        return [_knn_result(spec, cfg, _tail(c, n_fit), seed) for c in checked]
+    if spec.family == "probe":
+        return [probe_result(resolve_parts(z, p, len(c.y)), c.y, len(c.classes), cfg, seed, dev, n_fit)
+                for c, z, p in zip(checked, inputs, parts)]
+    if spec.family == "direct":  # the estimator does its own split or cross-fit
+        return [spec.run(c, cfg, seed, n_fit) for c in checked]
+    results, *_ = _neural_group(spec, cfg, checked, dev, seed, test_size, n_fit=n_fit)
+    return results
 
 
 def _joined_parts(parts: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
