@@ -3,7 +3,7 @@
 Shows a task whose records are nested (``choices: {text: [...], label: [...]}``):
 it overrides ``from_record`` and nothing else.
 """
-from predgen_core.tasks.base import ClassificationTask, Example, register_task, require_field
+from predgen_core.tasks.base import TRAIN_DEV_TEST, ClassificationTask, Example, register_task, require_field
 
 
 @register_task
@@ -13,9 +13,8 @@ class ARCEasy(ClassificationTask):
     instruction = "Answer the science question with the letter of the correct choice."
     labels = ("A", "B", "C", "D", "E")
     label_aliases = {"1": 0, "2": 1, "3": 2, "4": 3, "5": 4}  # a few ARC rows number their choices
-    splits = {"train": ("train",), "validation": ("validation", "dev"), "test": ("test",)}
+    splits = TRAIN_DEV_TEST
     hub_id, hub_config = "allenai/ai2_arc", "ARC-Easy"
-    hub_splits = {"train": "train", "validation": "validation", "test": "test"}
 
     def from_record(self, record, where):
         question = require_field(record, "question", where)

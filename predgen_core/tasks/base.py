@@ -20,6 +20,17 @@ from predgen_core.registry import Registry
 # deliberately: the task registry is read on every CLI path, and they take seconds.
 
 
+# ``splits`` of a corpus that ships train, dev (or validation) and a labelled test set
+TRAIN_DEV_TEST: dict[str, tuple[str, ...]] = {"train": ("train",), "validation": ("validation", "dev"),
+                                              "test": ("test",)}
+
+
+def per_split(reader: Reader, **files: str) -> dict[str, dict[str, Reader]]:
+    """``native_files`` of a corpus with one file (or glob) per split, all read by ``reader``:
+    ``per_split(read_jsonl, train="a_train.jsonl", validation="a_dev.jsonl")``."""
+    return {split: {name: reader} for split, name in files.items()}
+
+
 @dataclass(frozen=True)
 class Example:
     """One input and its gold label (class index, or a float for regression)."""
@@ -49,7 +60,8 @@ class Task:
     native_files: ClassVar[dict[str, dict[str, Reader]]] = {}
     hub_id: ClassVar[str | None] = None
     hub_config: ClassVar[str | None] = None
-    hub_splits: ClassVar[dict[str, str]] = {}
+    # canonical split -> the hub's split name; None: the hub has each of ``splits`` under its own name
+    hub_splits: ClassVar[dict[str, str] | None] = None
 
     # raw field -> how the prompt names it; the default ``from_record`` renders these lines
     text_fields: ClassVar[dict[str, str]] = {}
@@ -106,8 +118,9 @@ class Task:
 
     def fallback_records(self, split: str, looked: list[str]) -> tuple[list[dict], str]:
         """After local folders: the hub (override for other built-in sources)."""
-        if self.hub_id is not None and split in self.hub_splits:
-            rows = load_hub(self.hub_id, self.hub_config, self.hub_splits[split], looked)
+        hub_splits = self.hub_splits if self.hub_splits is not None else {name: name for name in self.splits}
+        if self.hub_id is not None and split in hub_splits:
+            rows = load_hub(self.hub_id, self.hub_config, hub_splits[split], looked)
             if rows is not None:
                 return rows, f"hub:{self.hub_id}"
         raise missing_data_error(self.name, split, looked)

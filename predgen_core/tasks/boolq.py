@@ -12,4 +12,3 @@ class BoolQ(ClassificationTask):
     text_fields = {"passage": "Passage", "question": "Question"}
     label_field = "answer"
     hub_id = "google/boolq"
-    hub_splits = {"train": "train", "validation": "validation"}

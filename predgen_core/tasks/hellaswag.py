@@ -6,7 +6,7 @@ Native files: ``hellaswag_train.jsonl``, ``hellaswag_val.jsonl`` with rows
 """
 from predgen_core.data import read_jsonl
 from predgen_core.errors import UserError
-from predgen_core.tasks.base import ClassificationTask, Example, register_task, require_field
+from predgen_core.tasks.base import ClassificationTask, Example, per_split, register_task, require_field
 
 
 @register_task
@@ -14,10 +14,9 @@ class HellaSwag(ClassificationTask):
     name = "hellaswag"
     description = "HellaSwag commonsense sentence endings, 4 options (ctx, endings, label)"
     instruction = "Which ending continues the text most plausibly? Answer Ending 1, 2, 3 or 4."
-    labels = ("Ending 1", "Ending 2", "Ending 3", "Ending 4")
-    native_files = {"train": {"hellaswag_train.jsonl": read_jsonl}, "validation": {"hellaswag_val.jsonl": read_jsonl}}
+    labels = tuple(f"Ending {i}" for i in range(1, 5))
+    native_files = per_split(read_jsonl, train="hellaswag_train.jsonl", validation="hellaswag_val.jsonl")
     hub_id = "Rowan/hellaswag"
-    hub_splits = {"train": "train", "validation": "validation"}
 
     def from_record(self, record, where):
         context = require_field(record, "ctx", where)

@@ -6,7 +6,7 @@ meanGrade``; ``original`` marks the replaced word as ``<word/>``.
 import re
 
 from predgen_core.errors import UserError
-from predgen_core.tasks.base import Example, RegressionTask, register_task, require_field
+from predgen_core.tasks.base import TRAIN_DEV_TEST, Example, RegressionTask, register_task, require_field
 
 _EDITED = re.compile(r"<([^<>]*)/>")
 
@@ -17,11 +17,10 @@ class Humicroedit(RegressionTask):
     description = "SemEval-2020 funniness of edited headlines, 0-3 (original with <word/>, edit, meanGrade)"
     instruction = "How funny is the edited headline, from 0.00 (not funny) to 3.00 (funny)?"
     answer_label = "Funniness"
-    low, high, decimals = 0.0, 3.0, 2
+    high = 3.0
     label_field = "meanGrade"
-    splits = {"train": ("train",), "validation": ("validation", "dev"), "test": ("test",)}
+    splits = TRAIN_DEV_TEST
     hub_id, hub_config = "SemEvalWorkshop/humicroedit", "subtask-1"
-    hub_splits = {"train": "train", "validation": "validation", "test": "test"}
 
     def from_record(self, record, where):
         original, edit = require_field(record, "original", where), require_field(record, "edit", where)

@@ -5,7 +5,7 @@ Native files (single-word subtask): ``lcp_single_train.tsv``, ``lcp_single_trial
 ``id, corpus, sentence, token, complexity`` and no quoting (sentences keep their quotes).
 """
 from predgen_core.data import read_tsv_header
-from predgen_core.tasks.base import RegressionTask, register_task
+from predgen_core.tasks.base import RegressionTask, per_split, register_task
 
 
 @register_task
@@ -13,11 +13,9 @@ class LCP(RegressionTask):
     name = "lcp"
     description = "SemEval-2021 lexical complexity of a word in context, 0-1 (sentence, token, complexity)"
     instruction = "How complex is the word in this sentence, from 0.00 (very easy) to 1.00 (very difficult)?"
+    splits = {"train": ("train",), "validation": ("validation", "trial", "dev"), "test": ("test",)}
+    native_files = per_split(read_tsv_header, train="lcp_single_train.tsv", validation="lcp_single_trial.tsv",
+                             test="lcp_single_test.tsv")
     answer_label = "Complexity"
-    low, high, decimals = 0.0, 1.0, 2
     text_fields = {"sentence": "Sentence", "token": "Word"}
     label_field = "complexity"
-    splits = {"train": ("train",), "validation": ("validation", "trial", "dev"), "test": ("test",)}
-    native_files = {"train": {"lcp_single_train.tsv": read_tsv_header},
-                    "validation": {"lcp_single_trial.tsv": read_tsv_header},
-                    "test": {"lcp_single_test.tsv": read_tsv_header}}

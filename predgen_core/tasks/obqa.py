@@ -4,7 +4,7 @@ Native files (``Main/``): ``train.jsonl``, ``dev.jsonl``, ``test.jsonl`` with
 ``{"id", "question": {"stem", "choices": [{"text", "label"}, ...]}, "answerKey"}``.
 The hub's flat rows (``question_stem``, ``choices: {text: [...], label: [...]}``) read too.
 """
-from predgen_core.tasks.base import ClassificationTask, Example, register_task, require_field
+from predgen_core.tasks.base import TRAIN_DEV_TEST, ClassificationTask, Example, register_task, require_field
 
 
 @register_task
@@ -13,9 +13,8 @@ class OBQA(ClassificationTask):
     description = "OpenBookQA science questions, answer A-D (question.stem, question.choices, answerKey)"
     instruction = "Answer the science question with the letter of the correct choice."
     labels = ("A", "B", "C", "D")
-    splits = {"train": ("train",), "validation": ("validation", "dev"), "test": ("test",)}
+    splits = TRAIN_DEV_TEST
     hub_id, hub_config = "allenai/openbookqa", "main"
-    hub_splits = {"train": "train", "validation": "validation", "test": "test"}
 
     def from_record(self, record, where):
         question = record.get("question")

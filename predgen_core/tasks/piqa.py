@@ -10,4 +10,3 @@ class PIQA(MultipleChoiceTask):
     question_field, question_label = "goal", "Goal"
     option_fields, option_word = ("sol1", "sol2"), "Solution"
     hub_id = "ybisk/piqa"
-    hub_splits = {"train": "train", "validation": "validation"}

@@ -17,4 +17,3 @@ class SICK(SentencePairScore):
     label_field = "relatedness_score"
     splits = {"train": ("train",), "validation": ("validation", "dev", "trial"), "test": ("test",)}
     hub_id = "RobZamp/sick"
-    hub_splits = {"train": "train", "validation": "validation", "test": "test"}

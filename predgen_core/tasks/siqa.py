@@ -9,7 +9,7 @@ from pathlib import Path
 
 from predgen_core.data import read_jsonl
 from predgen_core.errors import UserError
-from predgen_core.tasks.base import ClassificationTask, Example, register_task, require_field
+from predgen_core.tasks.base import ClassificationTask, Example, per_split, register_task, require_field
 
 
 def read_with_labels(path: Path) -> list[dict]:
@@ -31,9 +31,8 @@ class SIQA(ClassificationTask):
     instruction = "Read the situation and answer the question. Answer A, B or C."
     labels = ("A", "B", "C")
     label_aliases = {"1": 0, "2": 1, "3": 2}  # answers count from 1
-    native_files = {"train": {"train.jsonl": read_with_labels}, "validation": {"dev.jsonl": read_with_labels}}
+    native_files = per_split(read_with_labels, train="train.jsonl", validation="dev.jsonl")
     hub_id = "allenai/social_i_qa"
-    hub_splits = {"train": "train", "validation": "validation"}
 
     def from_record(self, record, where):
         context, question = require_field(record, "context", where), require_field(record, "question", where)

@@ -18,4 +18,3 @@ class SST2(MovieReviewSentiment):
     description = "GLUE SST-2 binary sentiment (train 67,349 / validation 872)"
     native_files = {"train": {"train.tsv": read_tsv_header}, "validation": {"validation.tsv": read_tsv_header, "dev.tsv": read_tsv_header}}
     hub_id = "stanfordnlp/sst2"
-    hub_splits = {"train": "train", "validation": "validation"}

@@ -2,7 +2,7 @@
 from typing import ClassVar
 
 from predgen_core.data import read_tsv_columns
-from predgen_core.tasks.base import RegressionTask, register_task
+from predgen_core.tasks.base import RegressionTask, per_split, register_task
 
 # The benchmark's own distribution: tab-separated, no header, a few rows with extra trailing fields.
 _read = read_tsv_columns(("genre", "file", "year", "id", "label", "sentence1", "sentence2"))
@@ -29,10 +29,6 @@ class STSB(SentencePairScore):
     low, high = 0.0, 5.0
     text_fields = {"sentence1": "Sentence 1", "sentence2": "Sentence 2"}
     splits = {"train": ("train",), "validation": ("validation", "dev", "val"), "test": ("test",)}
-    native_files = {
-        "train": {"sts-train.csv": _read},
-        "validation": {"sts-dev.csv": _read},
-        "test": {"sts-test.csv": _read},
-    }
+    native_files = per_split(_read, train="sts-train.csv", validation="sts-dev.csv", test="sts-test.csv")
     hub_id, hub_config = "nyu-mll/glue", "stsb"
     hub_splits = {"train": "train", "validation": "validation"}
