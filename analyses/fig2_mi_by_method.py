@@ -8,7 +8,7 @@ A killed run resumes: extracted states are cached per shard.
     .venv/bin/python analyses/fig2_mi_by_method.py --quick
     # a useful n on the pipeline's checkpoints (long; all 872 validation sentences):
     .venv/bin/python analyses/fig2_mi_by_method.py --quick --datasets sst2 --models-from runs/pipeline/models \
-        --max-samples 2000 --eval-samples 872 --suffix -n2000
+        --max-samples 2000 --eval-samples 872 --suffix=-n2000
 """
 from __future__ import annotations
 
