@@ -45,11 +45,14 @@ POS = ["a funny film", "funny and warm", "a funny delight", "funny , smart and k
 NEG = ["a dull film", "dull and long", "a dull mess", "dull , flat and cold"]
 
 
-def write_sst2(root: Path, n: int = 80, seed: int = 0) -> Path:
-    """``root/sst2/{train,validation}.tsv`` with ``n`` rows each, alternating labels."""
+def write_sst2(root: Path, n: int = 80, seed: int = 0, unique: bool = False) -> Path:
+    """``root/sst2/{train,validation}.tsv`` with ``n`` rows each, alternating labels.
+
+    ``unique``: every sentence distinct (a row number is appended), so that a fit pool with
+    the LMs' training sentences removed is not empty."""
     rng = random.Random(seed)
     (root / "sst2").mkdir(parents=True, exist_ok=True)
     for split in ("train", "validation"):
-        rows = [f"{rng.choice(POS if i % 2 else NEG)}\t{i % 2}" for i in range(n)]
+        rows = [f"{rng.choice(POS if i % 2 else NEG)}{f' , take {i}' if unique else ''}\t{i % 2}" for i in range(n)]
         (root / "sst2" / f"{split}.tsv").write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
     return root

@@ -96,6 +96,12 @@ class MIResult:
             best = f"best held-out value {self.mi:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}]"
         return f"no information detected at this n ({best}; {how})"
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "MIResult":
+        """The inverse of :meth:`to_dict`: derived keys (``description``) are recomputed, not read."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
     def to_dict(self, per_example: bool = False) -> dict[str, Any]:
         """JSON-ready dict (plain floats, lists and dicts). The per-example arrays are left
         out unless ``per_example`` (they hold one value per scored example)."""

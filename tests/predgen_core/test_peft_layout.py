@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 from typer.testing import CliRunner
 
-from fixtures import tiny_lm
+from fixtures import tiny_lm, write_sst2
 import predgen_core
 from predgen_core.api import TrainConfig, train
 from predgen_core.checkpoint import convert
@@ -94,7 +94,8 @@ def test_a_base_model_the_adapter_does_not_fit_is_one_line(checkpoint, tmp_path)
     (moved / "manifest.json").write_text(json.dumps({**manifest, "base_model": str(other)}))
     with pytest.raises(UserError, match="trained on base model 'tiny-llama' and does not fit"):
         predgen_core.load(moved)
-    result = CliRunner().invoke(app, ["evaluate", str(moved), "--dataset", "sst2"])
+    data = write_sst2(tmp_path / "data", n=8)   # the data checks pass, so the base model is what fails
+    result = CliRunner().invoke(app, ["evaluate", str(moved), "--dataset", "sst2", "--data-dir", str(data)])
     line = [ln for ln in result.output.splitlines() if ln.strip()][-1]
     assert result.exit_code == 2 and line.startswith("error: ") and "size mismatch" in line
 

@@ -12,7 +12,7 @@ from fixtures import write_sst2
 
 
 def test_pipeline_end_to_end_on_tiny_model(tmp_path):
-    data = write_sst2(tmp_path / "data", n=60)
+    data = write_sst2(tmp_path / "data", n=600, unique=True)   # quick trains on 512; the fit pool is the rest
     out = tmp_path / "pipe"
     args = ["pipeline", "--quick", "--model", "tiny-llama", "--data-dir", str(data), "--out-dir", str(out),
             "--max-steps", "2", "--max-samples", "40"]

@@ -93,6 +93,6 @@ def test_above_ceiling_gets_a_clear_message(capsys):
 def test_below_zero_gets_a_clear_message(capsys):
     res = MIResult(mi=-0.29, ci_low=-0.40, ci_high=-0.18, estimator="x", ceiling=None, above_ceiling=False,
                    n_train=10, n_test=10, p_value=1.0, seconds=0.0, seed=0, discrete=False)
-    assert res.below_zero and not MIResult(**{**res.to_dict(), "ci_high": 0.01}).below_zero
+    assert res.below_zero and not MIResult.from_dict({**res.to_dict(), "ci_high": 0.01}).below_zero
     _print_result(res, {"representation": "full"})
     assert "below 0 beyond its interval; MI cannot be negative" in capsys.readouterr().err

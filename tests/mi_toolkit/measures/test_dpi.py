@@ -112,7 +112,7 @@ def test_dpi_from_states_nests_every_container_and_checks_the_examples():
 
 def _ckpt(manifest):
     return types.SimpleNamespace(model=None, tokenizer=None, manifest=manifest, method=manifest.get("method", "x"),
-                                 path=f"/tmp/{manifest.get('method', 'x')}", pooling="last")
+                                 path=f"ckpt-{manifest.get('method', 'x')}", pooling="last")
 
 
 def test_pools_exclude_training_examples_and_mismatched_checkpoints_fail(tmp_path):
