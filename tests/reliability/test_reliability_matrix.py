@@ -45,6 +45,8 @@ def ckpt_args(env: dict, o: Path) -> dict[tuple[str, str], Callable[[Any, Any], 
         ("mi", "layer-sweep"): lambda c, dd=d: ["layer-sweep", "--model", c, "--dataset", "sst2", "--data-dir", dd,
                                                 "--output", h, "--json", j],
         ("mi", "extract"): lambda c, dd=d: ["extract", "--model", c, "--dataset", "sst2", "--data-dir", dd],
+        ("mi", "curve"): lambda c, dd=d: ["curve", "--model", c, "--dataset", "sst2", "--data-dir", dd, "--output", h,
+                                          "--json", j],
         ("predgen", "evaluate"): lambda c, dd=d: ["evaluate", c, "--dataset", "sst2", "--data-dir", dd, "--json", j],
         ("predgen", "predict"): lambda c, dd=d: ["predict", c, "--text", "a funny film"],
         ("predgen", "convert"): lambda c, dd=d: ["convert", c],
@@ -52,7 +54,7 @@ def ckpt_args(env: dict, o: Path) -> dict[tuple[str, str], Callable[[Any, Any], 
 
 
 DATA_COMMANDS = [("mi", "estimate"), ("mi", "pca-sweep"), ("mi", "dpi"), ("mi", "heatmap"), ("mi", "layer-sweep"),
-                 ("mi", "extract"), ("predgen", "evaluate"), ("predgen", "zero-shot"), ("predgen", "train")]
+                 ("mi", "extract"), ("mi", "curve"), ("predgen", "evaluate"), ("predgen", "zero-shot"), ("predgen", "train")]
 
 
 def train_args(d: Any, out: Path, *extra: Any) -> list[Any]:
@@ -143,6 +145,11 @@ OPTION_CASES: dict[str, tuple[str, Callable[[dict, Path], list[Any]], tuple[str,
                                  + ["--max-samples", "-3"], ("--max-samples",)),
     "extract-split-unknown": ("mi", lambda e, o: ckpt_args(e, o)[("mi", "extract")](e["pg"]) + ["--splits", "nope"],
                               ("nope",)),
+    "curve-folds-1": ("mi", lambda e, o: ckpt_args(e, o)[("mi", "curve")](e["pg"]) + ["--folds", 1], ("--folds",)),
+    "curve-sizes-type": ("mi", lambda e, o: ["curve", "--z", f"last={npy(o, 'z.npy', np.zeros((40, 3)))}", "--y",
+                                             npy(o, "y.npy", np.arange(40) % 2), "--sizes", "10,x"], ("--sizes",)),
+    "curve-model-and-arrays": ("mi", lambda e, o: ckpt_args(e, o)[("mi", "curve")](e["pg"]) + ["--y", o / "y.npy"],
+                               ("--model",)),
     "bench-n-small": ("mi", lambda e, o: ["bench", "--n", 5], ("--n",)),
     "bench-n-type": ("mi", lambda e, o: ["bench", "--n", "many"], ("--n",)),
     "bench-estimators-empty": ("mi", lambda e, o: ["bench", "--estimators", ""], ("--estimators",)),
@@ -187,6 +194,7 @@ OUTPUT_CASES: dict[str, tuple[str, Callable[[dict, Path, Path], list[Any]]]] = {
     "heatmap-output": ("mi", lambda e, o, out: ckpt_args(e, o)[("mi", "heatmap")](e["pg"]) + ["--output", out]),
     "layer-sweep-json": ("mi", lambda e, o, out: ckpt_args(e, o)[("mi", "layer-sweep")](e["pg"]) + ["--json", out]),
     "bench-json": ("mi", lambda e, o, out: ["bench", "--quick", "--json", out]),
+    "curve-json": ("mi", lambda e, o, out: ckpt_args(e, o)[("mi", "curve")](e["pg"])[:-1] + [out]),
     "pipeline-out-dir": ("mi", lambda e, o, out: ["pipeline", "--quick", "--model", "tiny-llama", "--out-dir", out]),
     "train-output-dir": ("predgen", lambda e, o, out: train_args(e["data"], out)),
     "evaluate-json": ("predgen", lambda e, o, out: ckpt_args(e, o)[("predgen", "evaluate")](e["pg"])[:-1] + [out]),
