@@ -12,6 +12,11 @@ SHARED_DATA = Path(os.environ.get("MI_TOOLKIT_SHARED_DATA", REPO.parent / "share
 # Tests never touch the network. Everything they write goes to a per-session cache
 # (below), except the model cache: the SmolLM2 tokenizer and dequantised weights are
 # deterministic functions of the installed GGUF, so they are built once per machine.
+# One thread per process: the tests run tiny models, where a second torch/BLAS thread on a
+# 2-core machine only adds contention (the whole suite ran several times slower with two),
+# and several tests start child processes that inherit this.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 _user_cache = os.environ.get("PREDGEN_CACHE") or os.path.join(
