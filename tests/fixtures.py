@@ -56,3 +56,14 @@ def write_sst2(root: Path, n: int = 80, seed: int = 0, unique: bool = False) -> 
         rows = [f"{rng.choice(POS if i % 2 else NEG)}{f' , take {i}' if unique else ''}\t{i % 2}" for i in range(n)]
         (root / "sst2" / f"{split}.tsv").write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
     return root
+
+
+def accelerate_launcher() -> str:
+    """The ``accelerate`` console script of this interpreter's environment (part of the install)."""
+    import shutil
+    import sys
+
+    launcher = Path(sys.executable).with_name("accelerate")
+    found = str(launcher) if launcher.exists() else shutil.which("accelerate")
+    assert found, "accelerate's launcher is part of the install"
+    return found

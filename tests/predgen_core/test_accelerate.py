@@ -3,20 +3,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+
+from fixtures import accelerate_launcher
 
 
 @pytest.mark.slow
 def test_train_under_accelerate_launch_with_two_cpu_processes(tmp_path, shared_data):
-    accelerate = Path(sys.executable).with_name("accelerate")
-    if not accelerate.exists():
-        accelerate = shutil.which("accelerate")
-    assert accelerate, "accelerate's launcher is part of the install"
+    accelerate = accelerate_launcher()
     out = tmp_path / "ddp"
     # --multi_gpu selects torchrun-style launching; without CUDA, accelerate picks the gloo backend
     cmd = [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",

@@ -119,20 +119,25 @@ BREAKS: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
 }
 
 
-@pytest.fixture(scope="session")
-def broken(env) -> Callable[[str], Path]:
-    """``broken(name)``: a copy of the predgen checkpoint broken as ``BREAKS[name]`` says (made once)."""
+def _breaker(source: Path, folder: Path, table: dict) -> Callable[[str], Path]:
+    """``make(name)``: a copy of ``source`` under ``folder`` broken as ``table[name]`` says (made once)."""
     made: dict[str, Path] = {}
 
     def make(name: str) -> Path:
         if name not in made:
-            path = env["root"] / "broken" / name
-            shutil.copytree(env["pg"], path)
-            BREAKS[name][0](path)
+            path = folder / name
+            shutil.copytree(source, path)
+            table[name][0](path)
             made[name] = path
         return made[name]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def broken(env) -> Callable[[str], Path]:
+    """``broken(name)``: a copy of the predgen checkpoint broken as ``BREAKS[name]`` says (made once)."""
+    return _breaker(env["pg"], env["root"] / "broken", BREAKS)
 
 
 def _only_notes(path: Path) -> None:
@@ -166,17 +171,8 @@ DATA_BREAKS: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
 
 @pytest.fixture(scope="session")
 def broken_data(env) -> Callable[[str], Path]:
-    made: dict[str, Path] = {}
-
-    def make(name: str) -> Path:
-        if name not in made:
-            path = env["root"] / "broken-data" / name
-            shutil.copytree(env["data"], path)
-            DATA_BREAKS[name][0](path)
-            made[name] = path
-        return made[name]
-
-    return make
+    """``broken_data(name)``: a copy of the data folder broken as ``DATA_BREAKS[name]`` says (made once)."""
+    return _breaker(env["data"], env["root"] / "broken-data", DATA_BREAKS)
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:

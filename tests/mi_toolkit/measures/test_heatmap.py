@@ -13,16 +13,21 @@ from predgen_core.tasks import TASKS
 
 from fixtures import tiny_lm, write_sst2
 
-def test_text_tokens_are_located_inside_the_prompt():
+def _masked(task_name: str, text: str, max_length: int | None = None):
+    """``(mask, kept text)``: the prompt tokens the heatmap reads for ``text``, and their decoding."""
     tok = tiny_lm()[1]
-    task = TASKS.get("sst2")
-    ex = make_example(task, "a funny and pretty film")
+    task = TASKS.get(task_name)
+    ex = make_example(task, text)
     prompt = task.prompt(ex)
-    mask = span_mask(tok, prompt, text_spans(task, ex, prompt), None)
-    ids = tok(prompt)["input_ids"]
-    assert tok.decode([i for i, m in zip(ids, mask) if m]).strip() == "a funny and pretty film"
+    mask = span_mask(tok, prompt, text_spans(task, ex, prompt), max_length)
+    return mask, tok.decode([i for i, m in zip(tok(prompt)["input_ids"], mask) if m])
+
+
+def test_text_tokens_are_located_inside_the_prompt():
+    mask, kept = _masked("sst2", "a funny and pretty film")
+    assert kept.strip() == "a funny and pretty film"
     # left truncation (as extraction does) keeps the mask aligned with the kept tokens
-    short = span_mask(tok, prompt, text_spans(task, ex, prompt), 10)
+    short, _ = _masked("sst2", "a funny and pretty film", 10)
     assert len(short) == 10 and short.sum() == mask[-10:].sum()
 
 
@@ -69,12 +74,7 @@ def test_heatmap_end_to_end_on_a_tiny_model(tmp_path):
 
 
 def test_multiple_choice_text_is_split_into_question_and_options():
-    tok = tiny_lm()[1]
-    task = TASKS.get("piqa")
-    ex = make_example(task, "open a jar ||| twist the lid ||| hit it with a fish")
-    prompt = task.prompt(ex)
-    mask = span_mask(tok, prompt, text_spans(task, ex, prompt), None)
-    kept = tok.decode([i for i, m in zip(tok(prompt)["input_ids"], mask) if m])
+    _, kept = _masked("piqa", "open a jar ||| twist the lid ||| hit it with a fish")
     assert "open a jar" in kept and "fish" in kept and "Solution" not in kept and "Goal" not in kept
 
 

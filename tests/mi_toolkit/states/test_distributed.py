@@ -3,10 +3,7 @@ of the shards into one cache folder, the main process merges them, and the resul
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +11,7 @@ import pytest
 from mi_toolkit.states import distributed
 from mi_toolkit.states.extract import extract_layers
 
-from fixtures import write_sst2
+from fixtures import accelerate_launcher, write_sst2
 
 
 def test_shards_go_round_robin_and_a_single_process_needs_no_accelerate(monkeypatch):
@@ -27,10 +24,7 @@ def test_shards_go_round_robin_and_a_single_process_needs_no_accelerate(monkeypa
 
 @pytest.mark.slow
 def test_extract_under_accelerate_launch_with_two_cpu_processes(tmp_path, monkeypatch):
-    accelerate = Path(sys.executable).with_name("accelerate")
-    if not accelerate.exists():
-        accelerate = shutil.which("accelerate")
-    assert accelerate, "accelerate's launcher is part of the install"
+    accelerate = accelerate_launcher()
     data = str(write_sst2(tmp_path / "data", n=20))
     cache = tmp_path / "cache"
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "PREDGEN_CACHE": str(cache)}
