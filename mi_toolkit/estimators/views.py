@@ -19,8 +19,7 @@ from typing import Any, Callable, Protocol, Sequence
 import numpy as np
 
 from predgen_core.errors import UserError
-
-POOLINGS = ("first", "mean", "last")
+from predgen_core.methods.heads import POOLINGS  # one list of poolings for training heads and probes
 
 
 @dataclass
