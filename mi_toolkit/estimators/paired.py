@@ -43,10 +43,10 @@ def _values(x: Any) -> np.ndarray:
 
 
 def paired_difference(a: Any, b: Any, *, n_boot: int = 2000, seed: int = 0) -> PairedDifference:
-    """Mean paired difference ``a - b`` over examples.
+    """Mean paired difference ``a - b`` over examples, with a paired bootstrap (within scoring folds).
 
-    ``a``, ``b``: ``(n,)`` per-example values, or results with ``pointwise``, scored on the
-    same ``n`` examples in the same order.
+    ``a``, ``b``: ``(n,)`` per-example values, or results with ``pointwise`` (and ``fold_ids``),
+    scored on the same ``n`` examples in the same order.
     """
     va, vb = _values(a), _values(b)
     if va.shape != vb.shape:
@@ -56,7 +56,16 @@ def paired_difference(a: Any, b: Any, *, n_boot: int = 2000, seed: int = 0) -> P
         raise UserError("paired comparison needs at least 2 examples and n_boot >= 1")
     d = va - vb
     rng = np.random.default_rng(seed)
-    boot = d[rng.integers(0, len(d), (n_boot, len(d)))].mean(axis=1)
+    # Cross-fitted results scored with the same folds are resampled within each fold, so the
+    # interval keeps the fold structure; otherwise (arrays, or different folds) over all examples.
+    fa, fb = getattr(a, "fold_ids", None), getattr(b, "fold_ids", None)
+    same_folds = fa is not None and fb is not None and np.array_equal(fa, fb)
+    strata = np.asarray(fa) if same_folds else np.zeros(len(d), int)
+    boot = np.zeros(n_boot)
+    for s in np.unique(strata):
+        rows = np.flatnonzero(strata == s)
+        boot += d[rows][rng.integers(0, len(rows), (n_boot, len(rows)))].sum(axis=1)
+    boot /= len(d)
     lo, hi = np.quantile(boot, [0.025, 0.975])
     floor = 1.0 / (n_boot + 1)
     below = (1 + np.sum(boot <= 0)) / (n_boot + 1)

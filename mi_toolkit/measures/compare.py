@@ -25,7 +25,7 @@ import numpy as np
 
 from predgen_core.errors import UserError
 
-from mi_toolkit.estimators.paired import holm
+from mi_toolkit.estimators.paired import holm, paired_difference
 
 VERDICTS = ("reads higher", "reads lower", "no difference detected at this n", "not detected")
 ALPHA = 0.05
@@ -68,25 +68,14 @@ def _values(res: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def paired_bootstrap(a: Any, b: Any, *, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, float]:
-    """``(diff, ci_low, ci_high, p_two_sided)`` of ``mean(a_i - b_i)``, resampling within scoring folds.
+    """``(diff, ci_low, ci_high, p_two_sided)`` of ``mean(a_i - b_i)``: :func:`paired_difference`, resampling
+    within scoring folds.
 
     ``a``, ``b``: results with ``pointwise`` ``(n,)`` over the same examples in the same order.
     """
-    (va, fa), (vb, fb) = _values(a), _values(b)
-    if va.shape != vb.shape:
-        raise UserError(f"paired comparison needs the same examples: {len(va)} vs {len(vb)} scored; "
-                        "estimate both on the same evaluation pool")
-    d = va - vb
-    strata = fa if np.array_equal(fa, fb) else np.zeros(len(d), int)
-    rng = np.random.default_rng(seed)
-    boot = np.zeros(n_boot)
-    for s in np.unique(strata):
-        rows = np.flatnonzero(strata == s)
-        boot += d[rows][rng.integers(0, len(rows), (n_boot, len(rows)))].sum(1)
-    boot /= len(d)
-    lo, hi = np.quantile(boot, [0.025, 0.975])
-    below, above = (1 + np.sum(boot <= 0)) / (n_boot + 1), (1 + np.sum(boot >= 0)) / (n_boot + 1)
-    return float(d.mean()), float(lo), float(hi), float(min(1.0, 2 * min(below, above)))
+    _values(a), _values(b)   # a result without per-example values gets the message naming the way out
+    p = paired_difference(a, b, n_boot=n_boot, seed=seed)
+    return p.diff, p.ci_low, p.ci_high, p.p_two_sided
 
 
 def compare(kind: str, name_a: str, a: Any, name_b: str, b: Any, *, seed: int = 0, note: str = "") -> Comparison:
