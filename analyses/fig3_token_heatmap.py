@@ -41,14 +41,14 @@ def main() -> None:
     rows = []
     for i, (word, text) in enumerate(pick_sentences(args.words.split(","), per_word, ddir, args.seed)):
         res = heatmap(ckpt, text, "sst2", data_dir=ddir, max_samples=budget(args).mi_samples * 2, seed=args.seed,
-                      n_steps=16 if args.quick else 50)
+                      n_steps=16 if args.quick else 50, controls=True)
         cols = [j for j, t in enumerate(res.tokens) if t.strip().lower() == word]
         pos = res.rows.index("positive")
         gen = res.generated[0] if res.generated is not None else None
         rows.append({"word": word, "text": text, "pvi_word_positive": [float(res.pvi[pos, j]) for j in cols],
                      "generated_label": res.generated_label,
                      "info_word_generated": None if gen is None else [float(gen[j]) for j in cols],
-                     "probes": res.probes, "heatmap": res.to_dict()})
+                     "probes": res.probes, "controls": res.controls, "heatmap": res.to_dict()})
         save(args, f"fig3_token_heatmap_{i}_{word}", rows[-1], heatmap_html(res))
     save(args, "fig3_token_heatmap", {"checkpoint": str(ckpt), "paper_reference_only": {"funny": 0.47, "pretty": 0.34},
                                       "sentences": [{k: r[k] for k in r if k != "heatmap"} for r in rows]})

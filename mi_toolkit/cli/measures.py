@@ -34,6 +34,9 @@ EvalSamples = Annotated[Optional[int], typer.Option(
 OverlappingFitPool = Annotated[bool, typer.Option(
     "--overlapping-fit-pool", help="draw the probe's fit pool without removing the LMs' training examples "
                                    "(default: removed, see docs/reading-mi.md); the report then warns")]
+AnyLengthFitPool = Annotated[bool, typer.Option(
+    "--any-length-fit-pool", help="draw the fit pool without matching the evaluation pool's sentence lengths "
+                                  "(default: matched when the splits differ, see docs/reading-mi.md)")]
 
 
 def _print_result(res: Any, info: dict[str, Any]) -> None:
@@ -66,8 +69,8 @@ def pca_sweep_cmd(model: Model, dataset: Dataset,
                   split: Split = "validation", fit_split: FitSplit = "train", axis: PcaAxis = "token",
                   row_dim: RowDim = None, layer: Layer = -1, estimator: Estimator = None,
                   max_samples: MaxSamples = None, eval_samples: EvalSamples = None,
-                  overlapping_fit_pool: OverlappingFitPool = False, data_dir: DataDir = None,
-                  output: Output = Path("sweep.html"), json_out: JsonOut = None, seed: Seed = 0,
+                  overlapping_fit_pool: OverlappingFitPool = False, any_length_fit_pool: AnyLengthFitPool = False,
+                  data_dir: DataDir = None, output: Output = Path("sweep.html"), json_out: JsonOut = None, seed: Seed = 0,
                   device: Device = "auto") -> None:
     """Usable information against the number of PCA components k (Figure 7); each k nests the smaller ones."""
     parse_ks(k)
@@ -75,7 +78,8 @@ def pca_sweep_cmd(model: Model, dataset: Dataset,
                  outputs={"--output": output, "--json": json_out})
     res = pca_sweep(model, dataset, parse_ks(k), fit_split=fit_split, eval_split=split, layer=layer,
                     data_dir=data_dir, max_samples=max_samples, axis=axis, estimator=estimator, seed=seed,
-                    device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool)
+                    device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool,
+                    match_lengths=not any_length_fit_pool)
     con = Console()
     for kk, r in zip(res.ks, res.results):
         con.print(f"k={kk:>3}  I(Y; PCA_k(Z)) = {fmt_result(r)} nats")
@@ -97,14 +101,15 @@ def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpo
             split: Split = "validation", fit_split: FitSplit = "train", pca_k: PcaK = 2, row_dim: RowDim = None,
             layer: Layer = -1, estimator: Estimator = None, max_samples: MaxSamples = None,
             eval_samples: EvalSamples = None, overlapping_fit_pool: OverlappingFitPool = False,
-            data_dir: DataDir = None, output: Output = Path("report.html"), json_out: JsonOut = None, seed: Seed = 0,
+            any_length_fit_pool: AnyLengthFitPool = False, data_dir: DataDir = None, output: Output = Path("report.html"), json_out: JsonOut = None, seed: Seed = 0,
             device: Device = "auto") -> None:
     """DPI report: (a) within each model, (b) across methods, (c) the ceiling H(Y); paired, Holm-corrected."""
     check_inputs(list(models) + list(more or []), dataset, (fit_split, split), data_dir=data_dir,
                  max_samples=max_samples, seed=seed, outputs={"--output": output, "--json": json_out})
     rep = dpi_report(list(models) + list(more or []), dataset, fit_split=fit_split, eval_split=split, layer=layer,
                      data_dir=data_dir, max_samples=max_samples, pca_k=pca_k, estimator=estimator, seed=seed,
-                     device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool)
+                     device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool,
+                     match_lengths=not any_length_fit_pool)
     con = Console()
     for name, r, x in rep.across():
         con.print(f"(b) {name:<12} {r:<14} {fmt_result(x)} nats")
@@ -126,6 +131,8 @@ def heatmap_cmd(model: Model,
                 layer: Layer = -1, estimator: Estimator = None, max_samples: MaxSamples = 1000,
                 data_dir: DataDir = None,
                 no_attributions: Annotated[bool, typer.Option("--no-attributions", help="skip the captum attributions")] = False,
+                controls: Annotated[bool, typer.Option("--controls", help="also read the control task (a random "
+                                                       "label per token type) and report the selectivity")] = False,
                 output: Output = Path("heatmap.html"),
                 png: Annotated[bool, typer.Option("--png", help="also write a PNG (needs kaleido)")] = False,
                 json_out: JsonOut = None, seed: Seed = 0) -> None:
@@ -136,12 +143,15 @@ def heatmap_cmd(model: Model,
     check_inputs([model], dataset, (split,), data_dir=data_dir, max_samples=max_samples, seed=seed,
                  outputs={"--output": output, "--json": json_out})
     res = heatmap(model, text, dataset, split=split, data_dir=data_dir, max_samples=max_samples, layer=layer,
-                  label=label, estimator=estimator, seed=seed, attributions=not no_attributions)
+                  label=label, estimator=estimator, seed=seed, attributions=not no_attributions, controls=controls)
     con = Console()
     shown = list(zip(res.rows, res.pvi)) + ([(f"gen:{res.generated_label}", res.generated[0])]
                                             if res.generated is not None else [])
     for row, vals in shown:
         con.print(f"{row:>12}: " + "  ".join(f"{t.strip()}={v:+.2f}" for t, v in zip(res.tokens, vals)))
+    for c in res.controls:
+        con.print(f"control task: selectivity {c['selectivity']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}] nats"
+                  f" ({c['verdict']})")
     for p in write_heatmap(res, output, png=png):
         con.print(f"wrote {p}")
     if json_out:

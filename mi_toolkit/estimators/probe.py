@@ -35,6 +35,7 @@ from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.estimators.views import ProbeCandidate, TokenStates, as_input
 
 PRIOR = "prior"
+SELECT_ON = ("test", "fit")
 
 
 @dataclass
@@ -51,6 +52,7 @@ class ProbeOutcome:
     n_folds: int
     repeat_means: list[float]  # the estimate of each repeated cross-fit (one entry unless cfg.repeats > 1)
     best_model: tuple[str, np.ndarray]  # the best non-prior candidate (CV log-loss) and its scored values
+    selected_on_test: bool = False  # explicit held-out set: candidates chosen per held-out fold on the others
 
 
 def candidates_for(X: Any, n_classes: int, cfg: ProbeConfig, device: str) -> list[ProbeCandidate]:
@@ -121,37 +123,60 @@ def _gather(preds: list[np.ndarray], splits: list, y: np.ndarray) -> np.ndarray:
 
 def run_probe(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: ProbeConfig, seed: int,
               device: torch.device, n_fit: int | None = None) -> ProbeOutcome:
-    """Cross-fit (``n_fit=None``) or select-refit-score (rows ``n_fit:`` held out) on ``sources``.
+    """Cross-fit (``n_fit=None``) or fit-select-score (rows ``n_fit:`` held out) on ``sources``.
 
     ``sources``: ``{"": container input, part name: part input, ...}``, every input with one row
     per label; ``y (N,)`` codes.
     """
+    if cfg.select_on not in SELECT_ON:
+        raise UserError(f"ProbeConfig.select_on={cfg.select_on!r}; choose one of: {', '.join(SELECT_ON)}")
     dev = str(device)
     cands = [(src, c) for src, X in sources.items() for c in candidates_for(X, n_classes, cfg, dev)]
     if len({_label(s, c) for s, c in cands}) != len(cands):
         raise UserError("two probe candidates share a name; give each part of contains= its own name")
     N = len(y)
     rows = np.arange(N if n_fit is None else n_fit)
+    on_test = n_fit is not None and _select_on_test(y[n_fit:], cfg)
     reps = []
     for r in range(cfg.repeats):
-        splits = make_splits(y, rows, cfg.folds, seed + r)
-        if n_fit is not None:
-            splits.append((rows, np.arange(n_fit, N)))
+        if on_test:   # fit every candidate once on the fit set; the held-out folds choose among them
+            splits = [(rows, np.arange(n_fit, N))]
+            score_folds = make_splits(y, np.arange(n_fit, N), cfg.folds, seed + r)
+        else:
+            splits = make_splits(y, rows, cfg.folds, seed + r)
+            score_folds = splits
+            if n_fit is not None:
+                splits.append((rows, np.arange(n_fit, N)))
         logq = _score_all(sources, cands, y, splits, n_classes, seed + r, device)
         prior = _gather([np.tile(split_log_prior(y[tr], n_classes), (len(sc), 1)) for tr, sc in splits], splits, y)
-        reps.append(_select(logq, prior, splits, cfg.folds, n_fit, N))
-    return _combine(reps, n_fit, N, cfg.folds)
+        from_part = {_label(src, c) for src, c in cands if src}
+        reps.append(_select(logq, prior, score_folds, cfg.folds, None if on_test else n_fit, N, from_part))
+    out = _combine(reps, n_fit, N, cfg.folds)
+    if on_test:   # rows :n_fit were never scored: keep the held-out rows only
+        keep = np.arange(n_fit, N)
+        out.pointwise, out.log_prior, out.fold_ids = out.pointwise[keep], out.log_prior[keep], out.fold_ids[keep]
+        out.best_model = (out.best_model[0], out.best_model[1][keep])
+        out.n_fit, out.n_folds, out.selected_on_test = n_fit, 0, True
+        out.repeat_means = [float(r[0][keep].mean()) for r in reps]
+    return out
 
 
-def _select(logq: dict[str, np.ndarray], prior: np.ndarray, splits: list, K: int, n_fit: int | None, N: int):
-    """Choose per scored fold on the other folds' CV log-loss (cross-fit) or on the fit set (held out)."""
+def _select_on_test(y_test: np.ndarray, cfg: ProbeConfig) -> bool:
+    """Select on the held-out folds when asked and every fold can hold an example of each class."""
+    return cfg.select_on == "test" and len(y_test) >= 2 * cfg.folds
+
+
+def _select(logq: dict[str, np.ndarray], prior: np.ndarray, splits: list, K: int, n_fit: int | None, N: int,
+            from_part: set[str] = frozenset()):
+    """Choose per scored fold on the other folds' log-loss (cross-fit, or held-out folds choosing among
+    candidates fitted on the fit set) or, ``n_fit`` given, on the fit set's CV log-loss."""
     names = [PRIOR] + list(logq)
     logq = {PRIOR: prior, **logq}
     fold = np.full(N, -1)
     for f, (_, sc) in enumerate(splits[:K]):
         fold[sc] = f
     cv_rows = fold >= 0
-    loss = np.stack([-logq[n] for n in names])                  # (n_cands, N)
+    loss = np.stack([-np.nan_to_num(logq[n], nan=0.0) for n in names])   # (n_cands, N); unscored rows unused
     cv_loss = loss[:, cv_rows].mean(1)
     table = [{"name": n, "cv_logloss": float(v), "cv_mi": float(cv_loss[0] - v)} for n, v in zip(names, cv_loss)]
     best = int(np.argmin(cv_loss))
@@ -160,14 +185,27 @@ def _select(logq: dict[str, np.ndarray], prior: np.ndarray, splits: list, K: int
         ev = np.arange(n_fit, N)
         alt = (names[runner_up], logq[names[runner_up]][ev] - prior[ev])
         return logq[names[best]][ev] - prior[ev], prior[ev], np.full(len(ev), -1), names[best], [names[best]], table, alt
-    point = np.empty(N)
+    point = np.full(N, np.nan)   # rows outside every scoring fold (the fit set of a held-out run) stay NaN
     per_fold = []
+    part_rows = np.array([i for i, n in enumerate(names) if n in from_part], dtype=int)
     for f in range(K):
-        other = cv_rows & (fold != f)
-        pick = int(np.argmin(loss[:, other].mean(1)))
+        pick = _pick(loss[:, cv_rows & (fold != f)], part_rows)
         per_fold.append(names[pick])
         point[fold == f] = logq[names[pick]][fold == f] - prior[fold == f]
     return point, prior, fold, names[best], per_fold, table, (names[runner_up], logq[names[runner_up]] - prior)
+
+
+def _pick(loss: np.ndarray, part_rows: np.ndarray) -> int:
+    """The candidate with the lowest mean loss ``(n_cands, m)`` on the selecting rows; a container's own
+    candidate must beat its parts' best by more than one standard error of the paired difference (the
+    one-standard-error rule), so that selection noise alone cannot carry a container below its part."""
+    mean = loss.mean(1)
+    pick = int(np.argmin(mean))
+    if len(part_rows) == 0 or pick == 0 or pick in part_rows:   # row 0 is the prior
+        return pick
+    best_part = int(part_rows[np.argmin(mean[part_rows])])
+    d = loss[best_part] - loss[pick]
+    return best_part if d.mean() <= d.std(ddof=1) / np.sqrt(len(d)) else pick
 
 
 def _combine(reps: list, n_fit: int | None, N: int, K: int) -> ProbeOutcome:
@@ -189,6 +227,11 @@ CROSS_NOTE = ("95% percentile bootstrap (B={b}) over the {n} cross-fitted per-ex
               "the scored examples, each scored by one of {k} fold probes trained without it (their training "
               "variability enters the spread){rep}; the candidate selection is not resampled. p: one-sided "
               "bootstrap share at or below 0")
+TEST_NOTE = ("95% percentile bootstrap (B={b}) over the {n} held-out per-example values; every candidate is fitted "
+             "once on the fit set, and each of {k} held-out folds is scored by the candidate with the best log-loss "
+             "on the other held-out folds (selection never sees the example it scores){rep}: held-out sampling "
+             "only; the probes' training variability and the selection are not resampled. p: one-sided bootstrap "
+             "share at or below 0")
 HELD_NOTE = ("95% percentile bootstrap (B={b}) over the {n} held-out per-example values of one probe, selected by "
              "{k}-fold CV log-loss on the fit set and refitted on all of it: held-out sampling only; the probe's "
              "training variability is not included. p: one-sided bootstrap share at or below 0")
@@ -209,7 +252,8 @@ def interval(out: ProbeOutcome, n_boot: int, seed: int, folds: int) -> tuple[flo
         lo, hi = mi - float(np.hypot(mi - lo, extra)), mi + float(np.hypot(hi - mi, extra))
         rep = f", and the spread of {len(out.repeat_means)} re-drawn fold splits, added in quadrature"
     p = float((1 + np.sum(boot <= 0)) / (n_boot + 1))
-    note = (HELD_NOTE if out.n_folds == 0 else CROSS_NOTE).format(b=n_boot, n=len(v), k=folds, rep=rep)
+    template = TEST_NOTE if out.selected_on_test else HELD_NOTE if out.n_folds == 0 else CROSS_NOTE
+    note = template.format(b=n_boot, n=len(v), k=folds, rep=rep)
     return mi, lo, hi, p, note
 
 

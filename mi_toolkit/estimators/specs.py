@@ -96,3 +96,8 @@ class ProbeConfig:
     repeats: int = 1                                 # cross-fits with different fold splits (averaged)
     n_bootstrap: int = 1000
     sequence: bool = True                            # token states: the sequence probe's candidates too
+    # with an explicit held-out set: "test" chooses the candidate for each held-out fold on the other
+    # held-out folds (no shift between the data that selects and the data that is scored); "fit" by
+    # K-fold CV on the fit set (cheaper to reason about, but a fit pool drawn unlike the held-out set
+    # can then pick a candidate that transfers worse, and a container can read below its part)
+    select_on: str = "test"

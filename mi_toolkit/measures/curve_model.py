@@ -28,7 +28,7 @@ from mi_toolkit.measures.curve import CurveConfig, CurveResult, learning_curve
 from mi_toolkit.measures.dpi import pca_name, token_states
 from mi_toolkit.measures.pools import fit_pool
 from mi_toolkit.states import checkpoints as ck
-from mi_toolkit.states.extract import HiddenStates, extract
+from mi_toolkit.states.extract import HiddenStates, extract, load_split
 from mi_toolkit.states.pca import token_pca_all
 from mi_toolkit.states.representations import labels_array, pooled_rows
 
@@ -79,18 +79,24 @@ def build_representations(states: HiddenStates, names: Sequence[str], pca_k: int
 def model_curve(model: Any, dataset: str, *, representations: Sequence[str] = ("pooled:last", FULL, R),
                 split: str = "train", max_samples: int | None = None, layer: int = -1, pca_k: int = 2,
                 data_dir: str | None = None, config: CurveConfig | None = None, seed: int = 0, device: str = "auto",
-                controls: bool = False, given: str | None = None, progress: bool = True
-                ) -> tuple[CurveResult, list[Any]]:
+                controls: bool = False, given: str | None = None, progress: bool = True,
+                like_split: str | None = None, like_samples: int | None = None) -> tuple[CurveResult, list[Any]]:
     """The curve of ``model``'s representations on a pool of ``split`` (disjoint from its training examples).
 
     Returns ``(curve, examples)``; with ``controls`` the curve carries shuffled-label and random-init
     controls; with ``given`` the conditional readings ``I_V(Y; rep | given)`` of every rep containing it.
+    ``like_split``: draw the pool to the sentence lengths of a seeded draw of ``like_samples`` examples of
+    that split (:func:`~mi_toolkit.measures.pools.length_matched`; e.g. train examples drawn like
+    validation, as ``mi dpi`` draws its fit pool).
     """
     info = ck.describe(model)
     task = ck.task_for(info, dataset)
     if controls:
         ctl.architecture_config(model)  # one line now, before the work, if there is no config to read
-    examples, pool, lm, warnings = fit_pool([model], task, split=split, n=max_samples, seed=seed, data_dir=data_dir)
+    like = (load_split(task, like_split, data_dir=data_dir, max_samples=like_samples, seed=seed)
+            if like_split else None)
+    examples, pool, lm, warnings = fit_pool([model], task, split=split, n=max_samples, seed=seed, data_dir=data_dir,
+                                            like=like)
     states = extract(model, dataset, split, layer, examples=examples, data_dir=data_dir, seed=seed, progress=progress)
     y = labels_array(states.labels)
     inputs, contains = build_representations(states, representations, pca_k)

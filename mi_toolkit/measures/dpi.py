@@ -41,6 +41,7 @@ from predgen_core.methods.heads import POOLINGS
 
 from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.compare import Comparison, adjust, compare
+from mi_toolkit.measures.conditional import conditional_from_results
 from mi_toolkit.measures.fmt import fmt_result
 from mi_toolkit.measures.pools import Pools, check_same_setting, draw_pools
 from mi_toolkit.states import checkpoints as ck
@@ -82,6 +83,7 @@ class DPIReport:
     meta: dict[str, Any] = field(default_factory=dict)
     comparisons: list[Comparison] = field(default_factory=list)
     pools: dict[str, Any] = field(default_factory=dict)
+    conditional: list[Any] = field(default_factory=list)   # (a) I_V(Y; container | part), ConditionalResult
 
     def across(self) -> list[tuple[str, str, Any]]:
         """(model, representation, result) for the paper's Figure 2: Zp for a predictor, Z_r otherwise."""
@@ -100,6 +102,7 @@ class DPIReport:
             "comparisons": [c.to_dict() for c in self.comparisons],
             "ceiling": self.ceiling, "pca_k": self.pca_k, "flags": self.flags, "verdicts": self.verdicts,
             "pools": self.pools, "meta": self.meta,
+            "conditional": [c.to_dict() for c in self.conditional],
         }
 
 
@@ -169,6 +172,21 @@ def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator:
     if pools:
         out.flags += pools.warnings
     judge(out, seed=seed)
+    out.conditional = within_conditional(out, seed=seed)
+    return out
+
+
+def within_conditional(rep: DPIReport, seed: int = 0) -> list[Any]:
+    """(a) as conditional usable information: ``I_V(Y; container | part)``, what each container adds beyond
+    each of its parts (Hewitt et al. 2021), from the two readings on the same examples (paired)."""
+    out = []
+    for name, reps in rep.results.items():
+        for container in (FULL, R):
+            for part in _contains(container, rep.pca_k):
+                if (container in reps and part in reps and getattr(reps[part], "pointwise", None) is not None
+                        and getattr(reps[container], "pointwise", None) is not None):
+                    out.append(conditional_from_results(reps[container], reps[part], seed=seed,
+                                                        target_name=f"{name} {container}", given_name=part))
     return out
 
 
@@ -216,19 +234,21 @@ def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: st
                eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
                max_samples: int | None = None, pca_k: int = 2, estimator: str | None = None, seed: int = 0,
                device: str = "auto", progress: bool = True, row_dim: int | None = None,
-               eval_samples: int | None = None, disjoint: bool = True) -> DPIReport:
+               eval_samples: int | None = None, disjoint: bool = True,
+               match_lengths: bool = True) -> DPIReport:
     """Draw the pools, extract (cached) states of each checkpoint and build the report.
 
     ``max_samples``: fit-pool size (and evaluation-pool size unless ``eval_samples`` is given;
     None: the whole split). ``disjoint=False`` forces a fit pool that may overlap the LMs'
-    training examples (the report then warns).
+    training examples (the report then warns); ``match_lengths=False`` draws it without following
+    the evaluation pool's lengths (:func:`~mi_toolkit.measures.pools.draw_pools`).
     """
     infos = [ck.describe(p) for p in checkpoints]
     check_same_setting(infos, dataset)
     task = ck.task_for(infos[0], dataset)
     fit_ex, eval_ex, pools = draw_pools(checkpoints, task, fit_split=fit_split, eval_split=eval_split,
                                         n_fit=max_samples, n_eval=eval_samples or max_samples, seed=seed,
-                                        data_dir=data_dir, disjoint=disjoint)
+                                        data_dir=data_dir, disjoint=disjoint, match_lengths=match_lengths)
     models, names = [], set()
     common = dict(data_dir=data_dir, seed=seed, progress=progress)
     for path, info in zip(checkpoints, infos):

@@ -28,6 +28,7 @@ from predgen_core.methods.reading import forward_states, prompt_ids
 from predgen_core.tasks import Example
 
 from mi_toolkit.measures.attribution import integrated_gradients
+from mi_toolkit.measures.controls import token_selectivity
 from mi_toolkit.measures.pvi import GroupedProbe
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.measures.pools import fit_pool
@@ -51,6 +52,7 @@ class HeatmapResult:
     generated: np.ndarray | None = None
     generated_label: str | None = None
     attribution_rows: list[str] = field(default_factory=list)
+    controls: list[dict[str, Any]] = field(default_factory=list)  # the control task beside the gold-label probe
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -121,6 +123,29 @@ def token_label_pairs(states: HiddenStates, masks: Sequence[np.ndarray], labels:
         ys.append(np.full(len(sel), y))
         gs.append(np.full(len(sel), i))
     return np.concatenate(zs).astype(np.float32), np.concatenate(ys), np.concatenate(gs)
+
+
+def pair_token_ids(states: HiddenStates, masks: Sequence[np.ndarray], labels: Sequence[Any]) -> np.ndarray:
+    """``(P,)`` the token id of every pair of :func:`token_label_pairs` (same order, same skips)."""
+    out = [np.asarray(ids[: len(m)])[m[: len(ids)]]
+           for ids, m, y in zip(states.iter_token_ids(), masks, labels) if y is not None]
+    return np.concatenate(out)
+
+
+def control_task(task: Any, states: HiddenStates, masks: Sequence[np.ndarray], z: np.ndarray, y: np.ndarray,
+                 groups: np.ndarray, seed: int) -> list[dict[str, Any]]:
+    """Hewitt & Liang's control task for the gold-label token probe: each token id gets one random
+    label drawn from the label distribution; the same grouped probe reads it on the same pairs, and
+    the selectivity (real - control) has a paired sentence-bootstrap interval. Classification only."""
+    if task.kind != "classification":
+        return []
+    ids = pair_token_ids(states, masks, states.labels)
+    out = token_selectivity(z, y.astype(np.int64), ids, groups, len(task.labels), seed=seed)
+    out.pop("control_labels")
+    lo, hi = out["ci_low"], out["ci_high"]
+    out["verdict"] = ("reads above the control" if lo > 0 else "reads below the control" if hi < 0
+                      else "not detected: no difference from the control at this n")
+    return [out]
 
 
 def digit_rows(task: Any, value: float) -> list[tuple[int, str]]:
@@ -199,10 +224,11 @@ def _generated_view(loaded: Any, task: Any, states: HiddenStates, masks: list, p
 def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: str = "train",
             data_dir: str | None = None, max_samples: int | None = 1000, layer: int = -1, label: float | None = None,
             estimator: str | None = None, seed: int = 0, attributions: bool = True, n_steps: int = 32,
-            progress: bool = True, disjoint: bool = True) -> HeatmapResult:
+            progress: bool = True, disjoint: bool = True, controls: bool = False) -> HeatmapResult:
     """The token-label heatmap of ``text`` under ``checkpoint``; the probes fit on ``split`` examples that the
     LM was not trained on (``disjoint``), split by sentence. ``estimator`` is accepted for compatibility and
-    unused (the cells need a fitted probe that scores new tokens: :class:`GroupedProbe`)."""
+    unused (the cells need a fitted probe that scores new tokens: :class:`GroupedProbe`). ``controls``: also
+    read the control task (:func:`control_task`) and report the token probe's selectivity."""
     del estimator
     loaded = ck.load_checkpoint(checkpoint)
     task = ck.task_for(loaded, dataset)
@@ -217,6 +243,7 @@ def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: st
     rows_spec, row_names, value = _rows(task, loaded, prompt, label)
     pvi_fn, probe_results = _probes(task, z_pairs, y_pairs, groups, rows_spec, seed)
     gen, gen_label, gen_probe = _generated_view(loaded, task, states, masks, prompt, z_text, seed)
+    ctrl = control_task(task, states, masks, z_pairs, y_pairs, groups, seed) if controls else []
     attr, info = None, []
     if attributions:
         targets = (_class_targets(task, tok, rows_spec) if task.kind == "classification"
@@ -227,7 +254,7 @@ def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: st
             "n_examples": len(examples), "prompt": prompt, "seed": seed, "fit_pool": pool, "warnings": warnings}
     tokens = [tok.decode([i]) for i, m in zip(ids, mask) if m]
     return HeatmapResult(text, tokens, row_names, pvi_fn(z_text), attr, probe_results + ([gen_probe] if gen_probe else []),
-                         meta, info, gen, gen_label, row_names)
+                         meta, info, gen, gen_label, row_names, ctrl)
 
 
 def _predicted_value(loaded: Any, task: Any, prompt: str) -> float:

@@ -28,6 +28,7 @@ from predgen_core.methods.reading import check_layer
 from mi_toolkit.measures import compare as cmp
 from mi_toolkit.measures.estimate import estimate_split
 from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.measures.pools import draw_pools
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states.extract import HiddenStates, extract_layers
 from mi_toolkit.states.pca import reduce_rows
@@ -100,13 +101,19 @@ def layer_sweep(model: Any, dataset: str, layers: str | Sequence[int] = "all", *
         raise UserError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
     depth = model_depth(model)
     chosen = parse_layers(layers, depth)
-    common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
-    fit = extract_layers(model, dataset, fit_split, chosen, **common)
-    ev = extract_layers(model, dataset, eval_split, chosen, **common)
     info = ck.describe(model)
+    # the pools every measure uses: a fit pool disjoint from the model's training examples, drawn
+    # like the evaluation pool (measures.pools)
+    fit_ex, eval_ex, pools = draw_pools([model], ck.task_for(info, dataset), fit_split=fit_split,
+                                        eval_split=eval_split, n_fit=max_samples, n_eval=max_samples, seed=seed,
+                                        data_dir=data_dir)
+    common = dict(data_dir=data_dir, seed=seed, progress=progress)
+    fit = extract_layers(model, dataset, fit_split, chosen, examples=fit_ex, **common)
+    ev = extract_layers(model, dataset, eval_split, chosen, examples=eval_ex, **common)
     meta = {"model": ck.identity(info)[0], "model_kind": getattr(info, "kind", "checkpoint"),
             "method": ck.method_name(info), "dataset": dataset, "fit_split": fit_split, "eval_split": eval_split,
-            "max_samples": max_samples, "n_layers": depth, "row_dim": row_dim, "tokens_used": ev.used}
+            "max_samples": max_samples, "n_layers": depth, "row_dim": row_dim, "tokens_used": ev.used,
+            "pools": pools.to_dict(), "warnings": pools.warnings}
     return sweep_layer_states(fit, ev, chosen, pooling=pooling, estimator=estimator, seed=seed, device=device,
                               row_dim=row_dim, config=config, meta=meta)
 

@@ -14,12 +14,22 @@ too, which is what disjointness should mean.
 
 A user may force the old behaviour (``disjoint=False``): the overlap is then counted and
 the report carries a warning.
+
+Drawn like the evaluation pool: a probe fitted on one kind of text and scored on another
+reads the shift as well as the representation (SST-2's train split is mostly parse-tree
+phrases, median 8 words, its validation split whole sentences, median 20), and selection on
+the fit set then favours candidates that transfer worse. So when the fit and evaluation
+splits differ, the fit pool is a seeded draw weighted to the evaluation pool's length
+distribution (word-count deciles), ``match_lengths=True`` (the default; the summary records
+both medians).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
+
+import numpy as np
 
 from predgen_core.errors import UserError
 from predgen_core.tasks import subsample
@@ -48,8 +58,10 @@ class Pools:
         f = self.fit
         how = (f"disjoint from every LM's training examples ({f['excluded']} excluded)" if f["disjoint"]
                else f"NOT checked for disjointness: {f['overlap']} of them were LM training examples")
+        like = (f", drawn to the evaluation pool's lengths (median {f['median_words']:g} words against "
+                f"{self.eval.get('median_words', 0):g})" if f.get("length_matched") else "")
         return [f"LM training pools: {lm}",
-                f"probe fit pool: {f['n']} {f['split']} examples (seed {f['seed']}), {how}",
+                f"probe fit pool: {f['n']} {f['split']} examples (seed {f['seed']}), {how}{like}",
                 f"evaluation pool: {self.eval['n']} {self.eval['split']} examples (seed {self.eval['seed']}); "
                 "every model is scored on these same examples"]
 
@@ -86,9 +98,11 @@ def training_texts(info: Any, task: Any, data_dir: str | None) -> tuple[set[str]
 
 
 def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, *, split: str, n: int | None, seed: int,
-             data_dir: str | None, disjoint: bool = True) -> tuple[list[Any], dict[str, Any], dict, list[str]]:
+             data_dir: str | None, disjoint: bool = True,
+             like: Sequence[Any] | None = None) -> tuple[list[Any], dict[str, Any], dict, list[str]]:
     """``(examples, fit summary, per-model training summaries, warnings)``: a seeded (stratified) draw of
-    ``n`` examples of ``split`` after removing every checkpoint's training examples (``disjoint``)."""
+    ``n`` examples of ``split`` after removing every checkpoint's training examples (``disjoint``);
+    with ``like`` (the evaluation examples) the draw follows their length distribution."""
     trained: set[str] = set()
     lm: dict[str, dict[str, Any]] = {}
     for c in checkpoints:
@@ -103,7 +117,10 @@ def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, *, split: str, 
         if not kept:
             raise UserError(f"every {split!r} example was used to train these checkpoints; "
                             "pick another --fit-split (e.g. one the LMs never saw)")
-        fit = subsample(kept, n, seed, stratify=task.kind != "regression") if n else kept
+        if like is not None and n and n < len(kept):
+            fit = length_matched(kept, like, n, seed)
+        else:
+            fit = subsample(kept, n, seed, stratify=task.kind != "regression") if n else kept
         overlap, excluded = 0, len(everything) - len(kept)
     else:
         fit = load_split(task, split, data_dir=data_dir, max_samples=n, seed=seed)
@@ -113,19 +130,54 @@ def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, *, split: str, 
                             "the probe then reads how each LM fits sentences it was trained on, which differs "
                             "between methods; drop --overlapping-fit-pool for a disjoint pool")
     summary = {"split": split, "n": len(fit), "seed": seed, "disjoint": disjoint, "excluded": excluded,
-               "overlap": overlap}
+               "overlap": overlap, "length_matched": bool(like is not None and disjoint and n and n < len(kept)),
+               "median_words": _median_words(fit)}
     return fit, summary, lm, warnings
+
+
+def _words(examples: Sequence[Any]) -> np.ndarray:
+    return np.array([len(str(e.text).split()) for e in examples])
+
+
+def _median_words(examples: Sequence[Any]) -> float:
+    return float(np.median(_words(examples))) if len(examples) else 0.0
+
+
+def length_matched(pool: Sequence[Any], like: Sequence[Any], n: int, seed: int) -> list[Any]:
+    """A seeded draw of ``n`` of ``pool`` (in pool order) whose word counts follow those of ``like``.
+
+    Each row within ``like``'s range of word counts is weighted by (share of ``like`` in its
+    word-count decile) / (rows of ``pool`` there), then ``n`` rows are drawn without replacement;
+    when too few rows carry weight, the rest are drawn uniformly, so the draw always has ``n`` rows.
+    """
+    lp, lt = _words(pool), _words(like)
+    edges = np.unique(np.quantile(lt, np.linspace(0, 1, 11)[1:-1]))
+    bp, bt = np.digitize(lp, edges), np.digitize(lt, edges)
+    share = np.bincount(bt, minlength=len(edges) + 1) / len(lt)
+    inside = (lp >= lt.min()) & (lp <= lt.max())   # a row outside the target's range gets no weight
+    have = np.bincount(bp[inside], minlength=len(edges) + 1)
+    w = np.where(inside, share[bp] / np.maximum(have[bp], 1), 0.0)
+    rng = np.random.default_rng(seed)
+    take = min(n, int((w > 0).sum()))
+    chosen = rng.choice(len(pool), take, replace=False, p=w / w.sum())
+    if take < n:   # the evaluation lengths cannot all be matched: fill up uniformly
+        rest = np.setdiff1d(np.arange(len(pool)), chosen)
+        chosen = np.concatenate([chosen, rng.choice(rest, n - take, replace=False)])
+    return [pool[i] for i in sorted(chosen)]
 
 
 def draw_pools(checkpoints: Sequence[str | Path | Any], task: Any, *, fit_split: str, eval_split: str,
                n_fit: int | None, n_eval: int | None, seed: int, data_dir: str | None,
-               disjoint: bool = True) -> tuple[list[Any], list[Any], Pools]:
-    """``(fit_examples, eval_examples, pools)``: the fit pool of :func:`fit_pool` and the seeded draw of
-    ``n_eval`` examples of ``eval_split``, the same for every model."""
-    fit, summary, lm, warnings = fit_pool(checkpoints, task, split=fit_split, n=n_fit, seed=seed,
-                                          data_dir=data_dir, disjoint=disjoint)
+               disjoint: bool = True, match_lengths: bool = True) -> tuple[list[Any], list[Any], Pools]:
+    """``(fit_examples, eval_examples, pools)``: the seeded draw of ``n_eval`` examples of ``eval_split``
+    (the same for every model) and the fit pool of :func:`fit_pool`, drawn like it (``match_lengths``)
+    when the splits differ."""
     ev = load_split(task, eval_split, data_dir=data_dir, max_samples=n_eval, seed=seed)
-    return fit, ev, Pools(lm, summary, {"split": eval_split, "n": len(ev), "seed": seed}, warnings)
+    like = ev if match_lengths and fit_split != eval_split else None
+    fit, summary, lm, warnings = fit_pool(checkpoints, task, split=fit_split, n=n_fit, seed=seed,
+                                          data_dir=data_dir, disjoint=disjoint, like=like)
+    return fit, ev, Pools(lm, summary, {"split": eval_split, "n": len(ev), "seed": seed,
+                                        "median_words": _median_words(ev)}, warnings)
 
 
 def _unique(seen: dict, name: str, fallback: str) -> str:

@@ -158,13 +158,14 @@ def pca_sweep(checkpoint: Any, dataset: str, ks: Sequence[int], *, fit_split: st
               eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
               max_samples: int | None = None, axis: str = "token", estimator: str | None = None,
               seed: int = 0, device: str = "auto", progress: bool = True, row_dim: int | None = None,
-              eval_samples: int | None = None, disjoint: bool = True) -> SweepResult:
+              eval_samples: int | None = None, disjoint: bool = True,
+              match_lengths: bool = True) -> SweepResult:
     """Draw the pools (fit pool disjoint from the LM's training examples), extract (cached) states of
     ``checkpoint`` on both and sweep over ``ks``."""
     task = ck.task_for(ck.describe(checkpoint), dataset)
     fit_ex, eval_ex, pools = draw_pools([checkpoint], task, fit_split=fit_split, eval_split=eval_split,
                                         n_fit=max_samples, n_eval=eval_samples or max_samples, seed=seed,
-                                        data_dir=data_dir, disjoint=disjoint)
+                                        data_dir=data_dir, disjoint=disjoint, match_lengths=match_lengths)
     common = dict(data_dir=data_dir, seed=seed, progress=progress)
     fit = extract(checkpoint, dataset, fit_split, layer, examples=fit_ex, **common)
     ev = extract(checkpoint, dataset, eval_split, layer, examples=eval_ex, **common)

@@ -64,6 +64,21 @@ def _comparison_table(rep: DPIReport, kind: str) -> str:
     return report.comparison_table(chosen, "a", "b", "a - b nats [95% paired CI]")
 
 
+def _conditional_table(rep: DPIReport) -> str:
+    """What each container adds beyond each of its parts, as conditional usable information."""
+    if not rep.conditional:
+        return ""
+    rows = [(c.target, c.given, f"{c.value:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]", f"{c.h_given:.3f}",
+             f"{c.h_joint:.3f}", "detected" if c.detected else "nothing detected beyond it at this n")
+            for c in rep.conditional]
+    return (report.table(["container", "given part B", "I_V(Y; container | B) nats [95% paired CI]", "H_V(Y | B)",
+                          "H_V(Y | container)", "reading"], rows) +
+            "<p class='note'>Conditional usable information (Hewitt et al. 2021): H_V(Y | B) - H_V(Y | container), "
+            "the held-out cross-entropy with the part alone minus that with the container, whose probe family holds "
+            "every candidate of the part's. The same paired differences as the comparisons above, read as what "
+            "the container adds.</p>")
+
+
 def _pools_html(rep: DPIReport) -> str:
     if not rep.pools:
         return "<p class='note'>Pools not recorded (states passed in directly).</p>"
@@ -75,7 +90,7 @@ def dpi_html(rep: DPIReport, title: str = "DPI report") -> str:
     """A self-contained page: theorem box, pools, (a) within, (b) across, (c) ceiling, flags, provenance."""
     within_rows = [(m, k, fmt_result(x), provenance(x)) for m, reps in rep.results.items() for k, x in reps.items()]
     part_a = (report.table(["model", "representation", "usable information nats [95% CI]", "how"], within_rows)
-              + _comparison_table(rep, "within") + (
+              + _comparison_table(rep, "within") + _conditional_table(rep) + (
         f"<p class='note'>{FULL} = the token states (prompt [+ generated] tokens) read by the sequence probe; it "
         f"contains first/mean/last. {R} = [{pca_name(rep.pca_k)}; first; mean; last] contains each of its rows. "
         f"{pca_name(rep.pca_k)} is the paper's token-axis PCA (Z_r): it centres each example's tokens, so it does "

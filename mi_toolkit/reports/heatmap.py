@@ -56,6 +56,7 @@ def heatmap_html(res: HeatmapResult) -> str:
     probes = [(p.get("view", "gold label"), fmt_result(p), p["n_pairs"], p["n_sentences"]) for p in res.probes]
     how = report.table(["probe", "held-out usable information of a token state [95% CI]", "pairs", "sentences"],
                        probes)
+    how += _controls(res)
     pool = res.meta.get("fit_pool", {})
     how += ("<p class='note'>Probes: PCA -> standardise -> L2 logistic regression on (token state, label) pairs "
             f"of {res.meta.get('n_examples')} {report.esc(res.meta.get('dataset'))} "
@@ -75,6 +76,19 @@ def heatmap_html(res: HeatmapResult) -> str:
                               f"{i['delta']:.2g}") for i in res.attribution_info])
     return report.page("Token-label information heatmap", [("Heatmap", body), ("How it was made", how)],
                        [(0, heatmap_figure(res))])
+
+
+def _controls(res: HeatmapResult) -> str:
+    """The control task beside the gold-label probe: both readings and the selectivity (real - control)."""
+    if not res.controls:
+        return ""
+    rows = [(fmt_result(c["real"]), fmt_result(c["control"]),
+             f"{c['selectivity']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]", c["verdict"]) for c in res.controls]
+    return (report.table(["gold label", "control task", "selectivity (nats, paired)", "verdict"], rows) +
+            "<p class='note'>Control task (Hewitt &amp; Liang 2019): every token type gets one random label drawn "
+            "from the label distribution, and the same probe reads it on the same pairs. A token probe that reads "
+            "the gold label far above the control reads more than token identity; the interval is a bootstrap "
+            "over sentences of the per-pair difference.</p>")
 
 
 def write_heatmap(res: HeatmapResult, output: str | Path, png: bool = False) -> list[Path]:

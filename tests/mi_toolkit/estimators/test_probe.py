@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -53,12 +54,45 @@ def test_independent_labels_read_not_detected():
     assert text.startswith("no information detected at this n") and "0.000 [0.000, 0.000]" not in text
 
 
-def test_explicit_held_out_set_selects_on_fit_and_scores_held_out(mix):
+def test_explicit_held_out_set_fits_on_fit_and_selects_on_other_held_out_folds(mix):
     z, y, _ = mix
     (res,) = estimate_many([(z[:700], y[:700])], "probe", config=FAST, device="cpu", test=[(z[700:], y[700:])])
     assert res.n_eval == 300 and res.n_fit == 700 and res.n_folds == 0
-    assert (res.fold_ids == -1).all() and abs(res.mi - MIX.truth) < 0.12
-    assert "held-out" in res.interval_method
+    assert sorted(np.unique(res.fold_ids)) == [0, 1, 2, 3, 4] and abs(res.mi - MIX.truth) < 0.12
+    assert "held-out" in res.interval_method and "other held-out folds" in res.interval_method
+    (old,) = estimate_many([(z[:700], y[:700])], "probe", config=replace(FAST, select_on="fit"), device="cpu",
+                           test=[(z[700:], y[700:])])
+    assert (old.fold_ids == -1).all() and "CV log-loss on the fit set" in old.interval_method
+
+
+def _shifted(seed: int = 11) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A weak real signal (column 0) and a column that tracks the label on the fit set only."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 1400)
+    real = (2 * y - 1) * 0.5 + rng.standard_normal(1400)
+    spurious = np.where(np.arange(1400) < 1000, 2 * y - 1, rng.choice([-1, 1], 1400)) + 0.3 * rng.standard_normal(1400)
+    Z = np.stack([real, spurious], axis=1)
+    return Z[:1000], y[:1000], Z[1000:], y[1000:]
+
+
+def test_selection_on_held_out_folds_keeps_a_container_above_its_part_under_shift():
+    zf, yf, zt, yt = _shifted()
+    part = {"real": (zf[:, :1], zt[:, :1])}
+    runs = {}
+    for how in ("fit", "test"):
+        cfg = replace(FAST, select_on=how)
+        (alone,) = estimate_many([(zf[:, :1], yf)], "probe", config=cfg, device="cpu", test=[(zt[:, :1], yt)])
+        (both,) = estimate_many([(zf, yf)], "probe", config=cfg, device="cpu", test=[(zt, yt)], contains=[part])
+        runs[how] = (alone.mi, both.mi)
+    # selected on the fit set, the container trusts the spurious column and reads far below its part
+    assert runs["fit"][1] < runs["fit"][0] - 0.1
+    assert runs["test"][1] >= runs["test"][0] - 0.02
+
+
+def test_unknown_selection_is_a_user_error(mix):
+    z, y, _ = mix
+    with pytest.raises(UserError, match="select_on"):
+        estimate(z, y, "probe", config=replace(FAST, select_on="both"), device="cpu")
 
 
 def test_container_cannot_read_below_its_part():

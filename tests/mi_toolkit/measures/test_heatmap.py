@@ -57,7 +57,13 @@ def test_heatmap_end_to_end_on_a_tiny_model(tmp_path):
                                    method="generator", manifest={}, pooling="last", generates=True,
                                    generate_targets=lambda prompts, batch_size=16: [[11, tok.eos_token_id]] * len(prompts))
     data = write_sst2(tmp_path / "data")
-    res = heatmap(loaded, "a funny film", "sst2", data_dir=str(data), max_samples=80, progress=False, n_steps=8)
+    res = heatmap(loaded, "a funny film", "sst2", data_dir=str(data), max_samples=80, progress=False, n_steps=8,
+                  controls=True)
+    # the control task (a random label per token type) is read on the same pairs, with a paired interval
+    (ctrl,) = res.controls
+    assert ctrl["kind"] == "control task" and ctrl["n_pairs"] == res.meta["n_pairs"] and ctrl["n_sentences"] == 80
+    assert ctrl["ci_low"] <= ctrl["selectivity"] <= ctrl["ci_high"] and "control" in ctrl["verdict"]
+    assert abs(ctrl["selectivity"] - (ctrl["real"]["mi"] - ctrl["control"]["mi"])) < 1e-6
     # binary label: one row (the other is its complement), PVI cells from a sentence-grouped probe
     assert res.rows == ["positive"] and [t.strip() for t in res.tokens] == ["a", "funny", "film"]
     assert res.pvi.shape == (1, 3) and np.isfinite(res.pvi).all()
@@ -69,6 +75,7 @@ def test_heatmap_end_to_end_on_a_tiny_model(tmp_path):
     assert res.pvi[0, funny] > 0
     page = heatmap_html(res)
     assert "Plotly" in page and "<script src=" not in page and "funny" in page and "PVI" in page
+    assert "Control task" in page and "selectivity" in page
     with pytest.raises(UserError, match="stsb.*regression"):
         heatmap(loaded, "a funny film", "stsb", data_dir=str(data), progress=False)
 
