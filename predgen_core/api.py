@@ -111,6 +111,7 @@ def train(config: Any, *, callbacks: Sequence[Any] = ()) -> Path:
     labels = range(task.num_labels) if task.kind == "classification" else [task.low, task.high, (task.low + task.high) / 2]
     max_new = config.max_new_tokens or max_target_tokens(task, tok, labels) + 2
     args = _training_args(config, work)
+    _warn_fsdp_on_cpu()
     total_steps = config.max_steps if config.max_steps > 0 else _epoch_steps(len(train_ex), config, args.world_size)
     sampling_steps = config.max_steps_for_sampling
     if sampling_steps is None:
@@ -138,13 +139,35 @@ def train(config: Any, *, callbacks: Sequence[Any] = ()) -> Path:
     return output_dir
 
 
+def _distributed_type(trainer: Any) -> str:
+    """accelerate's distributed type for this run (``NO``, ``MULTI_CPU``, ``MULTI_GPU``, ``FSDP``, ...)."""
+    return str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
+
+
+FSDP_ON_CPU = ("FSDP was requested (accelerate launch --use_fsdp) but there is no CUDA device: accelerate only "
+               "shards on accelerators and runs this as DDP on the CPU processes (the manifest records "
+               "distributed_type); drop --use_fsdp on CPU, or run on GPUs")
+
+
+def _warn_fsdp_on_cpu() -> None:
+    """One line on stderr when FSDP was asked for where accelerate cannot give it (no accelerator)."""
+    import os
+    import sys
+
+    import torch
+
+    if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true" and not torch.cuda.is_available():
+        print(f"warning: {FSDP_ON_CPU}", file=sys.stderr)
+
+
 def _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_dir, work, resume) -> None:
     from predgen_core.train_config import resume_dict
 
     module = trainer.accelerator.unwrap_model(trainer.model)
     metrics: dict[str, Any] = {"train_loss": result.training_loss, "global_step": trainer.state.global_step,
                                "train_seconds": round(seconds, 2), "resumed_from": resume,
-                               "world_size": trainer.args.world_size}
+                               "world_size": trainer.args.world_size,
+                               "distributed_type": _distributed_type(trainer)}
     if eval_ex is not None:
         pred = predict_examples(module, tok, task, eval_ex, batch_size=config.per_device_eval_batch_size,
                                 max_length=config.max_length, progress=config.progress)
