@@ -13,7 +13,7 @@ from predgen_core.checkpoint_io import (  # noqa: F401  (re-exported: the public
     ADAPTER_FILE, FORMAT, HEAD_FILE, MANIFEST, load_weights, read_manifest, save_weights, write_checkpoint,
 )
 from predgen_core.methods import METHODS
-from predgen_core.methods.reading import generate_ids, sequence_states
+from predgen_core.methods.reading import batches, decode_states, generate_ids, prompt_ids, sequence_states
 from predgen_core.methods.runtime import build_module
 
 
@@ -64,9 +64,16 @@ class LoadedCheckpoint:
         """Per example, the states ``(n + m, d)`` of prompt + generated tokens at ``layer``
         (``generated=False``: prompt only, ``m = 0``; default: generate iff the method does)."""
         gen = self.generates if generated is None else generated
-        conts = self.generate_targets(prompts, batch_size) if gen else None
-        return sequence_states(self.model, self.tokenizer, prompts, conts, layer=layer, batch_size=batch_size,
-                               max_length=self.max_length)
+        if not gen:
+            return sequence_states(self.model, self.tokenizer, prompts, None, layer=layer, batch_size=batch_size,
+                                   max_length=self.max_length)
+        # the generated tokens and their states come from the same (KV-cached) decoding pass
+        tok, out = self.tokenizer, []
+        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+        for chunk in batches(prompt_ids(tok, prompts, self.max_length), batch_size):
+            out += [h[0] for _, h in decode_states(self.model, chunk, [layer], pad,
+                                                   self.manifest.get("max_new_tokens", 8), tok.eos_token_id)]
+        return out
 
 
 def load(path: str | Path) -> LoadedCheckpoint:

@@ -10,6 +10,7 @@ from transformers import TrainerCallback
 import predgen_core
 from predgen_core.api import TrainConfig, evaluate, train
 from predgen_core.errors import UserError
+from predgen_core.methods.reading import sequence_states
 
 
 def _config(tmp, method, shared_data, **kw):
@@ -70,6 +71,10 @@ def test_loaded_checkpoint_helpers_for_mi_toolkit(trained):
     prompt_only = loaded.hidden_states(prompts, generated=False)
     assert [s.shape[0] for s in prompt_only] == n
     torch.testing.assert_close(prompt_only[0], states[0][: n[0]], atol=1e-4, rtol=1e-4)
+    # one decoding pass gives the states a second forward pass over prompt + generated tokens gives
+    two_pass = sequence_states(loaded.model, loaded.tokenizer, prompts, conts, max_length=loaded.max_length)
+    for a, b in zip(states, two_pass):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
 
 def test_not_a_checkpoint(tmp_path):
