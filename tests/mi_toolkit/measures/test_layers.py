@@ -48,6 +48,10 @@ def test_layer_sweep_reads_every_layer_once_and_estimates_each(data, monkeypatch
     assert res.results[0].mi < res.results[-1].mi  # layer 0: the template's last token, the same for all
     doc = json.loads(json.dumps(res.to_dict()))
     assert doc["best"] == res.best and len(doc["results"]) == 3 and doc["meta"]["model_kind"] == "registered"
+    # the pools of every measure: fit pool disjoint from training (none for a base model), drawn like eval
+    assert doc["meta"]["pools"]["fit"]["disjoint"] and doc["meta"]["pools"]["fit"]["n"] == 40
+    # (40 of 40 train rows: the whole split, so there is nothing to draw to the evaluation lengths)
+    assert doc["meta"]["pools"]["fit"]["length_matched"] is False and doc["meta"]["pools"]["eval"]["n"] == 40
     assert {c["b"] for c in doc["comparisons"]} == {f"layer {x}" for x in res.layers if x != res.best}
     page = layers_html(res)
     assert "Layer sweep" in page and "plotly" in page and "Holm" in page
