@@ -81,6 +81,9 @@ def curve_cmd(
     representations: Annotated[str, typer.Option("--representations", help="model mode: pooled:first|mean|last, "
                                                  "full, token-PCA_k, R (comma-separated)")] = "pooled:last,full,R",
     split: Annotated[str, typer.Option("--split", help="the split the pool is drawn from")] = "train",
+    like_split: Annotated[Optional[str], typer.Option("--like-split", help="draw the pool to the sentence lengths "
+                                                      "of this split (e.g. validation), as mi dpi draws its fit pool")]
+    = None,
     z: Annotated[Optional[List[str]], typer.Option("--z", help="array mode: NAME=FILE.npy (repeat)")] = None,
     y: Annotated[Optional[Path], typer.Option("--y", help="array mode: integer labels .npy")] = None,
     contains: Annotated[Optional[List[str]], typer.Option("--contains", help="array mode: CONTAINER=PART,PART")] = None,
@@ -105,10 +108,11 @@ def curve_cmd(
         if z or y is not None:
             raise UserError("give --model with --dataset, or --z with --y, not both")
         names = parse_representations(representations, pca_k)
-        check_inputs([model], dataset, (split,), data_dir=data_dir, max_samples=max_samples, seed=seed)
+        check_inputs([model], dataset, (split,) + ((like_split,) if like_split else ()), data_dir=data_dir,
+                     max_samples=max_samples, seed=seed)
         res, examples = model_curve(model, dataset, representations=names, split=split, max_samples=max_samples,
                                     layer=layer, pca_k=pca_k, data_dir=data_dir, config=cfg, seed=seed, device=device,
-                                    controls=controls, given=given)
+                                    controls=controls, given=given, like_split=like_split)
         rows = per_example_rows(res, texts=[e.text for e in examples], labels=[e.label for e in examples])
     else:
         if not z or y is None:

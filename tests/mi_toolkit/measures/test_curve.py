@@ -99,3 +99,21 @@ def test_cli_curve_writes_page_and_table_and_rejects_bad_input_before_work(tmp_p
                           "--output", str(tmp_path / "c.html")])
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "c.html").is_file() and (tmp_path / "pe.csv").read_text().startswith("id,text,label,fold,pvi_x")
+
+
+def test_model_mode_draws_its_pool_like_another_split(tmp_path):
+    from fixtures import write_sst2
+
+    from mi_toolkit.measures.curve_model import model_curve
+
+    root = write_sst2(tmp_path / "data", n=120, unique=True)
+    cfg = CurveConfig(sizes=(40, 80), probe=FAST)
+    res, examples = model_curve("tiny-llama", "sst2", representations=["pooled:last", "pooled:mean"], split="train",
+                                max_samples=100, data_dir=str(root), config=cfg, like_split="validation",
+                                like_samples=60, progress=False)
+    pool = res.meta["pool"]
+    assert len(examples) == 100 and pool["n"] == 100 and pool["length_matched"] and pool["disjoint"]
+    assert res.sizes == [40, 80] and set(res.results) == {"pooled:last", "pooled:mean"}
+    plain, _ = model_curve("tiny-llama", "sst2", representations=["pooled:last"], split="train", max_samples=100,
+                              data_dir=str(root), config=cfg, progress=False)
+    assert not plain.meta["pool"]["length_matched"]
