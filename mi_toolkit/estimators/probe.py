@@ -189,13 +189,13 @@ def _select(logq: dict[str, np.ndarray], prior: np.ndarray, splits: list, K: int
     per_fold = []
     part_rows = np.array([i for i, n in enumerate(names) if n in from_part], dtype=int)
     for f in range(K):
-        pick = _pick(loss[:, cv_rows & (fold != f)], part_rows)
+        pick = pick_candidate(loss[:, cv_rows & (fold != f)], part_rows)
         per_fold.append(names[pick])
         point[fold == f] = logq[names[pick]][fold == f] - prior[fold == f]
     return point, prior, fold, names[best], per_fold, table, (names[runner_up], logq[names[runner_up]] - prior)
 
 
-def _pick(loss: np.ndarray, part_rows: np.ndarray) -> int:
+def pick_candidate(loss: np.ndarray, part_rows: np.ndarray) -> int:
     """The candidate with the lowest mean loss ``(n_cands, m)`` on the selecting rows; a container's own
     candidate must beat its parts' best by more than one standard error of the paired difference (the
     one-standard-error rule), so that selection noise alone cannot carry a container below its part."""

@@ -33,7 +33,9 @@ import torch
 
 from predgen_core.errors import UserError
 
-from mi_toolkit.estimators.probe import PRIOR, ProbeConfig, ProbeOutcome, candidates_for, interval, make_splits
+from mi_toolkit.estimators.probe import (
+    PRIOR, ProbeConfig, ProbeOutcome, candidates_for, interval, make_splits, pick_candidate,
+)
 from mi_toolkit.estimators.probe_family import split_log_prior
 from mi_toolkit.estimators.result import MIResult
 from mi_toolkit.estimators.views import as_input
@@ -151,16 +153,18 @@ class _Run:
     n_eval: list[int]           # per fold: how many of the score rows are the fold's examples (the rest: MDL block)
 
 
-def _select(scores: dict[str, list[np.ndarray]], n_eval: list[int]) -> tuple[list[str], dict[str, float]]:
-    """Per fold, the candidate with the lowest mean log-loss on the other folds' scored examples."""
+def _select(scores: dict[str, list[np.ndarray]], n_eval: list[int],
+            from_part: set[str] = frozenset()) -> tuple[list[str], dict[str, float]]:
+    """Per fold, the candidate with the lowest mean log-loss on the other folds' scored examples (a
+    container's own candidate must beat its parts' best by one paired standard error: ``probe.pick_candidate``)."""
     K = len(n_eval)
-    loss = {name: np.array([-v[f][: n_eval[f]].sum() for f in range(K)]) for name, v in scores.items()}
-    counts = np.array(n_eval, float)
-    chosen = []
-    for f in range(K):
-        other = np.arange(K) != f
-        chosen.append(min(loss, key=lambda nm: loss[nm][other].sum() / counts[other].sum()))
-    cv = {name: float(v.sum() / counts.sum()) for name, v in loss.items()}
+    names = list(scores)
+    loss = np.stack([np.concatenate([-scores[nm][f][: n_eval[f]] for f in range(K)]) for nm in names])
+    fold = np.concatenate([np.full(n_eval[f], f) for f in range(K)])
+    # pick_candidate treats row 0 as the prior (scores starts with it)
+    part_rows = np.array([i for i, nm in enumerate(names) if nm in from_part], dtype=int)
+    chosen = [names[pick_candidate(loss[:, fold != f], part_rows)] for f in range(K)]
+    cv = {nm: float(loss[i].mean()) for i, nm in enumerate(names)}
     return chosen, cv
 
 
@@ -181,7 +185,8 @@ def _measure_size(inputs: Mapping[str, Any], cands: Mapping[str, list], contains
         scores = {PRIOR: prior, **own[rep]}
         for part in contains.get(rep, []):
             scores.update({f"{part}:{k}": v for k, v in own[part].items()})
-        chosen, cv = _select(scores, n_eval)
+        from_part = {f"{part}:{k}" for part in contains.get(rep, []) for k in own[part]}
+        chosen, cv = _select(scores, n_eval, from_part)
         best = min((k for k in cv if k != PRIOR), key=cv.get, default=PRIOR)
         point, best_point = np.empty(len(y)), np.empty(len(y))
         block_lq = {name: [v[f][n_eval[f]:] for f in range(len(outer))] for name, v in scores.items()}
