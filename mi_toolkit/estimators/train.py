@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
-from scipy.stats import kurtosis
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from torch import Tensor
@@ -69,6 +68,18 @@ def split_indices(y: np.ndarray, discrete: bool, test_size: float, val_fraction:
 HEAVY_KURTOSIS = 3.0
 
 
+def excess_kurtosis(X: np.ndarray) -> np.ndarray:
+    """Per-feature excess kurtosis ``(d,)``; a constant feature reads 0 (scipy's NaN and its precision
+    warning for near-constant columns are expected here: such a column has no tail to Gaussianise)."""
+    import warnings
+
+    from scipy.stats import kurtosis
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nan_to_num(kurtosis(X, axis=0), nan=0.0)
+
+
 def feature_transform(z_fit: np.ndarray, seed: int) -> ColumnTransformer:
     """Standardise each feature; Gaussianise heavy-tailed ones (excess kurtosis > 3 on the fit
     split) with a per-feature quantile transform instead.
@@ -76,7 +87,7 @@ def feature_transform(z_fit: np.ndarray, seed: int) -> ColumnTransformer:
     Both maps are invertible per coordinate, so I(Y; Z) is unchanged; without the
     quantile branch a Cauchy-tailed feature put single held-out points at -60 nats.
     """
-    kurt = np.nan_to_num(kurtosis(z_fit, axis=0), nan=0.0)
+    kurt = excess_kurtosis(z_fit)
     heavy = np.flatnonzero(kurt > HEAVY_KURTOSIS)
     light = np.flatnonzero(kurt <= HEAVY_KURTOSIS)
     quant = QuantileTransformer(n_quantiles=min(1000, len(z_fit)), output_distribution="normal",
