@@ -223,10 +223,13 @@ def judge(rep: DPIReport, seed: int = 0) -> None:
                                  "information cannot be negative in expectation, so that is estimator error; "
                                  "read it as 'nothing detected'")
     rep.comparisons = comparisons(rep, seed)
+    nested = rep.meta.get("nested_by_construction", True)
+    why = ("the container holds every candidate of its part, so this is selection noise of the estimator"
+           if nested else f"{rep.meta.get('estimator')} does not nest a container's estimate on its parts' "
+           "(only probe does), so this is the estimator failing on the wider input")
     for c in rep.comparisons:
         if c.kind == "within" and c.verdict == "reads lower":
-            rep.flags.append(f"{c.sentence()}; the container holds every candidate of its part, so this is "
-                             "selection noise of the estimator, not a loss of information (the DPI rules that out)")
+            rep.flags.append(f"{c.sentence()}; {why}, not a loss of information (the DPI rules that out)")
         rep.verdicts.append(("(a) " if c.kind == "within" else "(b) ") + c.sentence())
 
 

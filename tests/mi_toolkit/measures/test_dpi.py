@@ -58,6 +58,12 @@ def test_a_container_reading_below_its_part_is_flagged_as_selection_noise():
     rep = make({"m": reps(0.20, 0.30, 0.1, 0.1, 0.35, 0.2)}, {"m": "generator"})
     flagged = [f for f in rep.flags if "selection noise" in f]
     assert len(flagged) == 2 and all("pooled:mean" in f for f in flagged)
+    # an estimator that does not nest (binned, the continuous default) is not excused as selection noise
+    rep = DPIReport({"m": reps(0.20, 0.30, 0.1, 0.1, 0.35, 0.2)}, {"m": "generator"}, {"m": "last"}, None, 2,
+                    meta={"estimator": "binned", "nested_by_construction": False})
+    judge(rep)
+    flagged = [f for f in rep.flags if "reads lower" in f]
+    assert len(flagged) == 2 and all("binned does not nest" in f and "selection noise" not in f for f in flagged)
 
 
 def test_html_has_the_theorem_box_and_json_round_trips():
