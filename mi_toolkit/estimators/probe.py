@@ -30,7 +30,7 @@ from predgen_core.errors import UserError
 
 from mi_toolkit.estimators.probe_family import FamilyMember, array_candidates, split_log_prior
 from mi_toolkit.estimators.probe_prep import has_heavy_tails
-from mi_toolkit.estimators.result import MIResult
+from mi_toolkit.estimators.result import RESOLUTION, MIResult
 from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.estimators.views import ProbeCandidate, TokenStates, as_input
 
@@ -277,7 +277,8 @@ def probe_result(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg:
                 "repeat_means": out.repeat_means},
         interval_method=note, discrete=True, n_classes=n_classes, device=str(device),
         pointwise=out.pointwise, fold_ids=out.fold_ids, chosen=out.chosen, candidates=out.table,
-        n_fit=out.n_fit, n_eval=len(out.pointwise), n_folds=out.n_folds, detected=bool(lo > 0 and out.chosen != PRIOR),
+        n_fit=out.n_fit, n_eval=len(out.pointwise), n_folds=out.n_folds,
+        detected=bool(lo > RESOLUTION and out.chosen != PRIOR),
     )
 
 

@@ -7,6 +7,11 @@ from typing import Any
 
 import numpy as np
 
+# nats: an interval whose low end is below this is not a detection. A probe on a constant input
+# (e.g. layer 0's state of the prompt's fixed last token) ends up equal to the prior up to float32
+# rounding and can read 2e-8 [2e-8, 3e-8]: that is arithmetic, not information.
+RESOLUTION = 1e-6
+
 
 @dataclass
 class MIResult:
@@ -69,7 +74,7 @@ class MIResult:
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"MIResult.{name} is not finite; estimators must never return NaN/inf")
         if self.detected is None:
-            self.detected = bool(self.ci_low > 0)
+            self.detected = bool(self.ci_low > RESOLUTION)
         if self.n_eval is None:
             self.n_eval = self.n_test
 

@@ -26,6 +26,7 @@ import numpy as np
 from predgen_core.errors import UserError
 
 from mi_toolkit.estimators.paired import holm, paired_difference
+from mi_toolkit.estimators.result import RESOLUTION
 
 VERDICTS = ("reads higher", "reads lower", "no difference detected at this n", "not detected")
 ALPHA = 0.05
@@ -87,7 +88,7 @@ def compare(kind: str, name_a: str, a: Any, name_b: str, b: Any, *, seed: int = 
 
 
 def _detected(res: Any) -> bool:
-    return bool(getattr(res, "detected", res.ci_low > 0))
+    return bool(getattr(res, "detected", res.ci_low > RESOLUTION))
 
 
 def adjust(family: Sequence[Comparison], alpha: float = ALPHA) -> list[Comparison]:

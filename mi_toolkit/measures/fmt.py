@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mi_toolkit.estimators.result import RESOLUTION
+
 
 def _getter(res: Any):
     return res.get if isinstance(res, dict) else lambda k: getattr(res, k, None)
@@ -24,7 +26,7 @@ def shown_values(res: Any) -> tuple[float, float, float]:
 def detected(res: Any) -> bool:
     get = _getter(res)
     flag = get("detected")
-    return bool(get("ci_low") > 0) if flag is None else bool(flag)
+    return bool(get("ci_low") > RESOLUTION) if flag is None else bool(flag)
 
 
 def fmt_result(res: Any) -> str:

@@ -54,6 +54,15 @@ def test_independent_labels_read_not_detected():
     assert text.startswith("no information detected at this n") and "0.000 [0.000, 0.000]" not in text
 
 
+def test_a_constant_input_is_not_detected_even_when_a_model_ties_the_prior():
+    # e.g. layer 0 of an LM read at the prompt's fixed last token: every row the same
+    y = np.random.default_rng(4).integers(0, 2, 600)
+    z = np.ones((600, 8))
+    (res,) = estimate_many([(z[:400], y[:400])], "probe", config=FAST, device="cpu", test=[(z[400:], y[400:])])
+    assert abs(res.mi) < 1e-4 and not res.detected
+    assert res.describe().startswith("no information detected at this n")
+
+
 def test_explicit_held_out_set_fits_on_fit_and_selects_on_other_held_out_folds(mix):
     z, y, _ = mix
     (res,) = estimate_many([(z[:700], y[:700])], "probe", config=FAST, device="cpu", test=[(z[700:], y[700:])])
