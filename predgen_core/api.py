@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
+
+import torch
 
 from predgen_core.checkpoint import load, write_checkpoint
 from predgen_core.errors import UserError
@@ -151,11 +155,6 @@ FSDP_ON_CPU = ("FSDP was requested (accelerate launch --use_fsdp) but there is n
 
 def _warn_fsdp_on_cpu() -> None:
     """One line on stderr when FSDP was asked for where accelerate cannot give it (no accelerator)."""
-    import os
-    import sys
-
-    import torch
-
     if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true" and not torch.cuda.is_available():
         print(f"warning: {FSDP_ON_CPU}", file=sys.stderr)
 

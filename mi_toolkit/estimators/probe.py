@@ -30,7 +30,7 @@ from predgen_core.errors import UserError
 
 from mi_toolkit.estimators.probe_family import FamilyMember, array_candidates, split_log_prior
 from mi_toolkit.estimators.probe_prep import has_heavy_tails
-from mi_toolkit.estimators.result import RESOLUTION, MIResult
+from mi_toolkit.estimators.result import MIResult, is_detection
 from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.estimators.views import ProbeCandidate, TokenStates, as_input
 
@@ -137,6 +137,7 @@ def run_probe(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: Pr
     N = len(y)
     rows = np.arange(N if n_fit is None else n_fit)
     on_test = n_fit is not None and _select_on_test(y[n_fit:], cfg)
+    from_part = {_label(src, c) for src, c in cands if src}
     reps = []
     for r in range(cfg.repeats):
         if on_test:   # fit every candidate once on the fit set; the held-out folds choose among them
@@ -149,7 +150,6 @@ def run_probe(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: Pr
                 splits.append((rows, np.arange(n_fit, N)))
         logq = _score_all(sources, cands, y, splits, n_classes, seed + r, device)
         prior = _gather([np.tile(split_log_prior(y[tr], n_classes), (len(sc), 1)) for tr, sc in splits], splits, y)
-        from_part = {_label(src, c) for src, c in cands if src}
         reps.append(_select(logq, prior, score_folds, cfg.folds, None if on_test else n_fit, N, from_part))
     out = _combine(reps, n_fit, N, cfg.folds)
     if on_test:   # rows :n_fit were never scored: keep the held-out rows only
@@ -278,7 +278,7 @@ def probe_result(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg:
         interval_method=note, discrete=True, n_classes=n_classes, device=str(device),
         pointwise=out.pointwise, fold_ids=out.fold_ids, chosen=out.chosen, candidates=out.table,
         n_fit=out.n_fit, n_eval=len(out.pointwise), n_folds=out.n_folds,
-        detected=bool(lo > RESOLUTION and out.chosen != PRIOR),
+        detected=is_detection(lo) and out.chosen != PRIOR,
     )
 
 

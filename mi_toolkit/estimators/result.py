@@ -13,6 +13,19 @@ import numpy as np
 RESOLUTION = 1e-6
 
 
+NOTHING_READ = "nothing read above the no-information model, to 3 decimals"
+
+
+def rounds_to_zero(*values: float) -> bool:
+    """Whether every value would print as 0.000: a reading of nothing is then written without numbers."""
+    return max(abs(v) for v in values) < 0.0005
+
+
+def is_detection(ci_low: float) -> bool:
+    """Whether an interval starting at ``ci_low`` (nats) lies above 0 by more than the resolution."""
+    return bool(ci_low > RESOLUTION)
+
+
 @dataclass
 class MIResult:
     """An MI estimate in nats with how it was obtained.
@@ -74,7 +87,7 @@ class MIResult:
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"MIResult.{name} is not finite; estimators must never return NaN/inf")
         if self.detected is None:
-            self.detected = bool(self.ci_low > RESOLUTION)
+            self.detected = is_detection(self.ci_low)
         if self.n_eval is None:
             self.n_eval = self.n_test
 
@@ -95,8 +108,8 @@ class MIResult:
         if alt and self.chosen == "prior":
             best = (f"best held-out value {alt['mi']:.3f} [{alt['ci_low']:.3f}, {alt['ci_high']:.3f}] "
                     f"by {alt['name']}; no model beat the label prior")
-        elif self.ci_low == self.ci_high == self.mi == 0.0:
-            best = "no trained critic beat the no-information critic"
+        elif rounds_to_zero(self.mi, self.ci_low, self.ci_high):
+            best = NOTHING_READ
         else:
             best = f"best held-out value {self.mi:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}]"
         return f"no information detected at this n ({best}; {how})"

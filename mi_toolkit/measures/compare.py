@@ -26,7 +26,8 @@ import numpy as np
 from predgen_core.errors import UserError
 
 from mi_toolkit.estimators.paired import holm, paired_difference
-from mi_toolkit.estimators.result import RESOLUTION
+from mi_toolkit.estimators.result import is_detection
+from mi_toolkit.measures.fmt import fmt_difference
 
 VERDICTS = ("reads higher", "reads lower", "no difference detected at this n", "not detected")
 ALPHA = 0.05
@@ -51,12 +52,17 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def difference(self) -> str:
+        """``+0.031 [+0.012, +0.050]``; a difference of two readings of nothing is not shown as a number."""
+        return fmt_difference(self.diff, self.ci_low, self.ci_high, self.verdict == "not detected")
+
     def sentence(self) -> str:
         """``a reads higher than b: +0.031 nats [0.012, 0.050] paired, Holm p = 0.004 (n = 600)``."""
         rel = {"reads higher": "reads higher than", "reads lower": "reads lower than"}.get(self.verdict)
         head = f"{self.a} {rel} {self.b}" if rel else f"{self.a} vs {self.b}: {self.verdict}"
-        return (f"{head}: {self.diff:+.3f} nats [{self.ci_low:+.3f}, {self.ci_high:+.3f}] paired, "
-                f"Holm p = {self.p_holm:.3g} (n = {self.n})" + (f"; {self.note}" if self.note else ""))
+        diff = (self.difference() if self.verdict == "not detected" else
+                f"{self.diff:+.3f} nats [{self.ci_low:+.3f}, {self.ci_high:+.3f}] paired")
+        return f"{head}: {diff}, Holm p = {self.p_holm:.3g} (n = {self.n})" + (f"; {self.note}" if self.note else "")
 
 
 def _values(res: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +94,7 @@ def compare(kind: str, name_a: str, a: Any, name_b: str, b: Any, *, seed: int = 
 
 
 def _detected(res: Any) -> bool:
-    return bool(getattr(res, "detected", res.ci_low > RESOLUTION))
+    return bool(getattr(res, "detected", is_detection(res.ci_low)))
 
 
 def adjust(family: Sequence[Comparison], alpha: float = ALPHA) -> list[Comparison]:

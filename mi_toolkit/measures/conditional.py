@@ -29,7 +29,7 @@ from predgen_core.errors import UserError
 from mi_toolkit.api import estimate_many
 from mi_toolkit.estimators.views import TokenStates, as_input
 from mi_toolkit.measures.compare import paired_bootstrap
-from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.measures.fmt import detected, fmt_difference, fmt_result
 
 NOTE = ("95% paired bootstrap over the {n} examples (resampled within the scoring folds) of the per-example "
         "difference log q(y|b,r) - log q(y|b); both probes cross-fitted on the same folds, the joint one holding "
@@ -62,11 +62,16 @@ class ConditionalResult:
     def detected(self) -> bool:
         return self.ci_low > 0
 
+    @property
+    def neither_detected(self) -> bool:
+        """Both readings are of nothing: their difference is not a measurement."""
+        return not (detected(self.joint_result) or detected(self.given_result))
+
     def describe(self) -> str:
         head = f"I_V(Y; {self.target} | {self.given})"
         if not self.detected:
-            return (f"{head}: nothing detected beyond {self.given} at this n ({self.value:+.3f} nats "
-                    f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}] paired, n = {self.n})")
+            diff = fmt_difference(self.value, self.ci_low, self.ci_high, self.neither_detected)
+            return f"{head}: nothing detected beyond {self.given} at this n ({diff} nats paired, n = {self.n})"
         return f"{head} = {self.value:.3f} nats [{self.ci_low:.3f}, {self.ci_high:.3f}] paired (n = {self.n})"
 
     def to_dict(self) -> dict[str, Any]:

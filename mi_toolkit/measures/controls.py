@@ -33,6 +33,16 @@ from mi_toolkit.states import checkpoints as ck
 KINDS = ("shuffled labels", "random-init model", "control task")
 
 
+def control_verdict(ci_low: float, ci_high: float) -> str:
+    """``reads above the control`` / ``reads below the control`` / ``not detected`` (no difference at this n),
+    from the paired interval of the selectivity (real - control)."""
+    if ci_low > 0:
+        return "reads above the control"
+    if ci_high < 0:
+        return "reads below the control"
+    return "not detected: no difference from the control at this n"
+
+
 @dataclass
 class Control:
     """One control beside the real reading of one representation; ``selectivity`` = real - control (nats)."""
@@ -49,12 +59,7 @@ class Control:
 
     @property
     def verdict(self) -> str:
-        """``reads above the control`` / ``reads below the control`` / ``not detected`` (no difference at this n)."""
-        if self.ci_low > 0:
-            return "reads above the control"
-        if self.ci_high < 0:
-            return "reads below the control"
-        return "not detected: no difference from the control at this n"
+        return control_verdict(self.ci_low, self.ci_high)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "representation": self.representation, "real": fmt_result(self.real),
@@ -158,7 +163,8 @@ def token_selectivity(Z: np.ndarray, y: np.ndarray, types: Sequence[Hashable], g
     boot = sums[draw].sum(1) / counts[draw].sum(1)
     lo, hi = np.quantile(boot, [0.025, 0.975])
     return {"kind": "control task", "real": real.held_out.to_dict(), "control": fake.held_out.to_dict(),
-            "selectivity": float(d.mean()), "ci_low": float(lo), "ci_high": float(hi), "n_pairs": len(d),
+            "selectivity": float(d.mean()), "ci_low": float(lo), "ci_high": float(hi),
+            "verdict": control_verdict(lo, hi), "n_pairs": len(d),
             "n_sentences": len(sums), "control_labels": ctrl,
             "interval_method": "95% bootstrap over sentences of the paired per-pair difference (real - control)"}
 

@@ -37,7 +37,7 @@ from mi_toolkit.estimators.probe import (
     PRIOR, ProbeConfig, ProbeOutcome, candidates_for, interval, make_splits, pick_candidate,
 )
 from mi_toolkit.estimators.probe_family import split_log_prior
-from mi_toolkit.estimators.result import RESOLUTION, MIResult
+from mi_toolkit.estimators.result import MIResult, is_detection
 from mi_toolkit.estimators.views import as_input
 from mi_toolkit.measures.compare import Comparison, adjust, compare
 from mi_toolkit.measures.mdl import OnlineCode, online_code
@@ -224,7 +224,7 @@ def _as_result(runs: list[dict[str, Any]], fold_ids: np.ndarray, log_prior: np.n
                     seconds=0.0, seed=seed, config={"per_fold_choice": runs[0]["chosen"], "best_model": best, "fit_size": n},
                     interval_method=NOTE.format(b=cfg.n_bootstrap, n=len(point), size=n, k=K, rep=rep),
                     discrete=True, device=device, pointwise=point, fold_ids=fold_ids, chosen=top, candidates=table,
-                    n_fit=n, n_eval=len(point), n_folds=K, detected=bool(lo > RESOLUTION and top != PRIOR))
+                    n_fit=n, n_eval=len(point), n_folds=K, detected=is_detection(lo) and top != PRIOR)
 
 
 def _check(reps: Mapping[str, Any], y: np.ndarray, contains: Mapping[str, Sequence[str]]) -> dict[str, Any]:

@@ -179,26 +179,26 @@ def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator:
 def within_conditional(rep: DPIReport, seed: int = 0) -> list[Any]:
     """(a) as conditional usable information: ``I_V(Y; container | part)``, what each container adds beyond
     each of its parts (Hewitt et al. 2021), from the two readings on the same examples (paired)."""
-    out = []
-    for name, reps in rep.results.items():
-        for container in (FULL, R):
-            for part in _contains(container, rep.pca_k):
-                if (container in reps and part in reps and getattr(reps[part], "pointwise", None) is not None
-                        and getattr(reps[container], "pointwise", None) is not None):
-                    out.append(conditional_from_results(reps[container], reps[part], seed=seed,
-                                                        target_name=f"{name} {container}", given_name=part))
-    return out
+    return [conditional_from_results(reps[container], reps[part], seed=seed, target_name=f"{name} {container}",
+                                     given_name=part)
+            for name, reps, container, part in _within_pairs(rep)
+            if getattr(reps[part], "pointwise", None) is not None
+            and getattr(reps[container], "pointwise", None) is not None]
 
 
-def comparisons(rep: DPIReport, seed: int = 0) -> list[Comparison]:
-    """(a) every container against each of its parts; (b) the paper's pairs and the full states across models."""
-    fam = []
+def _within_pairs(rep: DPIReport):
+    """``(model, its results, container, part)`` for every container of each model and each of its parts."""
     for name, reps in rep.results.items():
         for container in (FULL, R):
             for part in _contains(container, rep.pca_k):
                 if container in reps and part in reps:
-                    fam.append(compare("within", f"{name} {container}", reps[container], f"{name} {part}",
-                                       reps[part], seed=seed, note="contains it"))
+                    yield name, reps, container, part
+
+
+def comparisons(rep: DPIReport, seed: int = 0) -> list[Comparison]:
+    """(a) every container against each of its parts; (b) the paper's pairs and the full states across models."""
+    fam = [compare("within", f"{name} {container}", reps[container], f"{name} {part}", reps[part], seed=seed,
+                   note="contains it") for name, reps, container, part in _within_pairs(rep)]
     across = rep.across()
     for i, (a, ra_name, ra) in enumerate(across):
         for b, rb_name, rb in across[i + 1:]:

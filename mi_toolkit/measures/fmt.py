@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mi_toolkit.estimators.result import RESOLUTION
+from mi_toolkit.estimators.result import NOTHING_READ, is_detection, rounds_to_zero
 
 
 def _getter(res: Any):
@@ -26,15 +26,27 @@ def shown_values(res: Any) -> tuple[float, float, float]:
 def detected(res: Any) -> bool:
     get = _getter(res)
     flag = get("detected")
-    return bool(get("ci_low") > RESOLUTION) if flag is None else bool(flag)
+    return is_detection(get("ci_low")) if flag is None else bool(flag)
 
 
 def fmt_result(res: Any) -> str:
     """``0.512 [0.470, 0.556]`` from an MIResult-like object or dict; ``not detected (best held-out ...)``
-    when its interval does not lie above 0."""
+    when its interval does not lie above 0, without numbers when they would all print as 0.000."""
     mi, lo, hi = shown_values(res)
     text = f"{mi:.3f} [{lo:.3f}, {hi:.3f}]"
-    return text if detected(res) else f"not detected (best held-out {text})"
+    if detected(res):
+        return text
+    if rounds_to_zero(mi, lo, hi):
+        return f"not detected ({NOTHING_READ})"
+    return f"not detected (best held-out {text})"
+
+
+def fmt_difference(diff: float, lo: float, hi: float, neither_detected: bool = False) -> str:
+    """``+0.031 [+0.012, +0.050]``: a paired difference (nats); a difference between two readings of
+    nothing is not written as a number."""
+    if neither_detected:
+        return "none (neither reading detected anything)"
+    return f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
 def provenance(res: Any) -> str:

@@ -142,9 +142,6 @@ def control_task(task: Any, states: HiddenStates, masks: Sequence[np.ndarray], z
     ids = pair_token_ids(states, masks, states.labels)
     out = token_selectivity(z, y.astype(np.int64), ids, groups, len(task.labels), seed=seed)
     out.pop("control_labels")
-    lo, hi = out["ci_low"], out["ci_high"]
-    out["verdict"] = ("reads above the control" if lo > 0 else "reads below the control" if hi < 0
-                      else "not detected: no difference from the control at this n")
     return [out]
 
 

@@ -111,13 +111,14 @@ def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, *, split: str, 
         trained |= texts
         lm[_unique(lm, ck.method_name(info), Path(str(ck.checkpoint_path(c))).name)] = summary
     everything = load_split(task, split, data_dir=data_dir)
-    warnings = []
+    warnings, matched = [], False
     if disjoint:
         kept = [e for e in everything if e.text not in trained]
         if not kept:
             raise UserError(f"every {split!r} example was used to train these checkpoints; "
                             "pick another --fit-split (e.g. one the LMs never saw)")
-        if like is not None and n and n < len(kept):
+        matched = bool(like is not None and n and n < len(kept))
+        if matched:
             fit = length_matched(kept, like, n, seed)
         else:
             fit = subsample(kept, n, seed, stratify=task.kind != "regression") if n else kept
@@ -130,7 +131,7 @@ def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, *, split: str, 
                             "the probe then reads how each LM fits sentences it was trained on, which differs "
                             "between methods; drop --overlapping-fit-pool for a disjoint pool")
     summary = {"split": split, "n": len(fit), "seed": seed, "disjoint": disjoint, "excluded": excluded,
-               "overlap": overlap, "length_matched": bool(like is not None and disjoint and n and n < len(kept)),
+               "overlap": overlap, "length_matched": matched,
                "median_words": _median_words(fit)}
     return fit, summary, lm, warnings
 

@@ -81,7 +81,7 @@ def monotonicity_flags(ks: Sequence[int], results: Sequence[Any],
             continue
         c = by_k.get(f"k={ks[j]}")
         beyond = bool(c is not None and c.verdict == "reads lower")
-        paired = f"; paired {c.diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}], Holm p = {c.p_holm:.3g}" if c else ""
+        paired = f"; paired {c.difference()}, Holm p = {c.p_holm:.3g}" if c else ""
         flags.append({
             "k": int(ks[j]), "below_k": int(ks[j - 1]), "mi": cur.mi, "below_mi": prev.mi,
             "beyond_intervals": beyond,

@@ -10,7 +10,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from mi_toolkit.measures.dpi import FULL, R, DPIReport, pca_name
-from mi_toolkit.measures.fmt import fmt_result, provenance, shown_values
+from mi_toolkit.measures.fmt import fmt_difference, fmt_result, provenance, shown_values
 from mi_toolkit.measures.pools import Pools
 from mi_toolkit.reports import html as report
 
@@ -68,7 +68,7 @@ def _conditional_table(rep: DPIReport) -> str:
     """What each container adds beyond each of its parts, as conditional usable information."""
     if not rep.conditional:
         return ""
-    rows = [(c.target, c.given, f"{c.value:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]", f"{c.h_given:.3f}",
+    rows = [(c.target, c.given, fmt_difference(c.value, c.ci_low, c.ci_high, c.neither_detected), f"{c.h_given:.3f}",
              f"{c.h_joint:.3f}", "detected" if c.detected else "nothing detected beyond it at this n")
             for c in rep.conditional]
     return (report.table(["container", "given part B", "I_V(Y; container | B) nats [95% paired CI]", "H_V(Y | B)",

@@ -26,7 +26,7 @@ def layers_html(res: LayerSweepResult, title: str = "Layer sweep: usable informa
     """The curve with intervals, a table of every layer, paired comparisons with the best layer, flags."""
     rows = [(lay, fmt_result(r), provenance(r)) for lay, r in zip(res.layers, res.results)]
     body = report.table(["layer", "usable information nats [95% CI]", "how"], rows)
-    pairs = [(c.b, c.a, f"{c.diff:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]", f"{c.p_holm:.3g}", c.verdict)
+    pairs = [(c.b, c.a, c.difference(), f"{c.p_holm:.3g}", c.verdict)
              for c in res.comparisons]
     if pairs:
         body += report.table(["layer", "vs", "best minus layer, nats [95% paired CI]", "Holm p", "verdict"], pairs)

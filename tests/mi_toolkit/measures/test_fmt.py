@@ -14,6 +14,17 @@ def test_a_reading_below_the_resolution_is_not_detected():
     # what a probe on a constant input read in the layer sweep (layer 0): float rounding, not information
     tiny = _res(2.4e-8, 2.0e-8, 2.8e-8)
     assert not tiny.detected and not detected(tiny.to_dict())
-    assert fmt_result(tiny).startswith("not detected (best held-out 0.000")
+    assert fmt_result(tiny) == "not detected (nothing read above the no-information model, to 3 decimals)"
+    # a reading of nothing with numbers that do not all round to zero still shows its best held-out value
+    assert fmt_result(_res(-0.004, -0.03, 0.02)) == "not detected (best held-out -0.004 [-0.030, 0.020])"
     real = _res(0.05, 10 * RESOLUTION, 0.09)
     assert real.detected and fmt_result(real) == "0.050 [0.000, 0.090]"
+
+
+def test_a_difference_of_two_readings_of_nothing_is_not_written_as_a_number():
+    from mi_toolkit.measures.compare import Comparison
+
+    none = Comparison("within", "R", "last", 0.0, 0.0, 0.0, 1.0, 200, verdict="not detected")
+    assert none.difference() == "none (neither reading detected anything)" and "0.000" not in none.sentence()
+    some = Comparison("within", "R", "last", 0.031, 0.012, 0.05, 0.004, 200, verdict="reads higher")
+    assert some.difference() == "+0.031 [+0.012, +0.050]" and "+0.031 nats [+0.012, +0.050] paired" in some.sentence()
