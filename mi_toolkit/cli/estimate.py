@@ -18,6 +18,7 @@ from mi_toolkit.cli.measures import estimate_model_cmd
 from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, FitSplit, JsonOut, Layer, MaxSamples,
                                         PcaAxis, PcaK, Seed, Split)
 from mi_toolkit.estimators import ESTIMATORS
+from mi_toolkit.estimators.result import table_cells
 from predgen_core.preflight import check_output
 from mi_toolkit.reports.console import print_result
 from mi_toolkit.validate import load_array, resolve_device
@@ -112,9 +113,8 @@ def _print_bench(out: dict) -> None:
         table.add_column(col, justify="left" if col in ("task", "estimator") else "right")
     for r in out["rows"]:
         flag = "[green]yes[/green]" if r["within_tol"] else "[red]no[/red]"
-        shown = f"{r['mi']:.3f}" if r.get("detected", True) else f"not detected ({r['mi']:.3f})"
-        table.add_row(r["task"], f"{r['truth']:.3f}", r["estimator"], shown,
-                      f"{r['ci_low']:.3f} – {r['ci_high']:.3f}", flag, f"{r['seconds']:.1f}")
+        shown, ci = table_cells(r["mi"], r["ci_low"], r["ci_high"], r.get("detected", True))
+        table.add_row(r["task"], f"{r['truth']:.3f}", r["estimator"], shown, ci, flag, f"{r['seconds']:.1f}")
     console = Console()
     console.print(table)
     for name, s in out["summary"].items():

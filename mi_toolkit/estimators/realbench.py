@@ -26,6 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mi_toolkit.estimators.groundtruth_real import DEFAULT_MODEL, RealStates, RealTask, real_states, real_suite
+from mi_toolkit.estimators.result import table_cells
 from mi_toolkit.estimators.seqprobe import LOGREG_QUIET
 from predgen_core.errors import UserError
 
@@ -192,9 +193,9 @@ def print_real(out: dict) -> None:
     for col in ("task", "truth", "estimator", "estimate", "95% CI", "vs grid", "chosen", "s"):
         table.add_column(col, justify="left" if col in ("task", "estimator", "chosen") else "right")
     for r in out["rows"]:
-        ci = f"{r['ci_low']:.3f} – {r['ci_high']:.3f}" if "ci_low" in r else ""
+        shown, ci = table_cells(r["mi"], r.get("ci_low"), r.get("ci_high"))
         gap = f"{r['vs_grid']:+.3f}" if "vs_grid" in r else ""
-        table.add_row(r["task"], f"{r['truth']:.3f}", r["estimator"], f"{r['mi']:.3f}", ci, gap,
+        table.add_row(r["task"], f"{r['truth']:.3f}", r["estimator"], shown, ci, gap,
                       str(r.get("chosen") or ""), f"{r['seconds']:.1f}")
     console = Console()
     console.print(table)

@@ -21,6 +21,21 @@ def rounds_to_zero(*values: float) -> bool:
     return max(abs(v) for v in values) < 0.0005
 
 
+def table_cells(mi: float, lo: float | None, hi: float | None, detected: bool | None = None) -> tuple[str, str]:
+    """``(estimate, interval)`` cells of a console table row; a reading of nothing reads "not detected"
+    (with its value only when that does not print as 0.000), and an interval that prints as
+    [0.000, 0.000] is left out. ``lo``/``hi`` None: a reading without an interval."""
+    if lo is None and detected is None:   # a point reading (e.g. the best of a grid): shown unless it is 0.000
+        return ("not detected" if rounds_to_zero(mi) else f"{mi:.3f}"), ""
+    found = is_detection(lo) if detected is None else bool(detected)
+    interval = "" if lo is None else f"{lo:.3f} – {hi:.3f}"
+    if found:
+        return f"{mi:.3f}", interval
+    if rounds_to_zero(*((mi,) if lo is None else (mi, lo, hi))):
+        return "not detected", ""
+    return f"not detected ({mi:.3f})", interval
+
+
 def is_detection(ci_low: float) -> bool:
     """Whether an interval starting at ``ci_low`` (nats) lies above 0 by more than the resolution."""
     return bool(ci_low > RESOLUTION)

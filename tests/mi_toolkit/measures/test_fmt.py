@@ -28,3 +28,14 @@ def test_a_difference_of_two_readings_of_nothing_is_not_written_as_a_number():
     assert none.difference() == "none (neither reading detected anything)" and "0.000" not in none.sentence()
     some = Comparison("within", "R", "last", 0.031, 0.012, 0.05, 0.004, 200, verdict="reads higher")
     assert some.difference() == "+0.031 [+0.012, +0.050]" and "+0.031 nats [+0.012, +0.050] paired" in some.sentence()
+
+
+def test_console_table_cells_never_show_a_reading_of_nothing_as_zero():
+    from mi_toolkit.estimators.result import table_cells
+
+    assert table_cells(0.0, 0.0, 0.0) == ("not detected", "")                 # the engine on a null task
+    assert table_cells(-0.0001, None, None) == ("not detected", "")           # a grid probe without interval
+    assert table_cells(-0.004, -0.03, 0.02) == ("not detected (-0.004)", "-0.030 – 0.020")
+    assert table_cells(0.207, 0.184, 0.231) == ("0.207", "0.184 – 0.231")
+    assert table_cells(0.207, None, None, detected=True) == ("0.207", "")
+    assert table_cells(0.203, None, None) == ("0.203", "")                    # the best grid probe's reading
