@@ -15,7 +15,8 @@ from mi_toolkit.estimators import ESTIMATORS, EstimatorSpec, MIResult, default_e
 from mi_toolkit.estimators.evaluate import BOOTSTRAP_NOTE, KNN_NOTE, evaluate_critics, evaluate_knn
 from mi_toolkit.estimators.probe import probe_result, resolve_parts
 from mi_toolkit.estimators.train import Prepared, prepare, train_critics
-from mi_toolkit.validate import Checked, as_states, check_config, check_task, concat_inputs, flat, resolve_device
+from mi_toolkit.validate import (Checked, as_states, check_config, check_task, concat_inputs, flat,
+                                 float_labels_as_classes, resolve_device, tame_scale)
 
 
 def estimate(Z, Y, estimator: str | None = None, *, config: Any = None, seed: int = 0,
@@ -32,16 +33,21 @@ def estimate(Z, Y, estimator: str | None = None, *, config: Any = None, seed: in
     ``contains`` (``probe`` only): the parts ``Z`` contains, ``{name: part}``, each an input
     with the same rows or a function of ``Z`` (e.g. ``lambda Z: Z[:, -576:]``); their
     candidates join ``Z``'s, so ``Z`` cannot read below a part except by selection noise.
+
+    With ``estimator=None``, float ``Y`` of at most 10 whole-number values (e.g. 0.0/1.0) is read
+    as class labels, noted in ``result.config["input_notes"]``.
     """
     return estimate_many([(as_states(Z, mask), Y)], estimator, config=config, seed=seed, device=device,
-                         test_size=test_size, contains=[contains] if contains else None)[0]
+                         test_size=test_size, contains=[contains] if contains else None,
+                         labels_by_value=estimator is None)[0]
 
 
 def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None, *,
                   config: Any = None, seed: int = 0, device: str = "auto", test_size: float = 0.3,
                   on_done: Callable[[int], None] | None = None,
                   test: Sequence[tuple[Any, Any]] | None = None,
-                  contains: Sequence[Mapping[str, Any] | None] | None = None) -> list[MIResult]:
+                  contains: Sequence[Mapping[str, Any] | None] | None = None,
+                  labels_by_value: bool = False) -> list[MIResult]:
     """Estimate MI for many ``(Z, Y)`` tasks; trained critics of the same shape train as one model.
 
     Tasks with the same ``N`` and the same kind of ``Y`` (class count or target
@@ -58,6 +64,10 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
 
     ``contains``: per task, the parts it contains (see :func:`estimate`); with ``test``, a
     part is a function of the input or a ``(fit_part, eval_part)`` pair.
+
+    ``labels_by_value``: float labels of few whole-number values are read as classes (what
+    :func:`estimate` does without an estimator); off here, where a task's kind (e.g. a regression
+    dataset's float targets) is given by the caller. Features beyond 1e15 are always rescaled.
     """
     if contains is not None and len(contains) != len(tasks):
         raise UserError(f"{len(contains)} contains= entries for {len(tasks)} tasks; pass one (or None) per task")
@@ -65,6 +75,7 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
     fixed = None
     if test is not None:
         inputs, tasks, contains, fixed = _with_held_out(inputs, tasks, test, contains)
+    inputs, tasks, notes = _read_as(inputs, tasks, labels_by_value)
     checked = [check_task(flat(z), y, what=f"task {i}" if len(tasks) > 1 else "") for i, (z, y) in enumerate(tasks)]
     dev = resolve_device(device)
     names, specs = _choose_estimators(checked, estimator, config, contains)
@@ -81,9 +92,26 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
                            dev, seed, test_size, fixed)
         for i, res in zip(members, group):
             results[i] = res
+            if notes[i]:  # what was done to the input before estimating, in the result's provenance
+                res.config = {**res.config, "input_notes": notes[i]}
         if on_done is not None:
             on_done(len(members))
     return results  # type: ignore[return-value]
+
+
+def _read_as(inputs: list[Any], tasks: Sequence[tuple[Any, Any]], promote: bool,
+             ) -> tuple[list[Any], list[tuple[Any, Any]], list[list[str]]]:
+    """Extreme features rescaled (:func:`~mi_toolkit.validate.tame_scale`) and, with ``promote``,
+    float labels of few whole-number values read as classes
+    (:func:`~mi_toolkit.validate.float_labels_as_classes`); with one note per change."""
+    out_inputs, out_tasks, notes = [], [], []
+    for z, (_, y) in zip(inputs, tasks):
+        z, scaled = tame_scale(z)
+        y, classes = float_labels_as_classes(y) if promote else (y, None)
+        out_inputs.append(z)
+        out_tasks.append((z, y))
+        notes.append([n for n in (classes, scaled) if n])
+    return out_inputs, out_tasks, notes
 
 
 def _with_held_out(inputs: list[Any], tasks: Sequence[tuple[Any, Any]], test: Sequence[tuple[Any, Any]],

@@ -10,6 +10,12 @@ import numpy as np
 from predgen_core.errors import UserError
 
 MIN_SAMPLES = 20
+# float labels whose values are all whole numbers, at most this many distinct, are read as classes
+MAX_FLOAT_CLASSES = 10
+# a float target that is not whole numbers needs at least this many distinct values to be continuous
+MIN_CONTINUOUS_VALUES = 10
+# features beyond this magnitude are rescaled per column by a power of two (exact, MI unchanged)
+SCALE_ABOVE = 1e15
 
 
 @dataclass
@@ -106,7 +112,80 @@ def check_task(z, y, what: str = "") -> Checked:
     y = y.reshape(len(y), -1)
     if (y.std(axis=0) == 0).any():
         raise UserError(f"{pre}a continuous target is constant; MI with a constant is 0")
+    _check_continuous(y, pre)
     return Checked(z, y, False, None, None)
+
+
+def _check_continuous(y: np.ndarray, pre: str) -> None:
+    """A float target that is not whole numbers needs :data:`MIN_CONTINUOUS_VALUES` distinct values."""
+    for j in range(y.shape[1]):
+        values = np.unique(y[:, j])
+        if len(values) < MIN_CONTINUOUS_VALUES and not np.array_equal(values, np.round(values)):
+            shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
+            raise UserError(f"{pre}the float target has only {len(values)} distinct values ({shown}), too few for a "
+                            f"continuous estimate (at least {MIN_CONTINUOUS_VALUES}); pass integer labels "
+                            "(class codes) to measure them as classes")
+
+
+def float_labels_as_classes(y: Any) -> tuple[Any, str | None]:
+    """Float labels whose values are few whole numbers (e.g. 0.0/1.0), as integer labels, with a note.
+
+    Returns ``(y, None)`` unchanged for anything else (integer labels, continuous targets)."""
+    arr = np.asarray(y)
+    if not np.issubdtype(arr.dtype, np.floating) or arr.ndim not in (1, 2) or arr.size == 0:
+        return y, None
+    if arr.ndim == 2 and arr.shape[1] != 1:
+        return y, None
+    flat_y = arr.reshape(-1)
+    if not np.isfinite(flat_y).all():
+        return y, None
+    values = np.unique(flat_y)
+    if not (2 <= len(values) <= MAX_FLOAT_CLASSES and np.array_equal(values, np.round(values))):
+        return y, None
+    shown = "{" + ", ".join(f"{v:g}" for v in values) + "}"
+    note = (f"float labels with {len(values)} whole-number values {shown} read as class labels (the discrete "
+            "path); pass integer labels to say so, or choose a continuous estimator to read them as a target")
+    return flat_y.astype(np.int64), note
+
+
+def _refuse_outliers(absz: np.ndarray, peak: np.ndarray) -> None:
+    """A column whose extreme values lie :data:`SCALE_ABOVE` times beyond its typical one cannot be
+    scaled into float32 with its other values still distinct: refused, naming the column."""
+    for j in np.flatnonzero(peak > SCALE_ABOVE):
+        col = absz[:, j]
+        typical = float(np.median(col[col > 0])) if (col > 0).any() else 0.0
+        if typical and peak[j] / typical > SCALE_ABOVE:
+            row = int(np.argmax(col))
+            raise UserError(f"features column {j} holds {peak[j]:.3g} (row {row}) while its typical magnitude is "
+                            f"{typical:.3g}: no scaling keeps both readable in float32; drop or clip the outlying "
+                            "rows (e.g. np.clip), or pass log-scaled features")
+
+
+def tame_scale(z: Any) -> tuple[Any, str | None]:
+    """Features beyond :data:`SCALE_ABOVE` in magnitude, rescaled per column by a power of two.
+
+    The estimators compute in float32 (about 3e38 at most, and squares overflow far earlier); an
+    invertible per-column scaling leaves I(Y; Z) unchanged. Ordinary features (below the bound)
+    are returned as they are. Returns ``(z, note or None)``."""
+    from mi_toolkit.estimators.views import TokenStates
+
+    arr = z.z if isinstance(z, TokenStates) else z
+    if not isinstance(arr, np.ndarray) or not np.issubdtype(arr.dtype, np.number) or arr.size == 0:
+        return z, None
+    big = np.abs(arr.reshape(-1, arr.shape[-1]) if arr.ndim > 1 else arr[:, None]).astype(np.float64)
+    if not np.isfinite(big).all():
+        return z, None  # check_task names the NaN/inf
+    peak = big.max(axis=0)
+    if peak.max() <= SCALE_ABOVE:
+        return z, None
+    _refuse_outliers(big, peak)
+    scale = np.where(peak > SCALE_ABOVE, np.exp2(np.ceil(np.log2(np.maximum(peak, 1e-300)))), 1.0)
+    scaled = (arr.astype(np.float64) / scale) if arr.ndim > 1 else arr.astype(np.float64) / scale[0]
+    note = (f"features up to {peak.max():.3g} in magnitude were divided per column by a power of two "
+            f"(columns above {SCALE_ABOVE:g}; I(Y; Z) is unchanged by an invertible scaling)")
+    if isinstance(z, TokenStates):
+        return TokenStates(scaled, z.mask), note
+    return scaled, note
 
 
 def as_states(Z: Any, mask: Any = None) -> Any:

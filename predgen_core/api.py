@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import statistics
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
 from predgen_core.checkpoint import load, write_checkpoint
+from predgen_core.data import data_source
 from predgen_core.errors import UserError
 from predgen_core.io import write_json_atomic
 from predgen_core.methods import METHODS
@@ -60,9 +63,10 @@ def _check_output(output_dir: Path) -> None:
 
 
 def _resume_point(work: Path, config: Any) -> str | None:
-    """The last Trainer checkpoint of an unfinished run with the same config, or None."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """The last complete Trainer checkpoint of an unfinished run with the same config, or None.
 
+    Incomplete ones (a run stopped while saving: full disk, kill) are set aside, one line each on stderr.
+    """
     from predgen_core.train_config import resume_dict
 
     saved = work / "train_config.json"
@@ -74,7 +78,59 @@ def _resume_point(work: Path, config: Any) -> str | None:
     if diff:
         raise UserError(f"{work} holds an unfinished run with different settings ({', '.join(diff)}); "
                         f"rerun with the same settings to resume, or delete {work}")
-    return get_last_checkpoint(str(work))
+    return _last_complete(work, METHODS.get(config.method).has_head)
+
+
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")  # the Trainer's own folder names
+
+
+def _last_complete(work: Path, has_head: bool) -> str | None:
+    """The newest ``checkpoint-N`` that can be resumed from; newer incomplete ones are renamed
+    ``incomplete-checkpoint-N-<UTC time>`` (a name the Trainer neither resumes from nor rotates)."""
+    found = sorted((int(m.group(1)), p) for p in work.iterdir() if (m := _CHECKPOINT.match(p.name)) and p.is_dir())
+    main = os.environ.get("RANK", "0") == "0"  # under accelerate launch every process checks; one renames
+    for step, folder in reversed(found):
+        problem = _checkpoint_problem(folder, has_head)
+        if problem is None:
+            return str(folder)
+        if not main:
+            continue
+        aside = folder.with_name(f"incomplete-{folder.name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+        folder.rename(aside)
+        older = [f.name for s, f in found if s < step]
+        print(f"warning: {folder} is incomplete ({problem}); set aside as {aside.name}, "
+              f"{'trying ' + older[-1] if older else 'training from the start'}", file=sys.stderr)
+    return None
+
+
+def _checkpoint_problem(folder: Path, has_head: bool) -> str | None:
+    """Why a Trainer checkpoint cannot be resumed from (None: it can). The Trainer writes
+    ``trainer_state.json`` last, after the weights, optimizer, scheduler and RNG files."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        json.loads((folder / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return "no readable trainer_state.json"
+    weights = sorted(folder.glob("*.safetensors"))
+    names = {w.name for w in weights}
+    if not names - {"head.safetensors"} or (has_head and "head.safetensors" not in names):
+        return "weights missing"
+    for path in weights:
+        try:
+            with safe_open(str(path), "pt") as fh:
+                fh.keys()
+        except (OSError, SafetensorError):
+            return f"{path.name} is damaged"
+    for path in [*folder.glob("*.pt"), *folder.glob("*.pth")]:  # torch.save files are zip archives
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if archive.testzip() is None:
+                    continue
+        except (OSError, zipfile.BadZipFile):
+            pass
+        return f"{path.name} is damaged"
+    return None
 
 
 def _peft_config(config: Any, total_steps: int) -> dict[str, Any]:
@@ -107,10 +163,11 @@ def train(config: Any, *, callbacks: Sequence[Any] = ()) -> Path:
     resume = _resume_point(work, config)
     task = TASKS.get(config.dataset)
     method = METHODS.get(config.method)
-    train_ex = _load_split(task, "train", config.data_dir, config.max_train_samples, config.seed)
+    train_ex, train_source = task.load_with_source("train", config.data_dir, config.max_train_samples, config.seed)
     eval_ex = None
     if config.eval_split:
         eval_ex = _load_split(task, config.eval_split, config.data_dir, config.eval_max_samples, config.seed)
+    _seed_everything(config)
     lm, tok = load_base_model(config.model)
     labels = range(task.num_labels) if task.kind == "classification" else [task.low, task.high, (task.low + task.high) / 2]
     max_new = config.max_new_tokens or max_target_tokens(task, tok, labels) + 2
@@ -122,6 +179,7 @@ def train(config: Any, *, callbacks: Sequence[Any] = ()) -> Path:
         sampling_steps = max(1, total_steps // 2)
     spec = _spec(config, max_new, sampling_steps if method.scheduled_sampling else None, total_steps)
     module, tok, task = build_module(spec, base=(lm, tok))
+    spec = {**spec, "data_source": data_source(train_source, task.name)}  # the manifest remembers it
     if module.head is not None and task.kind == "regression":
         values = [float(e.label) for e in train_ex]
         module.head.set_target_stats(statistics.fmean(values), statistics.pstdev(values))
@@ -131,6 +189,10 @@ def train(config: Any, *, callbacks: Sequence[Any] = ()) -> Path:
     trainer = method.trainer(model=module, args=args, train_dataset=items,
                              data_collator=method.collator(tok.pad_token_id, task.kind), processing_class=tok,
                              callbacks=_callbacks(config, args, callbacks), **extra)
+    if config.progress:  # the bar shows the loss: the Trainer's printed log dicts would only bury it
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     if args.should_save:
         work.mkdir(parents=True, exist_ok=True)
         (work / "train_config.json").write_text(json.dumps(resume_dict(config), indent=2))
@@ -141,6 +203,17 @@ def train(config: Any, *, callbacks: Sequence[Any] = ()) -> Path:
         _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_dir, work, resume)
     trainer.accelerator.wait_for_everyone()
     return output_dir
+
+
+def _seed_everything(config: Any) -> None:
+    """Seed python, numpy and torch before the adapter and head are created (the Trainer seeds only
+    at its own start, after both exist); ``--full_determinism`` also makes torch pick deterministic kernels."""
+    from transformers import enable_full_determinism, set_seed
+
+    if config.full_determinism:
+        enable_full_determinism(config.seed)
+    else:
+        set_seed(config.seed)
 
 
 def _distributed_type(trainer: Any) -> str:
@@ -168,6 +241,8 @@ def _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_d
                                "world_size": trainer.args.world_size,
                                "distributed_type": _distributed_type(trainer)}
     if eval_ex is not None:
+        print(f"scoring {len(eval_ex)} {config.eval_split} examples (set the number with --eval-max-samples, "
+              "or skip with --eval-split none)", file=sys.stderr)
         pred = predict_examples(module, tok, task, eval_ex, batch_size=config.per_device_eval_batch_size,
                                 max_length=config.max_length, progress=config.progress)
         scores = task.metrics(pred.values, [e.label for e in eval_ex])
@@ -214,7 +289,7 @@ def _callbacks(config: TrainConfig, args: Any, extra: Sequence[Any]) -> list[Any
 
     out = list(extra)
     if config.progress and args.process_index == 0:
-        out.append(RichProgress())
+        out.append(RichProgress(config.method))
     return out
 
 

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from predgen_core import __version__
 from predgen_core.errors import UserError
-from predgen_core.io import atomic_dir
+from predgen_core.io import atomic_dir, dumps_strict
 from predgen_core.peft_io import STATE_FILE, plain
 from predgen_core.peft_methods import load_adapter, load_adapter_state, save_adapter
 
@@ -70,7 +70,7 @@ def write_checkpoint(target: str | Path, module: Any, tokenizer: Any, manifest: 
     with atomic_dir(target) as tmp:
         save_weights(tmp, module, manifest.get("base_model"))
         tokenizer.save_pretrained(str(tmp))
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        (tmp / MANIFEST).write_text(dumps_strict(manifest, default=str) + "\n")
         _share(tmp)
     return Path(target)
 

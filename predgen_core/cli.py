@@ -2,12 +2,13 @@
 ``train`` hands its arguments to ``HfArgumentParser(TrainConfig)``, so every TrainingArguments option works)."""
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 import typer
 
+from predgen_core.defaults import DEFAULT_MODEL, MODEL_ENV
 from predgen_core.errors import UserError, run_cli, user_errors
+from predgen_core.io import dumps_strict
 from predgen_core.preflight import check_checkpoint_inputs, check_output, check_split
 
 # Each command imports the library inside, deliberately: torch and transformers take
@@ -18,7 +19,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def _print(obj) -> None:
-    typer.echo(json.dumps(obj, indent=2, default=str))
+    typer.echo(dumps_strict(obj, default=str))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
@@ -55,8 +56,8 @@ def evaluate(
     json_out: Optional[str] = typer.Option(None, "--json", help="write the metrics here"),
 ) -> None:
     """Accuracy (classification) or MSE/MAE (regression) of a checkpoint."""
-    check_output(json_out, "--json")  # before loading: files, task, data, output (predgen_core.preflight)
-    check_checkpoint_inputs(checkpoint, dataset, (split,), data_dir=data_dir, max_samples=max_samples)
+    check_output(json_out, "--json", inputs=[checkpoint, data_dir])  # before loading: files, task, data, output
+    data_dir = check_checkpoint_inputs(checkpoint, dataset, (split,), data_dir=data_dir, max_samples=max_samples)
     from predgen_core.api import evaluate as run
 
     _print(run(checkpoint, dataset, split=split, max_samples=max_samples, data_dir=data_dir,
@@ -79,7 +80,7 @@ def predict(checkpoint: str = typer.Argument(...), text: list[str] = typer.Optio
 @user_errors
 def zero_shot(
     dataset: str = typer.Option(...),
-    model: str = typer.Option("smollm2-135m"),
+    model: str = typer.Option(DEFAULT_MODEL, envvar=MODEL_ENV),
     split: str = typer.Option("validation"),
     max_samples: Optional[int] = typer.Option(None, min=1),
     data_dir: Optional[str] = typer.Option(None),
@@ -89,7 +90,7 @@ def zero_shot(
     """The untrained base model scored through the verbaliser (the floor row)."""
     from predgen_core.tasks import TASKS
 
-    check_output(json_out, "--json")
+    check_output(json_out, "--json", inputs=[model, data_dir])
     check_split(TASKS.get(dataset), split, data_dir, max_samples)
     from predgen_core.api import zero_shot as run
 

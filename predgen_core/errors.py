@@ -8,6 +8,7 @@ from typing import Callable, TypeVar
 F = TypeVar("F", bound=Callable)
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 class UserError(Exception):
@@ -29,17 +30,20 @@ def run_cli(app: Callable[..., object]) -> None:
         code = app(standalone_mode=False)
         # click returns (not raises) a command's typer.Exit code when standalone_mode is off,
         # which is how @user_errors reports exit 2
+        if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130), which click returns here
+            _interrupted()
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except UserError as err:
         print(f"error: {one_line(str(err))}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        sys.exit(130)
+        _interrupted()
     except Exception as err:  # usage errors of click, or of the click that typer >= 0.29 carries inside
         if not _usage_error(err):
             raise
+        if isinstance(err.__cause__ or err.__context__, KeyboardInterrupt):  # typer: Exit(130), click: Abort
+            _interrupted()
         code = getattr(err, "exit_code", 1)
         message = one_line(err.format_message()).rstrip(".") if hasattr(err, "format_message") else ""
         if message:  # one line too, naming --help as the way out (no-args-is-help has printed the help)
@@ -47,6 +51,16 @@ def run_cli(app: Callable[..., object]) -> None:
             where = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
             print(f"error: {message}{where}", file=sys.stderr)
         sys.exit(code if isinstance(code, int) else 1)
+
+
+INTERRUPTED = ("interrupted; no output was half-written (each is whole or absent, and caches keep only "
+               "complete parts); rerun the command to resume")
+
+
+def _interrupted() -> None:
+    """Ctrl-C: one line and exit 130 (outputs are renamed into place whole, so none is half-written)."""
+    print(f"error: {INTERRUPTED}", file=sys.stderr)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _usage_error(err: Exception) -> bool:

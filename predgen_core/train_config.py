@@ -29,6 +29,7 @@ import torch
 from transformers import HfArgumentParser, TrainingArguments
 from transformers.trainer_utils import SchedulerType  # noqa: F401  (resolves the lr_scheduler_type annotation)
 
+from predgen_core.defaults import default_model
 from predgen_core.errors import UserError
 from predgen_core.methods import METHODS
 from predgen_core.methods.heads import POOLINGS
@@ -87,13 +88,14 @@ class TrainConfig(TrainingArguments):
     # ---- this project's fields
     method: str = _ours(help="training method: " + ", ".join(METHODS.list()))
     dataset: str = _ours(help="task name: " + ", ".join(TASKS.list()))
-    model: str = _ours("smollm2-135m", "registered model, local transformers folder or hub id")
+    model: str = _ours(help="registered model, local transformers folder or hub id ($PREDGEN_MODEL sets the "
+                            "default)", factory=default_model)
     peft: str = _ours("lora", "PEFT method: " + ", ".join(PEFT_METHODS.list()))
     peft_options: dict[str, Any] | str | None = _ours(
         factory=dict, help='PEFT settings as JSON, e.g. \'{"r": 16}\' (see also --peft-option)')
     peft_option: list[str] = _ours(factory=list, help="one PEFT setting key=value, repeatable (e.g. --peft-option r=8)",
                                    action="extend")
-    data_dir: str | None = _ours(None, "folder of <task>/ data folders (else $MI_TOOLKIT_DATA, the cache, the hub)")
+    data_dir: str | None = _ours(None, "folder of <task>/ data folders (else $MI_TOOLKIT_DATA, ../shared/data, the hub)")
     max_train_samples: int | None = _ours(None, "seeded, stratified subset of the train split")
     head_lr_scale: float = _ours(10.0, "learning-rate multiplier for the predictor head / PredGen's task adapter")
     max_length: int = _ours(64, "max prompt + target tokens (prompts are cut from the left)")
@@ -195,6 +197,28 @@ def resume_dict(config: TrainConfig) -> dict[str, Any]:
     return json.loads(json.dumps(config.to_dict(), default=str))
 
 
+def train_help(parser: HfArgumentParser, everything: bool = False) -> str:
+    """``predgen train --help``: this project's options alone; ``--help-all`` adds TrainingArguments' after them."""
+    own = set(TrainConfig.__annotations__)  # the fields TrainConfig declares (or overrides) itself
+    ours = parser.add_argument_group("this project's options")
+    theirs = parser.add_argument_group("transformers TrainingArguments options")
+    for group in list(parser._action_groups[:2]):  # argparse's default groups (positionals, options)
+        for action in list(group._group_actions):
+            if action.dest == "help":
+                continue
+            group._group_actions.remove(action)
+            (ours if action.dest in own else theirs)._group_actions.append(action)
+    inherited = {f.name for f in dataclasses.fields(TrainingArguments)}
+    ours._group_actions.sort(key=lambda action: action.dest in inherited)  # --method, --dataset, ... first
+    hidden = len(theirs._group_actions)
+    parser.usage = "predgen train --method METHOD --dataset TASK --output_dir DIR [options]"
+    if not everything:
+        parser._action_groups.remove(theirs)
+        parser.epilog = (f"... and {hidden} transformers TrainingArguments options (--bf16, --warmup_steps, "
+                         "--weight_decay, ...): see `predgen train --help-all`")
+    return parser.format_help()
+
+
 def parse_cli(argv: list[str]) -> TrainConfig:
     """``predgen train`` arguments -> TrainConfig; bad arguments are one-line UserErrors (``--help`` prints all)."""
     parser = HfArgumentParser(TrainConfig, prog="predgen train",
@@ -205,6 +229,9 @@ def parse_cli(argv: list[str]) -> TrainConfig:
         raise UserError(f"{message}; see `predgen train --help`")
 
     parser.error = fail  # argparse would print the usage block and exit; the CLI wants one line
+    if {"-h", "--help", "--help-all"} & set(argv):
+        print(train_help(parser, everything="--help-all" in argv))
+        raise SystemExit(0)
     try:
         (config,) = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
     except ValueError as err:

@@ -16,16 +16,16 @@ This is the only place that trains (``predgen_core``) and then measures
 """
 from __future__ import annotations
 
-import os
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from predgen_core.api import TrainConfig, train
-from predgen_core.data import DATA_ENV
+from predgen_core.data import data_roots
 from predgen_core.errors import UserError
-from predgen_core.io import write_results_json
+from predgen_core.io import portable_path, write_results_json
 from predgen_core.tasks import TASKS
 
 from mi_toolkit.measures.dpi import dpi_report
@@ -36,7 +36,6 @@ from mi_toolkit.reports.heatmap import write_heatmap
 from mi_toolkit.reports.sweep import write_sweep
 
 METHODS = ("predictor", "generator", "predgen")
-REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -68,23 +67,19 @@ class PipelineConfig:
         return cls(**{**base, **kw})
 
 
-def _data_candidates(data_dir: str | None) -> list[str]:
-    shared = REPO.parent / "shared" / "data"
-    return [r for r in (data_dir, os.environ.get(DATA_ENV), str(shared) if shared.is_dir() else None) if r]
-
-
 def local_data_dir(data_dir: str | None = None) -> str | None:
-    """``data_dir``, else ``$MI_TOOLKIT_DATA``, else ``../shared/data`` beside the repository when it exists."""
-    return next(iter(_data_candidates(data_dir)), None)
+    """The first local data root of :func:`predgen_core.data.data_roots` (``data_dir``, else
+    ``$MI_TOOLKIT_DATA``, else ``../shared/data`` beside the repository), or None."""
+    return next((str(root) for root in data_roots(data_dir)), None)
 
 
 def choose_dataset(data_dir: str | None) -> tuple[str, str | None, str]:
     """``(dataset, data_dir, why)``: sst2 from a local copy or the hub, else polarity."""
-    for root in _data_candidates(data_dir):
-        if (Path(root) / "sst2").is_dir():
-            return "sst2", root, f"SST-2 from the local copy in {root}"
+    for root in data_roots(data_dir):
+        if (root / "sst2").is_dir():
+            return "sst2", str(root), f"SST-2 from the local copy in {portable_path(root)}"
     try:
-        TASKS.get("sst2").load("validation", max_samples=8)
+        TASKS.get("sst2").fallback_records("validation", [])  # the hub alone: the local roots had no sst2/
         return "sst2", None, "SST-2 from the Hugging Face hub"
     except UserError as err:
         return "polarity", None, f"SST-2 not reachable ({str(err)[:120]}); using the offline polarity corpus"
@@ -98,23 +93,61 @@ def train_checkpoint(config: TrainConfig) -> Path:
     return train(config)
 
 
-def _train_all(cfg: PipelineConfig, dataset: str, data_dir: str | None, out: Path, log: dict) -> dict[str, Path]:
-    paths = {}
-    for method in METHODS:
-        start = time.perf_counter()
-        paths[method] = train_checkpoint(TrainConfig(
-            method=method, dataset=dataset, model=cfg.model, output_dir=str(out / "models" / method),
-            data_dir=data_dir, max_train_samples=cfg.train_samples, max_steps=cfg.max_steps,
-            batch_size=cfg.batch_size, seed=cfg.seed, eval_max_samples=cfg.eval_samples))
-        log["seconds"][f"train_{method}"] = round(time.perf_counter() - start, 1)
-    return paths
-
-
 def _timed(log: dict, name: str, step: Callable[[], Any]) -> Any:
     start = time.perf_counter()
     out = step()
     log["seconds"][name] = round(time.perf_counter() - start, 1)
     return out
+
+
+STAGES = (*(f"training {m}" for m in METHODS), "DPI report", "PCA sweep", "token-label heatmap")
+
+
+class Stages:
+    """One line as each stage starts (``[k/6] training generator: ...``) and one as it ends, with its time;
+    the stage's own progress bar (training steps, state extraction) runs between them."""
+
+    def __init__(self, log: dict, say: Callable[[str], None]) -> None:
+        self.log, self.say, self.k = log, say, 0
+
+    def run(self, key: str, detail: str, step: Callable[[], Any]) -> Any:
+        self.k += 1
+        self.say(f"[{self.k}/{len(STAGES)}] {STAGES[self.k - 1]}: {detail}")
+        out = _timed(self.log, key, step)
+        self.say(f"[{self.k}/{len(STAGES)}] {STAGES[self.k - 1]} done in {self.log['seconds'][key]:.0f} s")
+        return out
+
+
+def accuracy_line(method: str, path: Path) -> tuple[str, dict[str, Any]]:
+    """``(line, metrics)``: the checkpoint's validation score as its manifest recorded it after training."""
+    metrics = json.loads((Path(path) / "manifest.json").read_text()).get("metrics", {})
+    split = next((k for k, v in metrics.items() if isinstance(v, dict)), None)
+    if split is None:
+        return f"{method}: no validation score (trained with --eval-split none)", {}
+    scores = {k: v for k, v in metrics[split].items() if isinstance(v, (int, float))}
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k not in COUNTS)
+    return (f"{method}: {split} {shown} on {scores.get('n', '?')} examples "
+            f"({scores.get('n_unparsed', 0)} unparsed, counted wrong)"), scores
+
+
+COUNTS = ("n", "n_unparsed", "parse_failures")
+
+
+def _train_all(cfg: PipelineConfig, dataset: str, data_dir: str | None, out: Path, stages: Stages) -> dict[str, Path]:
+    paths = {}
+    budget = f"LoRA on {cfg.train_samples} {dataset} examples, {cfg.max_steps} steps of {cfg.batch_size}"
+    for method in METHODS:
+        config = TrainConfig(
+            method=method, dataset=dataset, model=cfg.model, output_dir=str(out / "models" / method),
+            data_dir=data_dir, max_train_samples=cfg.train_samples, max_steps=cfg.max_steps,
+            batch_size=cfg.batch_size, seed=cfg.seed, eval_max_samples=cfg.eval_samples)
+        reused = (Path(config.output_dir) / "manifest.json").is_file()
+        paths[method] = stages.run(f"train_{method}", f"{budget} ({cfg.model})" + (", reusing the finished checkpoint"
+                                   if reused else ""), lambda: train_checkpoint(config))
+        line, scores = accuracy_line(method, paths[method])
+        stages.log.setdefault("accuracy", {})[method] = scores
+        stages.say(line)
+    return paths
 
 
 def run_pipeline(cfg: PipelineConfig, say: Callable[[str], None] = print) -> dict[str, Any]:
@@ -126,20 +159,25 @@ def run_pipeline(cfg: PipelineConfig, say: Callable[[str], None] = print) -> dic
         else choose_dataset(cfg.data_dir)
     say(f"data: {why}")
     log: dict[str, Any] = {"config": asdict(cfg), "dataset": dataset, "data_source": why, "seconds": {}}
-    paths = _train_all(cfg, dataset, data_dir, out, log)
+    stages = Stages(log, say)
+    paths = _train_all(cfg, dataset, data_dir, out, stages)
     common = dict(data_dir=data_dir, max_samples=cfg.mi_samples, seed=cfg.seed)
-    rep = _timed(log, "dpi", lambda: dpi_report([paths[m] for m in METHODS], dataset, pca_k=cfg.pca_k, **common))
+    pools = f"{cfg.mi_samples} fit + {cfg.mi_samples} evaluation examples"
+    rep = stages.run("dpi", f"3 checkpoints, {pools}",
+                     lambda: dpi_report([paths[m] for m in METHODS], dataset, pca_k=cfg.pca_k, **common))
     write_dpi(rep, out / "dpi.html", f"DPI report: {dataset}")
     write_results_json(out / "dpi.json", rep.to_dict())
-    sweep = _timed(log, "sweep", lambda: pca_sweep(paths["predgen"], dataset, cfg.sweep_ks, **common))
+    sweep = stages.run("sweep", f"predgen, k = {', '.join(map(str, cfg.sweep_ks))}, {pools}",
+                       lambda: pca_sweep(paths["predgen"], dataset, cfg.sweep_ks, **common))
     write_sweep(sweep, out / "sweep.html")
     write_results_json(out / "sweep.json", sweep.to_dict())
-    hm = _timed(log, "heatmap", lambda: heatmap(paths["predgen"], cfg.heatmap_text, dataset, **common))
+    hm = stages.run("heatmap", f"predgen, {cfg.heatmap_text!r}",
+                    lambda: heatmap(paths["predgen"], cfg.heatmap_text, dataset, **common))
     write_heatmap(hm, out / "heatmap.html")
     write_results_json(out / "heatmap.json", hm.to_dict())
     log["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     log["dpi"] = {"across_methods": rep.to_dict()["across_methods"], "flags": rep.flags, "verdicts": rep.verdicts}
-    log["sweep"] = {"ks": sweep.ks, "mi": [r.mi for r in sweep.results], "flags": sweep.flags}
+    log["sweep"] = {"ks": sweep.ks, "mi": [r.mi for r in sweep.results], "flags": sweep.flags, "dips": sweep.dips}
     log["outputs"] = [str(out / n) for n in ("dpi.html", "sweep.html", "heatmap.html", "summary.json")]
     write_results_json(out / "summary.json", log)
     return log

@@ -99,8 +99,9 @@ def curve_cmd(
     device: Device = "auto",
 ) -> None:
     """Usable information against fit-set size, one line per representation, with online code lengths."""
-    check_output(output, "--output")
-    check_output(json_out, "--json")
+    read = [model, data_dir, y, *[spec.split("=", 1)[-1] for spec in z or []]]  # what must not be overwritten
+    check_output(output, "--output", inputs=read)
+    check_output(json_out, "--json", inputs=read)
     check_per_example_path(per_example)
     cfg = CurveConfig(sizes=parse_sizes(sizes), n_sizes=n_sizes, folds=folds, repeats=repeats)
     con = Console()
@@ -108,8 +109,8 @@ def curve_cmd(
         if z or y is not None:
             raise UserError("give --model with --dataset, or --z with --y, not both")
         names = parse_representations(representations, pca_k)
-        check_inputs([model], dataset, (split,) + ((like_split,) if like_split else ()), data_dir=data_dir,
-                     max_samples=max_samples, seed=seed)
+        data_dir = check_inputs([model], dataset, (split,) + ((like_split,) if like_split else ()), data_dir=data_dir,
+                                max_samples=max_samples, seed=seed)
         res, examples = model_curve(model, dataset, representations=names, split=split, max_samples=max_samples,
                                     layer=layer, pca_k=pca_k, data_dir=data_dir, config=cfg, seed=seed, device=device,
                                     controls=controls, given=given, like_split=like_split)

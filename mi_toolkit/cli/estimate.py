@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from predgen_core.errors import UserError, user_errors
@@ -32,12 +34,43 @@ def _estimator_name(name: Optional[str]) -> Optional[str]:
     return None
 
 
+# array mode reads at most this many rows unless --max-samples picks a subset (1e5 x 2: about 2.5 min on 2 cores)
+MAX_ARRAY_ROWS = 100_000
+
+
 def estimate_from_arrays(features: Path, labels: Path, *, estimator: Optional[str], seed: int,
-                         device: str):
+                         device: str, max_samples: Optional[int] = None):
     """The array path of ``mi estimate``: load ``.npy`` files and estimate (one call)."""
     z = load_array(features, "features")
     y = load_array(labels, "labels")
-    return estimate_mi(z, y, estimator, seed=seed, device=device)
+    z, y = subsample_rows(z, y, max_samples, seed)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True, disable=len(z) < 10_000) as progress:
+        progress.add_task(f"mi estimate: {len(z):,} rows", total=None)
+        result = estimate_mi(z, y, estimator, seed=seed, device=device)
+    for note in result.config.get("input_notes", []):
+        typer.echo(f"note: {note}", err=True)
+    return result
+
+
+def subsample_rows(z: np.ndarray, y: np.ndarray, max_samples: Optional[int], seed: int):
+    """At most ``max_samples`` rows (seeded; stratified for integer labels); above
+    :data:`MAX_ARRAY_ROWS` rows without ``--max-samples``, a one-line refusal before any work."""
+    n = len(z)
+    if max_samples is None and n > MAX_ARRAY_ROWS:
+        raise UserError(f"--features has {n:,} rows, above the {MAX_ARRAY_ROWS:,} that array mode reads whole "
+                        f"(time and memory grow with N); pass --max-samples {MAX_ARRAY_ROWS} for a seeded, "
+                        "stratified subset of rows")
+    if max_samples is None or max_samples >= n or len(y) != n:
+        return z, y  # a length mismatch is named by the estimator's checks
+    from sklearn.model_selection import train_test_split
+
+    strata = y if np.issubdtype(np.asarray(y).dtype, np.integer) and np.asarray(y).ndim == 1 else None
+    if strata is not None and np.bincount(np.unique(strata, return_inverse=True)[1]).min() < 2:
+        strata = None
+    rows, _ = train_test_split(np.arange(n), train_size=max_samples, random_state=seed, stratify=strata)
+    rows = np.sort(rows)
+    return z[rows], y[rows]
 
 
 @user_errors
@@ -55,7 +88,7 @@ def estimate(
 ) -> None:
     """Estimate I(Y; Z): from .npy arrays (--features/--labels) or a checkpoint's states (--model/--dataset)."""
     name = _estimator_name(estimator)
-    check_output(json_out, "--json")  # before any work (model mode checks the rest)
+    check_output(json_out, "--json", inputs=[features, labels, model, data_dir])  # before any work
     if model is not None or dataset is not None:
         if features is not None or labels is not None:
             raise UserError("give --model with --dataset, or --features with --labels, not both")
@@ -67,10 +100,12 @@ def estimate(
         return
     if features is None or labels is None:
         raise UserError("pass --features Z.npy and --labels Y.npy, or --model CKPT --dataset NAME")
-    result = estimate_from_arrays(features, labels, estimator=name, seed=seed, device=device)
+    result = estimate_from_arrays(features, labels, estimator=name, seed=seed, device=device,
+                                  max_samples=max_samples)
     print_result(result, f"I(Y; Z) — {features.name} vs {labels.name}")
     if json_out is not None:
-        write_results_json(json_out, {**result.to_dict(), "features": str(features), "labels": str(labels)})
+        write_results_json(json_out, {**result.to_dict(), "features": str(features), "labels": str(labels),
+                                      "max_samples": max_samples})
 
 
 @user_errors

@@ -31,8 +31,8 @@ def layer_sweep_cmd(model: Model, dataset: Dataset, layers: Layers = "all", pool
                     output: Output = Path("layers.html"), json_out: JsonOut = None, seed: Seed = 0,
                     device: Device = "auto") -> None:
     """Usable information against layer: every layer read in one forward pass, all estimated as one batched job."""
-    check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
-                 outputs={"--output": output, "--json": json_out})
+    data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
+                            outputs={"--output": output, "--json": json_out})
     res = layer_sweep(model, dataset, layers, pooling=pooling, fit_split=fit_split, eval_split=split,
                       data_dir=data_dir, max_samples=max_samples, estimator=estimator, seed=seed, device=device,
                       row_dim=row_dim)
@@ -55,8 +55,8 @@ def extract_cmd(model: Model, dataset: Dataset,
                                                           help="store every token's states (default for one layer)")] = True) -> None:
     """Extract and cache states (the same cache every measure reads). Under `accelerate launch` each process
     extracts its share of the shards and the main process merges them into one cache folder."""
-    check_inputs([model], dataset, [s.strip() for s in splits.split(",") if s.strip()], data_dir=data_dir,
-                 max_samples=max_samples, seed=seed)
+    data_dir = check_inputs([model], dataset, [s.strip() for s in splits.split(",") if s.strip()], data_dir=data_dir,
+                            max_samples=max_samples, seed=seed)
     chosen = parse_layers(layers, model_depth(model), normalise=False)  # -1 keys the cache as --layer -1 does
     ranks = distributed.current()
     for split in [s.strip() for s in splits.split(",") if s.strip()]:

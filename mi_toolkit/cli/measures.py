@@ -52,8 +52,8 @@ def estimate_model_cmd(model: Path, dataset: str, *, split: str = "validation", 
                        device: str = "auto") -> Any:
     """``mi estimate --model CKPT --dataset NAME``: fit on ``fit_split``, report on ``split``."""
     rep = Representation(representation, pooling, pca_k, pca_axis)
-    check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
-                 outputs={"--json": json_out})
+    data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
+                            outputs={"--json": json_out})
     res, info = estimate_model(model, dataset, rep=rep, eval_split=split, fit_split=fit_split, layer=layer,
                                data_dir=data_dir, max_samples=max_samples, estimator=estimator, seed=seed,
                                device=device)
@@ -74,8 +74,8 @@ def pca_sweep_cmd(model: Model, dataset: Dataset,
                   device: Device = "auto") -> None:
     """Usable information against the number of PCA components k (Figure 7); each k nests the smaller ones."""
     parse_ks(k)
-    check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
-                 outputs={"--output": output, "--json": json_out})
+    data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
+                            outputs={"--output": output, "--json": json_out})
     res = pca_sweep(model, dataset, parse_ks(k), fit_split=fit_split, eval_split=split, layer=layer,
                     data_dir=data_dir, max_samples=max_samples, axis=axis, estimator=estimator, seed=seed,
                     device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool,
@@ -89,6 +89,8 @@ def pca_sweep_cmd(model: Model, dataset: Dataset,
         con.print(f"[red]warning[/red]: {w}")
     for f in res.flags:
         con.print(f"[red]flag[/red]: {f['message']}")
+    for d in res.dips:
+        con.print(f"note: dip within noise: {d['message']}")
     con.print(f"wrote {write_sweep(res, output)}")
     if json_out:
         write_results_json(json_out, res.to_dict())
@@ -104,8 +106,8 @@ def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpo
             any_length_fit_pool: AnyLengthFitPool = False, data_dir: DataDir = None, output: Output = Path("report.html"), json_out: JsonOut = None, seed: Seed = 0,
             device: Device = "auto") -> None:
     """DPI report: (a) within each model, (b) across methods, (c) the ceiling H(Y); paired, Holm-corrected."""
-    check_inputs(list(models) + list(more or []), dataset, (fit_split, split), data_dir=data_dir,
-                 max_samples=max_samples, seed=seed, outputs={"--output": output, "--json": json_out})
+    data_dir = check_inputs(list(models) + list(more or []), dataset, (fit_split, split), data_dir=data_dir,
+                            max_samples=max_samples, seed=seed, outputs={"--output": output, "--json": json_out})
     rep = dpi_report(list(models) + list(more or []), dataset, fit_split=fit_split, eval_split=split, layer=layer,
                      data_dir=data_dir, max_samples=max_samples, pca_k=pca_k, estimator=estimator, seed=seed,
                      device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool,
@@ -140,8 +142,8 @@ def heatmap_cmd(model: Model,
     if png:
         check_png_renderer()
     check_text(text)
-    check_inputs([model], dataset, (split,), data_dir=data_dir, max_samples=max_samples, seed=seed,
-                 outputs={"--output": output, "--json": json_out})
+    data_dir = check_inputs([model], dataset, (split,), data_dir=data_dir, max_samples=max_samples, seed=seed,
+                            outputs={"--output": output, "--json": json_out})
     res = heatmap(model, text, dataset, split=split, data_dir=data_dir, max_samples=max_samples, layer=layer,
                   label=label, estimator=estimator, seed=seed, attributions=not no_attributions, controls=controls)
     con = Console()

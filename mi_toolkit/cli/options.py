@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-DATA_DIR_HELP = "folder of <task>/ data folders (falls back to $MI_TOOLKIT_DATA)"
+DATA_DIR_HELP = ("folder of <task>/ data folders (default: the folder a checkpoint was trained from, else "
+                 "$MI_TOOLKIT_DATA, else ../shared/data beside the repository, else the hub)")
 ROW_DIM_HELP = ("reduce each d-wide row (PCA component or pooled state) to this many dims with a PCA "
                 "fitted on the fit split before the critic (default: off; see docs/reading-mi.md)")
 

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from predgen_core.defaults import DEFAULT_MODEL, MODEL_ENV
 from predgen_core.errors import user_errors
 from predgen_core.preflight import check_output_dir
 
@@ -20,7 +21,8 @@ from mi_toolkit.cli.options import DataDir, Seed
 def pipeline_cmd(
     quick: Annotated[bool, typer.Option("--quick", help="the small budget (<= 30 min on 2 CPU cores)")] = False,
     out_dir: Annotated[Path, typer.Option("--out-dir")] = Path("runs/pipeline"),
-    model: Annotated[str, typer.Option("--model", help="base model (tiny-llama for a smoke test)")] = "smollm2-135m",
+    model: Annotated[str, typer.Option("--model", envvar=MODEL_ENV,
+                                       help="base model (tiny-llama for a smoke test)")] = DEFAULT_MODEL,
     dataset: Annotated[Optional[str], typer.Option("--dataset", help="default: sst2 if reachable, else polarity")] = None,
     data_dir: DataDir = None,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="override the training steps per method")] = None,

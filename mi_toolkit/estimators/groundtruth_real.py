@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,17 +58,18 @@ def _sst2_sentences(data_dir: Path) -> list[str]:
     return [r["sentence"].strip() for r in rows if r.get("sentence")]
 
 
-def default_data_dir() -> Path:
-    """``$MI_TOOLKIT_DATA`` if set, else the shared data folder next to the repository (``../shared/data``)."""
-    env = os.environ.get("MI_TOOLKIT_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
+def default_data_dir() -> Path | None:
+    """The first local data root of the one data lookup (``$MI_TOOLKIT_DATA``, else ``../shared/data``)."""
+    from predgen_core.data import data_roots
+
+    return next(iter(data_roots(None)), None)
 
 
 def load_sentences(tokenizer: Any, n: int, window: int = WINDOW, *, data_dir: Path | None = None,
                    seed: int = 0) -> tuple[list[str], str]:
     """``n`` distinct sentences with at least ``window`` tokens (seeded order) and the corpus name."""
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    if (data_dir / "sst2" / "train.tsv").is_file():
+    if data_dir is not None and (data_dir / "sst2" / "train.tsv").is_file():
         texts, corpus = _sst2_sentences(data_dir), f"sst2-train ({portable_path(data_dir / 'sst2' / 'train.tsv')})"
     else:
         from predgen_core.tasks import get_task
@@ -88,10 +88,22 @@ def load_sentences(tokenizer: Any, n: int, window: int = WINDOW, *, data_dir: Pa
     return chosen, corpus
 
 
-def states_key(model: str, n: int, window: int, layer: int, seed: int) -> str:
+def states_key(model: str, n: int, window: int, layer: int, seed: int, texts_sha: str = "") -> str:
+    """The cache key: ``model`` is the model's identity (its content), ``texts_sha`` the sentences read."""
     blob = json.dumps({"model": model, "n": n, "window": window, "layer": layer, "seed": seed,
-                       "format": STATES_FORMAT}, sort_keys=True)
+                       "texts": texts_sha, "format": STATES_FORMAT}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _source(model: str, n: int, window: int, layer: int, seed: int,
+            data_dir: Path | None) -> tuple[Path, list[str], str]:
+    """``(cache folder, sentences, corpus)``: the folder is keyed by the model's content and the sentences read,
+    so a rewritten data file or another GGUF is a miss (only the tokenizer loads here)."""
+    from predgen_core.models import load_tokenizer, model_identity
+
+    texts, corpus = load_sentences(load_tokenizer(model), n, window, data_dir=data_dir, seed=seed)
+    sha = hashlib.sha256("\x1e".join(texts).encode()).hexdigest()
+    return cache_dir("bench-real", states_key(model_identity(model), n, window, layer, seed, sha)), texts, corpus
 
 
 def real_states(model: str = DEFAULT_MODEL, n: int = DEFAULT_N, *, window: int = WINDOW, layer: int = -1,
@@ -103,7 +115,7 @@ def real_states(model: str = DEFAULT_MODEL, n: int = DEFAULT_N, *, window: int =
     The full token states go through :func:`mi_toolkit.states.extract.extract_texts` into a scratch
     folder in the cache, are reduced to the two fp16 forms, and the scratch folder is removed.
     """
-    folder = cache_dir("bench-real", states_key(model, n, window, layer, seed))
+    folder, texts, corpus = _source(model, n, window, layer, seed, data_dir)
     target = folder / "states.npz"
     if target.is_file():
         return _read(target, folder / "meta.json")
@@ -112,7 +124,6 @@ def real_states(model: str = DEFAULT_MODEL, n: int = DEFAULT_N, *, window: int =
     if loader is None:
         from predgen_core.models import load_base_model as loader
     lm, tok = loader(model)
-    texts, corpus = load_sentences(tok, n, window, data_dir=data_dir, seed=seed)
     meta = {"model": model, "layer": layer, "n": n, "window": window, "seed": seed, "corpus": corpus,
             "texts_sha": hashlib.sha256("\x1e".join(texts).encode()).hexdigest()[:16], "dtype": "float16"}
     scratch = folder / "extract"
@@ -250,8 +261,7 @@ def synthetic_states(n: int, d: int, window: int = WINDOW, seed: int = 0) -> Rea
 def ensure_cached(model: str = DEFAULT_MODEL, n: int = DEFAULT_N, **kw: Any) -> Path:
     """Extract the states into the cache (the background job ``python -m ...groundtruth_real`` runs this)."""
     real_states(model, n, **kw)
-    return cache_dir("bench-real", states_key(model, n, kw.get("window", WINDOW), kw.get("layer", -1),
-                                             kw.get("seed", 0)))
+    return _source(model, n, kw.get("window", WINDOW), kw.get("layer", -1), kw.get("seed", 0), kw.get("data_dir"))[0]
 
 
 if __name__ == "__main__":  # pragma: no cover - the one-off background extraction

@@ -56,13 +56,18 @@ class Comparison:
         """``+0.031 [+0.012, +0.050]``; a difference of two readings of nothing is not shown as a number."""
         return fmt_difference(self.diff, self.ci_low, self.ci_high, self.verdict == "not detected")
 
+    def holm(self) -> str:
+        """The Holm-adjusted p as reports print it; none for two readings of nothing (not a test)."""
+        return "-" if self.verdict == "not detected" else f"{self.p_holm:.3g}"
+
     def sentence(self) -> str:
         """``a reads higher than b: +0.031 nats [0.012, 0.050] paired, Holm p = 0.004 (n = 600)``."""
         rel = {"reads higher": "reads higher than", "reads lower": "reads lower than"}.get(self.verdict)
         head = f"{self.a} {rel} {self.b}" if rel else f"{self.a} vs {self.b}: {self.verdict}"
         diff = (self.difference() if self.verdict == "not detected" else
                 f"{self.diff:+.3f} nats [{self.ci_low:+.3f}, {self.ci_high:+.3f}] paired")
-        return f"{head}: {diff}, Holm p = {self.p_holm:.3g} (n = {self.n})" + (f"; {self.note}" if self.note else "")
+        holm = "" if self.verdict == "not detected" else f", Holm p = {self.holm()}"
+        return f"{head}: {diff}{holm} (n = {self.n})" + (f"; {self.note}" if self.note else "")
 
 
 def _values(res: Any) -> tuple[np.ndarray, np.ndarray]:

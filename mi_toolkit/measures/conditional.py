@@ -57,10 +57,18 @@ class ConditionalResult:
     joint_result: Any
     pointwise: np.ndarray
     interval_method: str
+    verdict: str = ""              # set when the reading belongs to a report's Holm family (see adopt_verdict)
+    p_holm: float | None = None
 
     @property
     def detected(self) -> bool:
-        return self.ci_low > 0
+        """Inside a report: its paired comparison's verdict ("reads higher"), so the two never disagree;
+        alone: the paired interval lies above zero."""
+        return self.verdict == "reads higher" if self.verdict else self.ci_low > 0
+
+    def adopt_verdict(self, comparison: Any) -> None:
+        """Take the verdict and Holm p of the report's comparison of the same pair on the same examples."""
+        self.verdict, self.p_holm = comparison.verdict, comparison.p_holm
 
     @property
     def neither_detected(self) -> bool:
@@ -71,7 +79,8 @@ class ConditionalResult:
         head = f"I_V(Y; {self.target} | {self.given})"
         if not self.detected:
             diff = fmt_difference(self.value, self.ci_low, self.ci_high, self.neither_detected)
-            return f"{head}: nothing detected beyond {self.given} at this n ({diff} nats paired, n = {self.n})"
+            holm = f", Holm p = {self.p_holm:.3g}" if self.p_holm is not None and not self.neither_detected else ""
+            return f"{head}: nothing detected beyond {self.given} at this n ({diff} nats paired{holm}, n = {self.n})"
         return f"{head} = {self.value:.3f} nats [{self.ci_low:.3f}, {self.ci_high:.3f}] paired (n = {self.n})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,7 +88,7 @@ class ConditionalResult:
                 "ci_high": self.ci_high, "p_two_sided": self.p_two_sided, "n": self.n, "h_given": self.h_given,
                 "h_joint": self.h_joint, "detected": self.detected, "description": self.describe(),
                 "given_reading": fmt_result(self.given_result), "joint_reading": fmt_result(self.joint_result),
-                "interval_method": self.interval_method}
+                "interval_method": self.interval_method, "verdict": self.verdict or None, "p_holm": self.p_holm}
 
 
 def conditional_from_results(joint: Any, given: Any, *, target_name: str = "R", given_name: str = "B",

@@ -42,7 +42,7 @@ from predgen_core.methods.heads import POOLINGS
 from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.compare import Comparison, adjust, compare
 from mi_toolkit.measures.conditional import conditional_from_results
-from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.measures.fmt import fmt_result, shown_below_zero
 from mi_toolkit.measures.pools import Pools, check_same_setting, draw_pools
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states.extract import HiddenStates, extract
@@ -178,12 +178,20 @@ def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator:
 
 def within_conditional(rep: DPIReport, seed: int = 0) -> list[Any]:
     """(a) as conditional usable information: ``I_V(Y; container | part)``, what each container adds beyond
-    each of its parts (Hewitt et al. 2021), from the two readings on the same examples (paired)."""
-    return [conditional_from_results(reps[container], reps[part], seed=seed, target_name=f"{name} {container}",
-                                     given_name=part)
-            for name, reps, container, part in _within_pairs(rep)
-            if getattr(reps[part], "pointwise", None) is not None
-            and getattr(reps[container], "pointwise", None) is not None]
+    each of its parts (Hewitt et al. 2021), from the two readings on the same examples (paired); each takes
+    the verdict of the report's comparison of the same pair (the same paired difference)."""
+    within = {(c.a, c.b): c for c in rep.comparisons if c.kind == "within"}
+    out = []
+    for name, reps, container, part in _within_pairs(rep):
+        if getattr(reps[part], "pointwise", None) is None or getattr(reps[container], "pointwise", None) is None:
+            continue
+        cond = conditional_from_results(reps[container], reps[part], seed=seed, target_name=f"{name} {container}",
+                                        given_name=part)
+        pair = within.get((f"{name} {container}", f"{name} {part}"))
+        if pair is not None:  # one verdict per pair: the comparison's, Holm-adjusted over the report
+            cond.adopt_verdict(pair)
+        out.append(cond)
+    return out
 
 
 def _within_pairs(rep: DPIReport):
@@ -218,7 +226,7 @@ def judge(rep: DPIReport, seed: int = 0) -> None:
             if rep.ceiling is not None and res.mi > rep.ceiling:
                 rep.flags.append(f"{name} {key}: estimate {res.mi:.3f} is above the ceiling H(Y) = "
                                  f"{rep.ceiling:.3f} nats; that is estimator error, not information")
-            if res.below_zero:
+            if shown_below_zero(res):
                 rep.flags.append(f"{name} {key}: {fmt_result(res)} is below 0 beyond its interval; usable "
                                  "information cannot be negative in expectation, so that is estimator error; "
                                  "read it as 'nothing detected'")

@@ -23,6 +23,12 @@ def shown_values(res: Any) -> tuple[float, float, float]:
     return float(get("mi")), float(get("ci_low")), float(get("ci_high"))
 
 
+def shown_below_zero(res: Any) -> bool:
+    """The interval a report shows (:func:`shown_values`) lies wholly below 0: the one rule for the
+    "below 0 beyond its interval" flag, so a flag never contradicts the numbers printed beside it."""
+    return shown_values(res)[2] < 0
+
+
 def detected(res: Any) -> bool:
     get = _getter(res)
     flag = get("detected")
@@ -55,4 +61,4 @@ def provenance(res: Any) -> str:
     how = f"estimator {get('estimator')}" + (f" ({get('chosen')})" if get("chosen") else "")
     folds = f", {get('n_folds')}-fold CV" if get("n_folds") else ""
     return (f"{how}, n_fit {get('n_fit') or get('n_train')}, n_eval {get('n_eval') or get('n_test')}{folds}, "
-            f"seed {get('seed')}, p={get('p_value'):.3g}")
+            f"seed {get('seed')}" + ("" if get("p_value") is None else f", p={get('p_value'):.3g}"))

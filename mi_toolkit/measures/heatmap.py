@@ -59,6 +59,9 @@ class HeatmapResult:
         for key in ("pvi", "attributions", "generated"):
             val = getattr(self, key)
             d[key] = None if val is None else np.asarray(val).tolist()
+            if val is not None and not np.isfinite(np.asarray(val, dtype=float)).all():  # JSON writes these null
+                d[f"{key}_reason"] = ("null cells do not exist: the probe gave that label probability 0 from the "
+                                      "token (log 0 = -inf), or the value is undefined (NaN)")
         return d
 
 
@@ -232,7 +235,7 @@ def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: st
     tok, maxlen = loaded.tokenizer, ck.max_length(loaded)
     prompt, ids, mask, z_text = _text_states(loaded, task, text, layer)
     examples, pool, _, warnings = fit_pool([loaded], task, split=split, n=max_samples, seed=seed, data_dir=data_dir,
-                                           disjoint=disjoint)
+                                           disjoint=disjoint, split_flag="--split")
     states = extract(loaded, task.name, split, layer, data_dir=data_dir, max_samples=max_samples, seed=seed,
                      progress=progress, examples=examples)
     masks = [span_mask(tok, p, text_spans(task, e, p), maxlen) for e, p in ((e, task.prompt(e)) for e in examples)]

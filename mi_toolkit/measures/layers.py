@@ -27,7 +27,7 @@ from predgen_core.methods.reading import check_layer
 
 from mi_toolkit.measures import compare as cmp
 from mi_toolkit.measures.estimate import estimate_split
-from mi_toolkit.measures.fmt import fmt_result
+from mi_toolkit.measures.fmt import fmt_result, shown_below_zero
 from mi_toolkit.measures.pools import draw_pools
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states.extract import HiddenStates, extract_layers
@@ -141,7 +141,7 @@ def _flag(res: LayerSweepResult) -> None:
         if res.ceiling is not None and r.mi > res.ceiling:
             res.flags.append(f"layer {layer}: estimate {r.mi:.3f} is above the ceiling H(Y) = {res.ceiling:.3f} "
                              "nats; that is estimator error, not information")
-        if getattr(r, "below_zero", False):
+        if shown_below_zero(r):
             res.flags.append(f"layer {layer}: estimate {fmt_result(r)} is below 0 beyond its interval; "
                              "read it as 'nothing detected'")
 

@@ -31,6 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from predgen_core.data import remembered_data_dir
 from predgen_core.errors import UserError
 from predgen_core.tasks import subsample
 
@@ -92,17 +93,19 @@ def training_texts(info: Any, task: Any, data_dir: str | None) -> tuple[set[str]
                "max_train_samples": cfg.get("max_train_samples")}
     if trained_on != task.name:
         return set(), {**summary, "n": 0}
-    examples = task.load(TRAIN_SPLIT, data_dir=cfg.get("data_dir") or data_dir,
+    examples = task.load(TRAIN_SPLIT, data_dir=remembered_data_dir(info.manifest) or data_dir,
                          max_samples=cfg.get("max_train_samples"), seed=cfg.get("seed", 0))
     return {e.text for e in examples}, {**summary, "n": len(examples)}
 
 
 def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, *, split: str, n: int | None, seed: int,
              data_dir: str | None, disjoint: bool = True,
-             like: Sequence[Any] | None = None) -> tuple[list[Any], dict[str, Any], dict, list[str]]:
+             like: Sequence[Any] | None = None,
+             split_flag: str = "--fit-split") -> tuple[list[Any], dict[str, Any], dict, list[str]]:
     """``(examples, fit summary, per-model training summaries, warnings)``: a seeded (stratified) draw of
     ``n`` examples of ``split`` after removing every checkpoint's training examples (``disjoint``);
-    with ``like`` (the evaluation examples) the draw follows their length distribution."""
+    with ``like`` (the evaluation examples) the draw follows their length distribution. ``split_flag``:
+    the command's option naming ``split``, for the advice when nothing is left."""
     trained: set[str] = set()
     lm: dict[str, dict[str, Any]] = {}
     for c in checkpoints:
@@ -115,8 +118,9 @@ def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, *, split: str, 
     if disjoint:
         kept = [e for e in everything if e.text not in trained]
         if not kept:
-            raise UserError(f"every {split!r} example was used to train these checkpoints; "
-                            "pick another --fit-split (e.g. one the LMs never saw)")
+            raise UserError(f"every {split!r} example was used to train these checkpoints; retrain with "
+                            f"--max-train-samples N below the split's {len(everything)} examples, or pick another "
+                            f"{split_flag} (one the LMs never saw)")
         matched = bool(like is not None and n and n < len(kept))
         if matched:
             fit = length_matched(kept, like, n, seed)

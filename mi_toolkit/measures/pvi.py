@@ -33,6 +33,9 @@ from mi_toolkit.estimators.probe_family import split_log_prior
 CS = (0.001, 0.01, 0.1, 1.0)   # inverse L2 strengths tried (scikit-learn's C)
 
 
+NO_P_VALUE = "no null test is run: the interval is a bootstrap over sentences (detected = its low end above 0)"
+
+
 @dataclass
 class HeldOut:
     """Held-out usable information of token states in nats, sentence-bootstrap 95% interval."""
@@ -54,7 +57,7 @@ class HeldOut:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "detected": self.detected, "n_train": self.n_pairs, "n_test": self.n_pairs,
-                "n_eval": self.n_pairs, "p_value": float("nan"), "seed": None}
+                "n_eval": self.n_pairs, "p_value": None, "p_value_reason": NO_P_VALUE, "seed": None}
 
 
 def _pipeline(c: float, k: int, seed: int):

@@ -4,8 +4,10 @@ PCA_k(Z) is the first k rows of PCA_{k'}(Z) for k < k', a deterministic function
 so the true MI cannot fall as k grows. The estimates nest by construction (``probe``: the
 candidates of every smaller k are in PCA_k's set, ``contains=``), so a reading can only fall
 by selection noise; each k is compared with the next smaller k by the paired difference on
-the same evaluation examples (Holm-corrected over the sweep), and every fall is flagged,
-``beyond_intervals`` when the paired difference is below 0 after the correction.
+the same evaluation examples (Holm-corrected over the sweep). One rule decides how a fall is
+shown: a fall whose paired comparison *reads lower* (after the correction) is a **flag**; a fall
+whose verdict is "no difference detected" is a **dip** within noise, listed as a note, never drawn
+as a fall.
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from mi_toolkit.states.representations import labels_array, plugin_entropy
 
 @dataclass
 class SweepResult:
-    """One sweep: ``ks``, one MIResult per k, monotonicity ``flags`` and provenance ``meta``."""
+    """One sweep: ``ks``, one MIResult per k, ``flags`` (falls that read lower, paired and Holm-corrected),
+    ``dips`` (falls within the paired interval: no difference detected) and provenance ``meta``."""
 
     ks: list[int]
     results: list[Any]
@@ -37,14 +40,15 @@ class SweepResult:
     ceiling: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     comparisons: list[Comparison] = field(default_factory=list)
+    dips: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def noisy(self) -> bool:
-        """True when some estimate falls as k grows (estimator noise)."""
+        """True when some estimate falls as k grows beyond its paired interval (estimator noise)."""
         return bool(self.flags)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ks": self.ks, "results": [r.to_dict() for r in self.results], "flags": self.flags,
+        return {"ks": self.ks, "results": [r.to_dict() for r in self.results], "flags": self.flags, "dips": self.dips,
                 "ceiling": self.ceiling, "estimator_noise": self.noisy, "meta": self.meta,
                 "comparisons": [c.to_dict() for c in self.comparisons]}
 
@@ -68,7 +72,7 @@ def step_comparisons(ks: Sequence[int], results: Sequence[Any], seed: int = 0) -
 
 def monotonicity_flags(ks: Sequence[int], results: Sequence[Any],
                        comparisons: Sequence[Comparison] = ()) -> list[dict[str, Any]]:
-    """Every k whose estimate is below that of the next smaller k.
+    """Every k whose estimate is below that of the next smaller k (unless neither reading detected anything).
 
     ``beyond_intervals`` is True when the paired difference reads lower after the Holm
     correction. Either way the true MI did not fall: the drop is estimator noise.
@@ -80,8 +84,10 @@ def monotonicity_flags(ks: Sequence[int], results: Sequence[Any],
         if cur.mi >= prev.mi:
             continue
         c = by_k.get(f"k={ks[j]}")
+        if c is not None and c.verdict == "not detected":
+            continue  # two readings of nothing: the values shown are not estimates, so nothing fell
         beyond = bool(c is not None and c.verdict == "reads lower")
-        paired = f"; paired {c.difference()}, Holm p = {c.p_holm:.3g}" if c else ""
+        paired = f"; paired {c.difference()}, Holm p = {c.holm()}" if c else ""
         flags.append({
             "k": int(ks[j]), "below_k": int(ks[j - 1]), "mi": cur.mi, "below_mi": prev.mi,
             "beyond_intervals": beyond,
@@ -141,9 +147,11 @@ def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: n
     est = estimator or ("probe" if np.issubdtype(y_eval.dtype, np.integer) else "binned")
     results = _nested(ks, zf, ze, est, seed, device, config, y_fit, y_eval)
     comps = step_comparisons(ks, results, seed)
-    return SweepResult(ks, results, monotonicity_flags(ks, results, comps), plugin_entropy(y_eval),
+    drops = monotonicity_flags(ks, results, comps)
+    return SweepResult(ks, results, [d for d in drops if d["beyond_intervals"]], plugin_entropy(y_eval),
                        {"axis": axis, "seed": seed, "row_dim": row_dim, "estimator": est,
-                        "nested_by_construction": est == "probe", "probe_row_k": ROW_K, **(meta or {})}, comps)
+                        "nested_by_construction": est == "probe", "probe_row_k": ROW_K, **(meta or {})}, comps,
+                       dips=[d for d in drops if not d["beyond_intervals"]])
 
 
 def sweep_states(fit: HiddenStates, ev: HiddenStates, ks: Sequence[int], **kwargs: Any) -> SweepResult:

@@ -7,6 +7,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mi_toolkit.measures.fmt import shown_below_zero, shown_values
+
 
 def print_result(res: Any, title: str, notes: dict[str, str] | None = None) -> None:
     """Print ``res`` (an MIResult) as a table titled ``title``, with ``notes`` as extra rows.
@@ -32,7 +34,8 @@ def print_result(res: Any, title: str, notes: dict[str, str] | None = None) -> N
     if res.above_ceiling:
         typer.echo(f"warning: the estimate {res.mi:.3f} is above the ceiling H(Y) = {res.ceiling:.3f} nats: "
                    "that is estimator error, not information; try more samples or another estimator", err=True)
-    if res.below_zero:
-        typer.echo(f"warning: the estimate {res.mi:.3f} is below 0 beyond its interval; MI cannot be negative, "
+    if shown_below_zero(res):  # the values describe() printed, so the warning agrees with them
+        typer.echo(f"warning: the estimate {shown_values(res)[0]:.3f} is below 0 beyond its interval; MI cannot be "
+                   "negative, "
                    "so that is estimator error, not information; try more samples or a smaller input "
                    "(--pca-k, --row-dim)", err=True)

@@ -36,11 +36,14 @@ def curve_figure(res: CurveResult, title: str = "Usable information against fit-
                          arrayminus=[r.mi - r.ci_low for r in results]),
             hovertext=[f"{rep}, n={n}: {fmt_result(r)} nats ({r.chosen})" for n, r in zip(res.sizes, results)],
             hoverinfo="text"))
-    for c in res.crossings:
-        fig.add_vrect(x0=c["between"][0], x1=c["between"][1], fillcolor="#f4cccc", opacity=0.3, line_width=0)
+    for c in res.crossings:  # red only where the ordering reverses beyond the paired intervals (one rule)
+        red = c["beyond_intervals"]
+        fig.add_vrect(x0=c["between"][0], x1=c["between"][1], fillcolor="#f4cccc" if red else "#eeeeee",
+                      opacity=0.3, line_width=0)
         fig.add_annotation(x=(c["between"][0] * c["between"][1]) ** 0.5, y=max(r.mi for v in res.results.values()
                                                                               for r in v),
-                           text=f"{c['a']} / {c['b']} cross", showarrow=False, font={"color": "#a40000"})
+                           text=f"{c['a']} / {c['b']} cross" + ("" if red else " (within noise)"), showarrow=False,
+                           font={"color": "#a40000" if red else "#666666"})
     fig.add_hline(y=res.ceiling, line_dash="dot", annotation_text=f"H(Y) = {res.ceiling:.3f} nats")
     fig.update_layout(title=title, xaxis_title="fit-set size n (log scale)", yaxis_title="usable information (nats)",
                       xaxis_type="log", template="plotly_white")
@@ -52,7 +55,8 @@ def _readings(res: CurveResult) -> str:
     rows = [[n] + [fmt_result(res.results[r][i]) for r in reps] for i, n in enumerate(res.sizes)]
     body = report.table(["n"] + [f"{r} nats [95% CI]" for r in reps], rows)
     body += report.comparison_table(res.comparisons, "a", "b", "a - b nats [95% paired CI]")
-    flags = [f"<p class='flag'>{report.esc(c['message'])}</p>" for c in res.crossings]
+    flags = [f"<p class='{'flag' if c['beyond_intervals'] else 'note'}'>{report.esc(c['message'])}</p>"
+             for c in res.crossings]
     lower = [c for c in res.comparisons if c.kind == "within" and c.verdict == "reads lower"]
     flags += [f"<p class='flag'>{report.esc(c.sentence())}: a container reads below its part beyond the paired "
               "interval (selection noise of the estimator; the DPI rules out a loss)</p>" for c in lower]

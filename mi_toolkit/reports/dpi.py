@@ -6,6 +6,7 @@ Sections: what the theorem says (a plain-language box), the pools, (a) within ea
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -64,12 +65,19 @@ def _comparison_table(rep: DPIReport, kind: str) -> str:
     return report.comparison_table(chosen, "a", "b", "a - b nats [95% paired CI]")
 
 
+def _reading(c: Any) -> str:
+    """The conditional reading's verdict: its paired comparison's (one rule for both tables)."""
+    if c.detected:
+        return "adds information" + (f" (reads higher, Holm p = {c.p_holm:.3g})" if c.p_holm is not None else "")
+    return "nothing detected beyond it at this n" + (f" ({c.verdict})" if c.verdict else "")
+
+
 def _conditional_table(rep: DPIReport) -> str:
     """What each container adds beyond each of its parts, as conditional usable information."""
     if not rep.conditional:
         return ""
     rows = [(c.target, c.given, fmt_difference(c.value, c.ci_low, c.ci_high, c.neither_detected), f"{c.h_given:.3f}",
-             f"{c.h_joint:.3f}", "detected" if c.detected else "nothing detected beyond it at this n")
+             f"{c.h_joint:.3f}", _reading(c))
             for c in rep.conditional]
     return (report.table(["container", "given part B", "I_V(Y; container | B) nats [95% paired CI]", "H_V(Y | B)",
                           "H_V(Y | container)", "reading"], rows) +

@@ -154,6 +154,6 @@ def error_bar_figure(x: Sequence[Any], results: Sequence[Any], name: str, *, tit
 
 def comparison_table(comparisons: Sequence[Any], a_header: str, b_header: str, diff_header: str) -> str:
     """Paired comparisons (``measures.compare.Comparison``) as a table: a, b, difference [CI], Holm p, verdict."""
-    rows = [(c.a, c.b, c.difference(), f"{c.p_holm:.3g}", c.n, c.verdict)
+    rows = [(c.a, c.b, c.difference(), c.holm(), c.n, c.verdict)
             for c in comparisons]
     return table([a_header, b_header, diff_header, "Holm p", "n paired", "verdict"], rows)

@@ -14,8 +14,8 @@ from mi_toolkit.reports import html as report
 def sweep_figure(res: SweepResult, title: str = "Usable information against PCA components") -> go.Figure:
     fig = report.error_bar_figure(res.ks, res.results, "I(Y; PCA_k(Z))", title=title,
                                   x_title="PCA components k", ceiling=res.ceiling)
-    for f in res.flags:
-        fig.add_annotation(x=f["k"], y=f["mi"], text="falls: noise", showarrow=True, arrowhead=2,
+    for f in res.flags:  # only falls whose paired verdict reads lower; dips within noise are not drawn
+        fig.add_annotation(x=f["k"], y=f["mi"], text="reads lower: noise", showarrow=True, arrowhead=2,
                            font={"color": "#a40000"})
     return fig
 
@@ -32,7 +32,8 @@ def sweep_html(res: SweepResult, title: str = "PCA sweep: usable information aga
     body += f"<p class='note'>{nested} Paired differences are over the same evaluation examples.</p>"
     warns = "".join(f"<p class='flag'>{report.esc(w)}</p>" for w in res.meta.get("warnings", []))
     flags = "".join(f"<p class='flag'>{report.esc(f['message'])}</p>" for f in res.flags) or \
-        "<p>The estimates do not fall as k grows (as the DPI requires of the true MI).</p>"
+        "<p>No estimate reads lower than a smaller k's (as the DPI requires of the true MI).</p>"
+    flags += "".join(f"<p class='note'>dip within noise: {report.esc(d['message'])}</p>" for d in res.dips)
     pools = res.meta.get("pools")
     pool_html = ("<ul>" + "".join(f"<li>{report.esc(x)}</li>" for x in Pools(**pools).lines()) + "</ul>") if pools else ""
     meta = f"<p class='note'>{report.esc({k: v for k, v in res.meta.items() if k != 'pools'})}</p>"

@@ -91,21 +91,24 @@ class ModelKind:
 MODEL_KINDS: Registry[ModelKind] = Registry("model kind")
 
 
-def _files_stamp(folder: Path, names: tuple[str, ...]) -> str:
-    """Hash of the small files and of the size + mtime of the weight files (cheap, changes on rewrite)."""
-    h = hashlib.sha256()
-    for p in sorted(folder.iterdir()):
-        if p.name in names:
-            h.update(p.read_bytes())
-        elif p.suffix in (".safetensors", ".bin"):
-            h.update(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}".encode())
+def _models() -> Any:
+    # Imported on use, deliberately: predgen_core.models is light, but keeps mi_toolkit's import graph as it was.
+    return importlib.import_module("predgen_core.models")
+
+
+def _checkpoint_stamp(path: Path, manifest: dict) -> str:
+    """The content a checkpoint's states come from: manifest, trained weights (bytes) and the base model's identity."""
+    h = hashlib.sha256((path / "manifest.json").read_bytes())
+    for p in sorted(path.glob("*.safetensors")):
+        h.update(f"{p.name}:{_models().file_digest(p)}".encode())
+    h.update(_models().model_identity(str(manifest["base_model"])).encode())
     return h.hexdigest()
 
 
 def _describe_checkpoint(ref: str) -> ModelInfo:
     path = Path(ref).resolve()
     manifest = read_manifest(path)
-    return ModelInfo("checkpoint", str(path), hashlib.sha256((path / "manifest.json").read_bytes()).hexdigest(),
+    return ModelInfo("checkpoint", str(path), _checkpoint_stamp(path, manifest),
                      manifest["method"], TASKS.get(manifest["task"]), manifest, manifest.get("pooling", "last"),
                      METHODS.get(manifest["method"]).generative)
 
@@ -134,11 +137,12 @@ MODEL_KINDS.register("transformers-folder")(ModelKind(
     "transformers-folder", "a folder written by save_pretrained (config.json)",
     lambda ref: (Path(ref) / "config.json").is_file(),
     lambda ref: ModelInfo("transformers-folder", str(Path(ref).resolve()),
-                          _files_stamp(Path(ref), ("config.json", "tokenizer.json"))),
+                          _models().folder_identity(ref)),
     _load_plain))
 MODEL_KINDS.register("registered")(ModelKind(
     "registered", "a name in predgen_core.models.MODELS",
-    lambda ref: ref in _registered(), lambda ref: ModelInfo("registered", ref, ref), _load_plain))
+    lambda ref: ref in _registered(), lambda ref: ModelInfo("registered", ref, _models().model_identity(ref)),
+    _load_plain))
 MODEL_KINDS.register("hub-id")(ModelKind(
     "hub-id", "a Hugging Face hub id (org/name), loaded through transformers",
     lambda ref: bool(HUB_ID.match(ref)) and not Path(ref).exists() and ref.count("/") <= 1,
@@ -235,10 +239,15 @@ def method_name(loaded: Any) -> str:
     return str(getattr(loaded, "method", "unknown"))
 
 
-def max_length(loaded: Any) -> int | None:
-    """The prompt length the checkpoint was trained with (None: no truncation)."""
+def max_length(loaded: Any) -> int:
+    """The prompt tokens a row keeps: the length a checkpoint was trained with, else the model's budget
+    (``min(max positions, 512)``; 512 when only the manifest is at hand)."""
     manifest = getattr(loaded, "manifest", {}) or {}
-    return manifest.get("training", {}).get("max_length")
+    trained = manifest.get("training", {}).get("max_length")
+    if trained:
+        return int(trained)
+    reading = importlib.import_module("predgen_core.methods.reading")
+    return reading.token_budget(getattr(loaded, "model", None))
 
 
 def max_new_tokens(loaded: Any) -> int:

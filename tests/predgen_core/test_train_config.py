@@ -40,13 +40,21 @@ def test_cli_parses_old_flags_and_every_trainer_option():
     assert config.lr_scheduler_type.value == "cosine" and config.weight_decay == 0.01 and config.alpha_first == 2.0
 
 
-def test_help_lists_project_fields_and_trainer_options():
-    result = runner.invoke(app, ["train", "--help"])
-    assert result.exit_code == 0
-    for flag in ("--method", "--peft-option", "--sampling-level", "--alpha-first", "--batch-size", "--lr",
-                 "--bf16", "--activation_checkpointing", "--lr_scheduler_type", "--warmup_steps", "--weight_decay",
+def test_help_lists_project_fields_first_and_trainer_options_behind_help_all():
+    short = runner.invoke(app, ["train", "--help"])
+    assert short.exit_code == 0
+    out = short.output
+    for flag in ("--method", "--dataset", "--peft-option", "--sampling-level", "--alpha-first", "--batch-size", "--lr",
+                 "--output_dir", "--max-train-samples"):
+        assert flag in out, flag
+    assert out.index("--method") < out.index("--dataset") < out.index("--batch-size")  # ours first, method first
+    assert "--weight_decay WEIGHT_DECAY" not in out and "--bf16 [BF16]" not in out and "predgen train --help-all" in out
+    full = runner.invoke(app, ["train", "--help-all"])
+    assert full.exit_code == 0 and len(full.output) > 2 * len(out)
+    for flag in ("--bf16", "--activation_checkpointing", "--lr_scheduler_type", "--warmup_steps", "--weight_decay",
                  "--logging_steps"):
-        assert flag in result.output, flag
+        assert flag in full.output, flag
+    assert full.output.index("this project's options") < full.output.index("--bf16")
 
 
 @pytest.mark.parametrize("argv, says", [

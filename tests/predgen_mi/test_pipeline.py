@@ -6,6 +6,9 @@ import json
 from typer.testing import CliRunner
 
 import predgen_mi.pipeline as pl
+import pytest
+from predgen_core import data as pdata
+from predgen_core.tasks import TASKS
 from mi_toolkit.cli import app
 
 from fixtures import write_sst2
@@ -19,7 +22,14 @@ def test_pipeline_end_to_end_on_tiny_model(tmp_path):
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     assert "SST-2 from the local copy" in r.output
+    for k, stage in enumerate(pl.STAGES, 1):  # one line as each stage starts and one as it ends
+        assert f"[{k}/6] {stage}: " in r.output and f"[{k}/6] {stage} done in " in r.output
+    assert r.output.index("[1/6] training predictor") < r.output.index("[2/6] training generator")
+    for method in pl.METHODS:
+        assert f"{method}: validation accuracy " in r.output, method
+    assert "train_runtime" not in r.output  # the Trainer's log dicts are not printed beside the bar
     summary = json.loads((out / "summary.json").read_text())
+    assert all(0 <= summary["accuracy"][m]["accuracy"] <= 1 for m in pl.METHODS)
     assert summary["dataset"] == "sst2" and summary["config"]["max_steps"] == 2
     for name in ("dpi.html", "sweep.html", "heatmap.html"):
         page = (out / name).read_text()
@@ -48,7 +58,7 @@ def test_pipeline_rejects_an_unknown_dataset(tmp_path):
 
 def test_pipeline_picks_local_sst2_else_polarity(tmp_path, monkeypatch):
     monkeypatch.delenv("MI_TOOLKIT_DATA", raising=False)
-    monkeypatch.setattr(pl, "REPO", tmp_path / "repo")  # no ../shared/data beside it
+    monkeypatch.setattr(pdata, "shared_data_dir", lambda: None)  # no ../shared/data beside the repository
     (tmp_path / "d" / "sst2").mkdir(parents=True)
     assert pl.choose_dataset(str(tmp_path / "d"))[:2] == ("sst2", str(tmp_path / "d"))
     (tmp_path / "empty").mkdir()
@@ -57,10 +67,24 @@ def test_pipeline_picks_local_sst2_else_polarity(tmp_path, monkeypatch):
     assert (name, data_dir) == ("polarity", None) and "polarity" in why
 
 
-def test_local_data_dir_prefers_the_argument_then_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setattr(pl, "REPO", tmp_path / "repo")  # no ../shared/data beside it
+def test_local_data_dir_prefers_the_argument_then_the_environment_then_shared(tmp_path, monkeypatch):
+    for name in ("env", "arg", "shared"):
+        (tmp_path / name).mkdir()
+    monkeypatch.setattr(pdata, "shared_data_dir", lambda: None)
     monkeypatch.delenv("MI_TOOLKIT_DATA", raising=False)
     assert pl.local_data_dir(None) is None
+    monkeypatch.setattr(pdata, "shared_data_dir", lambda: tmp_path / "shared")
+    assert pl.local_data_dir(None) == str(tmp_path / "shared")
     monkeypatch.setenv("MI_TOOLKIT_DATA", str(tmp_path / "env"))
     assert pl.local_data_dir(None) == str(tmp_path / "env")
+    assert pdata.data_roots(None) == [tmp_path / "env", tmp_path / "shared"]
     assert pl.local_data_dir(str(tmp_path / "arg")) == str(tmp_path / "arg")
+
+
+def test_every_command_finds_the_shared_data_without_options(monkeypatch):
+    """One lookup: a task loads from ../shared/data beside the repository with no --data-dir or environment."""
+    monkeypatch.delenv("MI_TOOLKIT_DATA", raising=False)
+    if pdata.shared_data_dir() is None:
+        pytest.skip("no ../shared/data beside the repository")
+    examples = TASKS.get("sst2").load("validation", max_samples=8)
+    assert len(examples) == 8

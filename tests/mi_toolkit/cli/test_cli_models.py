@@ -72,6 +72,10 @@ def test_missing_checkpoint_and_dpi_success(setup):
             "--output", out, "--json", root / "dpi.json", "--row-dim", 8)
     # the fixture's 60 sentences repeat, so all of them were among the 32 the LMs trained on
     assert r.exit_code == 2 and "every 'train' example was used to train" in r.output
+    assert "--max-train-samples" in r.output and "--fit-split" in r.output  # ways out this command has
+    r = run("heatmap", "--model", ckpts["predgen"], "--text", "a film", "--data-dir", data, "--no-attributions",
+            "--output", root / "h.html")
+    assert r.exit_code == 2 and "pick another --split" in r.output and "--fit-split" not in r.output
     r = run("dpi", "--models", ckpts["predictor"], ckpts["predgen"], "--dataset", "sst2", "--data-dir", data,
             "--output", out, "--json", root / "dpi.json", "--row-dim", 8, "--overlapping-fit-pool")
     assert r.exit_code == 0, r.output

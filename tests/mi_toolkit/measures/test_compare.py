@@ -6,6 +6,7 @@ import pytest
 
 from mi_toolkit.estimators.result import MIResult
 from mi_toolkit.measures.compare import VERDICTS, adjust, compare, paired_bootstrap
+from mi_toolkit.reports.html import comparison_table
 from predgen_core.errors import UserError
 
 
@@ -43,7 +44,10 @@ def test_two_readings_of_nothing_are_not_detected_and_bad_pairs_fail():
     rng = np.random.default_rng(2)
     a, b = res(rng.normal(0, 0.1, 200)), res(rng.normal(0, 0.1, 200))
     assert not a.detected and not b.detected
-    assert adjust([compare("within", "a", a, "b", b)])[0].verdict == "not detected"
+    c = adjust([compare("within", "a", a, "b", b)])[0]
+    assert c.verdict == "not detected"
+    assert c.holm() == "-" and "Holm p" not in c.sentence()  # not a test: no p beside the verdict
+    assert "<td>-</td>" in comparison_table([c], "a", "b", "diff")
     with pytest.raises(UserError, match="same examples"):
         paired_bootstrap(res(np.ones(10)), res(np.ones(12)))
 

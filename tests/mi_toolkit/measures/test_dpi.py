@@ -120,6 +120,10 @@ def test_dpi_from_states_nests_every_container_and_checks_the_examples():
     within = next(x for x in rep.comparisons if (x.a, x.b) == ("m0 full", "m0 pooled:last"))
     assert abs(c.value - within.diff) < 1e-9 and c.ci_low <= c.value <= c.ci_high
     assert c.to_dict()["description"].startswith("I_V(Y; m0 full | pooled:last)")
+    for (target, given), cr in cond.items():  # one verdict per pair: the conditional reading's is the comparison's
+        pair = next(x for x in rep.comparisons if (x.a, x.b) == (target, f"{target.split()[0]} {given}"))
+        assert cr.verdict == pair.verdict and cr.p_holm == pair.p_holm
+        assert cr.detected == (pair.verdict == "reads higher"), (cr.describe(), pair.sentence())
     assert "Conditional usable information" in dpi_html(rep) and len(rep.to_dict()["conditional"]) == 14
     bad = ModelStates("m2", "generator", models[0].fit, _states(rng, 300, 1 - ye))
     with pytest.raises(UserError, match="same fit and evaluation pools"):

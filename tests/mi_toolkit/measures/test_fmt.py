@@ -39,3 +39,14 @@ def test_console_table_cells_never_show_a_reading_of_nothing_as_zero():
     assert table_cells(0.207, 0.184, 0.231) == ("0.207", "0.184 – 0.231")
     assert table_cells(0.207, None, None, detected=True) == ("0.207", "")
     assert table_cells(0.203, None, None) == ("0.203", "")                    # the best grid probe's reading
+
+
+def test_the_below_zero_flag_reads_the_values_shown():
+    """A prior-chosen result prints its best model's values; the below-0 flag judges those, not the prior's."""
+    from mi_toolkit.measures.fmt import shown_below_zero
+
+    prior = _res(-0.01, -0.015, -0.005)
+    prior.chosen = "prior"
+    prior.config = {"best_model": {"mi": -0.001, "ci_low": -0.007, "ci_high": 0.004}}
+    assert prior.below_zero and not shown_below_zero(prior)       # the printed interval reaches 0: no flag
+    assert shown_below_zero(_res(-0.05, -0.08, -0.02))

@@ -8,7 +8,7 @@ from mi_toolkit.estimators import NeuralConfig, ProbeConfig
 from mi_toolkit.estimators.result import MIResult
 from mi_toolkit.measures.estimate import estimate_split
 from mi_toolkit.measures.sweep import SweepResult, monotonicity_flags, parse_ks, step_comparisons, sweep_arrays
-from mi_toolkit.reports.sweep import sweep_html
+from mi_toolkit.reports.sweep import sweep_figure, sweep_html
 from predgen_core.errors import UserError
 
 
@@ -36,6 +36,13 @@ def test_rising_sweep_has_no_flags():
     assert monotonicity_flags([1, 2, 4], [res(0.1), res(0.2), res(0.2)]) == []
 
 
+def test_a_fall_between_two_readings_of_nothing_is_neither_flag_nor_dip():
+    results = [res(0.0, half=0.01, seed=1), res(-0.012, half=0.012, seed=2)]  # both intervals reach 0: nothing
+    comps = step_comparisons([1, 2], results)
+    assert comps[0].verdict == "not detected"
+    assert monotonicity_flags([1, 2], results, comps) == []
+
+
 def test_falling_sweep_is_flagged_with_its_paired_difference():
     results = [res(0.3, seed=1), res(0.299, seed=2), res(0.5, seed=3), res(0.2, seed=4)]
     comps = step_comparisons([1, 2, 4, 8], results)
@@ -43,8 +50,14 @@ def test_falling_sweep_is_flagged_with_its_paired_difference():
     assert [(f["k"], f["below_k"], f["beyond_intervals"]) for f in flags] == [(2, 1, False), (8, 4, True)]
     assert "estimator noise" in flags[1]["message"] and "Holm p" in flags[1]["message"]
     assert [c.verdict for c in comps] == ["no difference detected at this n", "reads higher", "reads lower"]
-    page = sweep_html(SweepResult([1, 2, 4, 8], results, flags, 0.69, {}, comps))
+    sweep = SweepResult([1, 2, 4, 8], results, [f for f in flags if f["beyond_intervals"]], 0.69, {}, comps,
+                        dips=[f for f in flags if not f["beyond_intervals"]])
+    page = sweep_html(sweep)
     assert "beyond the paired interval" in page and "<script src=" not in page
+    # one rule: only the fall whose paired verdict reads lower is drawn and flagged; the dip within noise is a note
+    drawn = [a.x for a in sweep_figure(sweep).layout.annotations if "reads lower" in (a.text or "")]
+    assert drawn == [8] and "dip within noise" in page
+    assert page.count("class='flag'") == 1
 
 
 def _states(rng, n, informative_rank):
