@@ -59,3 +59,18 @@ def test_cross_fitted_results_are_resampled_within_folds():
     b = res(np.zeros(200), folds)
     diff, lo, hi, _ = paired_bootstrap(a, b, n_boot=300)
     assert abs(diff - 0.1) < 1e-12 and lo == pytest.approx(0.1) and hi == pytest.approx(0.1)
+
+
+def test_a_large_difference_reaches_a_verdict_in_a_family_of_60():
+    """No p-value floor: a bootstrap p (>= 2/(B+1)) times Holm's 60 could never pass at 0.05 with B = 2,000."""
+    rng = np.random.default_rng(5)
+    fam = []
+    for i in range(60):
+        base = rng.normal(0.3, 0.3, 600)
+        shift = 0.2 if i == 17 else 0.0
+        fam.append(compare("sweep", f"a{i}", res(base + shift + rng.normal(0, 0.05, 600)), f"b{i}", res(base)))
+    adjust(fam)
+    assert fam[17].verdict == "reads higher" and fam[17].p_holm < 1e-6
+    assert sum(c.verdict != "no difference detected at this n" for c in fam) == 1
+    # the t p-value agrees with the bootstrap interval on the same example
+    assert fam[17].ci_low > 0.18 and fam[17].p_two_sided < 1e-10
