@@ -27,6 +27,7 @@ import numpy as np
 from predgen_core.errors import UserError
 
 from mi_toolkit.api import estimate_many
+from mi_toolkit.estimators.result import is_detection
 from mi_toolkit.estimators.views import TokenStates, as_input
 from mi_toolkit.measures.compare import paired_bootstrap
 from mi_toolkit.measures.fmt import detected, fmt_difference, fmt_result
@@ -63,8 +64,8 @@ class ConditionalResult:
     @property
     def detected(self) -> bool:
         """Inside a report: its paired comparison's verdict ("reads higher"), so the two never disagree;
-        alone: the paired interval lies above zero."""
-        return self.verdict == "reads higher" if self.verdict else self.ci_low > 0
+        alone: the paired interval lies above zero (``is_detection``, as every reading)."""
+        return self.verdict == "reads higher" if self.verdict else is_detection(self.ci_low)
 
     def adopt_verdict(self, comparison: Any) -> None:
         """Take the verdict and Holm p of the report's comparison of the same pair on the same examples."""

@@ -24,6 +24,7 @@ import numpy as np
 
 from predgen_core.errors import UserError
 
+from mi_toolkit.estimators.result import is_detection
 from mi_toolkit.measures.compare import paired_bootstrap
 from mi_toolkit.measures.curve import CurveConfig, learning_curve
 from mi_toolkit.measures.fmt import fmt_result
@@ -36,9 +37,9 @@ KINDS = ("shuffled labels", "random-init model", "control task")
 def control_verdict(ci_low: float, ci_high: float) -> str:
     """``reads above the control`` / ``reads below the control`` / ``not detected`` (no difference at this n),
     from the paired interval of the selectivity (real - control)."""
-    if ci_low > 0:
+    if is_detection(ci_low):  # the one detection rule of the toolkit (estimators.result.is_detection)
         return "reads above the control"
-    if ci_high < 0:
+    if is_detection(-ci_high):
         return "reads below the control"
     return "not detected: no difference from the control at this n"
 

@@ -29,6 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from predgen_core.errors import UserError
 
 from mi_toolkit.estimators.probe_family import split_log_prior
+from mi_toolkit.estimators.result import is_detection
 
 CS = (0.001, 0.01, 0.1, 1.0)   # inverse L2 strengths tried (scikit-learn's C)
 
@@ -53,7 +54,7 @@ class HeldOut:
 
     @property
     def detected(self) -> bool:
-        return self.ci_low > 0
+        return is_detection(self.ci_low)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "detected": self.detected, "n_train": self.n_pairs, "n_test": self.n_pairs,

@@ -10,7 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from mi_toolkit.measures.dpi import FULL, R, DPIReport, pca_name
+from mi_toolkit.measures.dpi import FULL, NO_METHOD_VERDICT, R, DPIReport, pca_name
 from mi_toolkit.measures.fmt import fmt_difference, fmt_result, provenance, shown_values
 from mi_toolkit.measures.pools import Pools
 from mi_toolkit.reports import html as report
@@ -109,7 +109,8 @@ def dpi_html(rep: DPIReport, title: str = "DPI report") -> str:
                            across_rows) + _comparison_table(rep, "across")
               + "<p class='note'>An empirical comparison of usable information of different models (the paper's "
                 "Figure 2: the Predictor's pooled state Zp against the Generator's and PredGen's Z_r, and each "
-                "model's full token states). The DPI does not order different models.</p>")
+                "model's full token states). The DPI does not order different models.</p>"
+              + f"<p class='flag'>{report.esc(NO_METHOD_VERDICT)}</p>")
     ceiling = (f"<p>H(Y) = {rep.ceiling:.3f} nats (plug-in, evaluation pool): no estimate of I(Y; .) can exceed "
                "it.</p>" if rep.ceiling is not None else "<p>Continuous target: no finite ceiling.</p>")
     flags = "".join(f"<p class='flag'>{report.esc(f)}</p>" for f in rep.flags) or "<p>No flags.</p>"

@@ -67,3 +67,15 @@ def test_a_model_without_a_readable_config_is_one_line(tmp_path):
     (tmp_path / "bad" / "config.json").write_text("{not json")
     with pytest.raises(UserError, match="cannot read the architecture config"):
         ctl.architecture_config(tmp_path / "bad")
+
+
+def test_controls_and_pvi_use_the_one_detection_rule():
+    """Selectivity and PVI cells are detected as every reading is (estimators.result.is_detection):
+    an interval above 0 only by float rounding is not a detection."""
+    from mi_toolkit.estimators.result import RESOLUTION
+    from mi_toolkit.measures.controls import control_verdict
+
+    assert control_verdict(RESOLUTION / 10, 0.01).startswith("not detected")
+    assert control_verdict(-0.01, -RESOLUTION / 10).startswith("not detected")
+    assert control_verdict(0.01, 0.02) == "reads above the control"
+    assert control_verdict(-0.02, -0.01) == "reads below the control"

@@ -125,6 +125,10 @@ def test_dpi_from_states_nests_every_container_and_checks_the_examples():
         assert cr.verdict == pair.verdict and cr.p_holm == pair.p_holm
         assert cr.detected == (pair.verdict == "reads higher"), (cr.describe(), pair.sentence())
     assert "Conditional usable information" in dpi_html(rep) and len(rep.to_dict()["conditional"]) == 14
+    # one checkpoint per method: every across comparison says so, and no method verdict is given
+    across = [c for c in rep.comparisons if c.kind == "across"]
+    assert across and all("compares two checkpoints, not two methods" in c.sentence() for c in across)
+    assert rep.verdicts[-1].startswith("(b) No method verdict") and "No method verdict" in dpi_html(rep)
     bad = ModelStates("m2", "generator", models[0].fit, _states(rng, 300, 1 - ye))
     with pytest.raises(UserError, match="same fit and evaluation pools"):
         dpi_from_states([models[0], bad], config=cfg)
