@@ -90,7 +90,7 @@ def checkpoint(args: argparse.Namespace, method: str, dataset: str, tag: str = "
 def save(args: argparse.Namespace, name: str, payload: dict[str, Any], html: str | None = None) -> Path:
     """Write ``<out>/<name>.json`` (with the command and timing) and optionally ``<name>.html``."""
     mode = "quick" if args.quick else "full"
-    payload = {"figure": name, "mode": mode, "command": command(), "budget": budget(args).__dict__,
+    payload = {"figure": name, "mode": mode, "command": command(), **_budget_record(args),
                "model": args.model, "seconds": round(time.perf_counter() - START, 1), **payload}
     stem = f"{name}-{mode}{getattr(args, 'suffix', '')}"
     path = write_results_json(args.out / f"{stem}.json", payload)
@@ -99,6 +99,15 @@ def save(args: argparse.Namespace, name: str, payload: dict[str, Any], html: str
         write_page(args.out / f"{stem}.html", html, plotlyjs="beside")
     print(f"wrote {path}")
     return path
+
+
+def _budget_record(args: argparse.Namespace) -> dict[str, Any]:
+    """The mode's training budget, unless the checkpoints were read from ``--models-from``: then what they were
+    trained with is each checkpoint's own (its manifest, recorded per model in the pools' ``lm`` entries)."""
+    if getattr(args, "models_from", None) is not None:
+        return {"budget": None, "budget_reason": f"checkpoints read from {args.models_from}: each one's training "
+                "budget, seed and content hash are in the report's pools (lm), read from its manifest"}
+    return {"budget": budget(args).__dict__}
 
 
 def command() -> str:

@@ -82,6 +82,19 @@ def check_same_setting(infos: Sequence[Any], dataset: str) -> None:
     del dataset  # the dataset is checked against each checkpoint's task by extract (compatible_task)
 
 
+def run_provenance(info: Any) -> dict[str, Any]:
+    """Which training run a checkpoint is, read from its manifest: the real budget (steps, batch, examples,
+    epochs), the seed, the method, and the content hash of its weights with its manifest and base model
+    (``info.stamp``), so two trainings written to one path are told apart in every result file."""
+    cfg, metrics = _training(info.manifest), info.manifest.get("metrics", {}) or {}
+    return {"method": info.manifest.get("method"), "training_seed": cfg.get("seed"),
+            "budget": {"max_steps": cfg.get("max_steps"), "steps_done": metrics.get("global_step"),
+                       "batch_size": cfg.get("per_device_train_batch_size"),
+                       "max_train_samples": cfg.get("max_train_samples"),
+                       "epochs": cfg.get("num_train_epochs")},
+            "content_sha256": getattr(info, "stamp", None)}
+
+
 def training_texts(info: Any, task: Any, data_dir: str | None) -> tuple[set[str], dict[str, Any]]:
     """The input texts the checkpoint was trained on (recomputed from its manifest) and a summary.
 
@@ -90,7 +103,7 @@ def training_texts(info: Any, task: Any, data_dir: str | None) -> tuple[set[str]
     cfg = _training(info.manifest)
     trained_on = cfg.get("dataset", info.manifest.get("task"))
     summary = {"split": TRAIN_SPLIT, "dataset": trained_on, "seed": cfg.get("seed", 0),
-               "max_train_samples": cfg.get("max_train_samples")}
+               "max_train_samples": cfg.get("max_train_samples"), **run_provenance(info)}
     if trained_on != task.name:
         return set(), {**summary, "n": 0}
     examples = task.load(TRAIN_SPLIT, data_dir=remembered_data_dir(info.manifest) or data_dir,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -82,6 +83,10 @@ def test_missing_checkpoint_and_dpi_success(setup):
     d = json.loads((root / "dpi.json").read_text())
     assert any("overlaps the LMs' training examples" in f for f in d["flags"])
     assert d["pools"]["fit"]["overlap"] > 0 and not d["pools"]["fit"]["disjoint"]
+    for name, lm in d["pools"]["lm"].items():  # which training run each model is, read from its manifest
+        manifest = json.loads((Path(ckpts[lm["method"]]) / "manifest.json").read_text())
+        assert lm["budget"]["max_steps"] == manifest["training"]["max_steps"] and lm["training_seed"] == 0
+        assert len(lm["content_sha256"]) == 64, name
     assert [row["method"] for row in d["across_methods"]] == ["predictor", "predgen"]
     assert d["meta"]["row_dim"] == 8
     assert "<script src=" not in out.read_text()
