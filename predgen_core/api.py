@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import torch
 
 from predgen_core.checkpoint import load, write_checkpoint
-from predgen_core.data import data_source
+from predgen_core.data import data_source, subset_seed
 from predgen_core.errors import UserError
 from predgen_core.io import write_json_atomic
 from predgen_core.methods import METHODS
@@ -163,7 +163,8 @@ def train(config: Any, *, callbacks: Sequence[Any] = ()) -> Path:
     resume = _resume_point(work, config)
     task = TASKS.get(config.dataset)
     method = METHODS.get(config.method)
-    train_ex, train_source = task.load_with_source("train", config.data_dir, config.max_train_samples, config.seed)
+    train_ex, train_source = task.load_with_source("train", config.data_dir, config.max_train_samples,
+                                                   subset_seed(vars(config)))
     eval_ex = None
     if config.eval_split:
         eval_ex = _load_split(task, config.eval_split, config.data_dir, config.eval_max_samples, config.seed)

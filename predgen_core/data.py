@@ -73,6 +73,13 @@ def data_source(source: str, task: str) -> dict[str, str | None]:
     return {"train": str(path.relative_to(root)), "root": str(root)}
 
 
+def subset_seed(training: dict[str, Any]) -> int:
+    """The seed of a training run's ``--max-train-samples`` subset, from its settings (a manifest's
+    ``training``): ``subset_seed`` when set, else the run's ``seed``."""
+    chosen = training.get("subset_seed")
+    return int(training.get("seed", 0) if chosen is None else chosen)
+
+
 def remembered_data_dir(manifest: dict[str, Any]) -> str | None:
     """The data folder a checkpoint was trained from (``--data-dir``, else the root its manifest recorded),
     when it still exists; None otherwise (then the one lookup of :func:`data_roots` applies)."""

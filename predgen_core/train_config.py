@@ -97,6 +97,8 @@ class TrainConfig(TrainingArguments):
                                    action="extend")
     data_dir: str | None = _ours(None, "folder of <task>/ data folders (else $MI_TOOLKIT_DATA, ../shared/data, the hub)")
     max_train_samples: int | None = _ours(None, "seeded, stratified subset of the train split")
+    subset_seed: int | None = _ours(None, "seed of the --max-train-samples subset (default: --seed); seeds of one "
+                                          "method that share it train on the same examples in their own order")
     head_lr_scale: float = _ours(10.0, "learning-rate multiplier for the predictor head / PredGen's task adapter")
     max_length: int = _ours(64, "max prompt + target tokens (prompts are cut from the left)")
     pooling: str = _ours("last", "how heads pool token states: " + ", ".join(POOLINGS))
@@ -140,6 +142,10 @@ class TrainConfig(TrainingArguments):
             raise UserError(f"max_steps must be at least 1 (or -1: use num_train_epochs), got {self.max_steps}")
         if self.learning_rate <= 0:
             raise UserError(f"learning_rate must be positive, got {self.learning_rate}")
+        for name in ("seed", "subset_seed"):
+            if (getattr(self, name) or 0) < 0:
+                raise UserError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}; pass a "
+                                "non-negative seed")
         check_output_dir(self.output_dir)
 
 

@@ -55,6 +55,7 @@ class PipelineConfig:
     sweep_ks: tuple[int, ...] = (1, 2, 4, 8)
     heatmap_text: str = "a funny and pretty moving film"
     seed: int = 0
+    seeds: int = 1                       # training runs per method (seeds seed .. seed + seeds - 1)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -133,20 +134,30 @@ def accuracy_line(method: str, path: Path) -> tuple[str, dict[str, Any]]:
 COUNTS = ("n", "n_unparsed", "parse_failures")
 
 
-def _train_all(cfg: PipelineConfig, dataset: str, data_dir: str | None, out: Path, stages: Stages) -> dict[str, Path]:
-    paths = {}
+def _train_all(cfg: PipelineConfig, dataset: str, data_dir: str | None, out: Path,
+               stages: Stages) -> dict[str, list[Path]]:
+    """Each method's checkpoints: one at ``models/<method>``, or with ``cfg.seeds`` = K > 1, K seeds at
+    ``models/<method>/seed-<s>`` (a seed group: data order, adapter and head initialisation follow the seed)."""
+    paths: dict[str, list[Path]] = {}
     budget = f"LoRA on {cfg.train_samples} {dataset} examples, {cfg.max_steps} steps of {cfg.batch_size}"
+    seeds = [cfg.seed + i for i in range(cfg.seeds)]
     for method in METHODS:
-        config = TrainConfig(
-            method=method, dataset=dataset, model=cfg.model, output_dir=str(out / "models" / method),
-            data_dir=data_dir, max_train_samples=cfg.train_samples, max_steps=cfg.max_steps,
-            batch_size=cfg.batch_size, seed=cfg.seed, eval_max_samples=cfg.eval_samples)
-        reused = (Path(config.output_dir) / "manifest.json").is_file()
-        paths[method] = stages.run(f"train_{method}", f"{budget} ({cfg.model})" + (", reusing the finished checkpoint"
-                                   if reused else ""), lambda: train_checkpoint(config))
-        line, scores = accuracy_line(method, paths[method])
-        stages.log.setdefault("accuracy", {})[method] = scores
-        stages.say(line)
+        folder = out / "models" / method
+        outs = [folder] if cfg.seeds == 1 else [folder / f"seed-{s}" for s in seeds]
+        configs = [TrainConfig(method=method, dataset=dataset, model=cfg.model, output_dir=str(o), data_dir=data_dir,
+                               max_train_samples=cfg.train_samples, max_steps=cfg.max_steps,
+                               batch_size=cfg.batch_size, seed=s, eval_max_samples=cfg.eval_samples,
+                               subset_seed=cfg.seed if cfg.seeds > 1 else None)
+                   for o, s in zip(outs, seeds)]
+        reused = sum((o / "manifest.json").is_file() for o in outs)
+        runs = f"{budget} ({cfg.model})" + (f", seeds {seeds[0]}-{seeds[-1]}" if cfg.seeds > 1 else "") + (
+            f", reusing {reused} finished checkpoint(s)" if reused else "")
+        paths[method] = stages.run(f"train_{method}", runs, lambda cs=configs: [train_checkpoint(c) for c in cs])
+        for path in paths[method]:
+            line, scores = accuracy_line(method if cfg.seeds == 1 else f"{method}/{path.name}", path)
+            stages.log.setdefault("accuracy", {})[method if cfg.seeds == 1 else f"{method}/{path.name}"] = scores
+            stages.say(line)
+    stages.log["checkpoints"] = {m: [str(p) for p in ps] for m, ps in paths.items()}
     return paths
 
 
@@ -163,20 +174,22 @@ def run_pipeline(cfg: PipelineConfig, say: Callable[[str], None] = print) -> dic
     paths = _train_all(cfg, dataset, data_dir, out, stages)
     common = dict(data_dir=data_dir, max_samples=cfg.mi_samples, seed=cfg.seed)
     pools = f"{cfg.mi_samples} fit + {cfg.mi_samples} evaluation examples"
-    rep = stages.run("dpi", f"3 checkpoints, {pools}",
-                     lambda: dpi_report([paths[m] for m in METHODS], dataset, pca_k=cfg.pca_k, **common))
+    groups = [paths[m][0] if cfg.seeds == 1 else paths[m][0].parent for m in METHODS]  # a folder of seeds
+    rep = stages.run("dpi", f"{3 * cfg.seeds} checkpoints, {pools}",
+                     lambda: dpi_report(groups, dataset, pca_k=cfg.pca_k, **common))
     write_dpi(rep, out / "dpi.html", f"DPI report: {dataset}")
     write_results_json(out / "dpi.json", rep.to_dict())
     sweep = stages.run("sweep", f"predgen, k = {', '.join(map(str, cfg.sweep_ks))}, {pools}",
-                       lambda: pca_sweep(paths["predgen"], dataset, cfg.sweep_ks, **common))
+                       lambda: pca_sweep(paths["predgen"][0], dataset, cfg.sweep_ks, **common))
     write_sweep(sweep, out / "sweep.html")
     write_results_json(out / "sweep.json", sweep.to_dict())
     hm = stages.run("heatmap", f"predgen, {cfg.heatmap_text!r}",
-                    lambda: heatmap(paths["predgen"], cfg.heatmap_text, dataset, **common))
+                    lambda: heatmap(paths["predgen"][0], cfg.heatmap_text, dataset, **common))
     write_heatmap(hm, out / "heatmap.html")
     write_results_json(out / "heatmap.json", hm.to_dict())
     log["seconds"]["total"] = round(time.perf_counter() - t0, 1)
-    log["dpi"] = {"across_methods": rep.to_dict()["across_methods"], "flags": rep.flags, "verdicts": rep.verdicts}
+    log["dpi"] = {"across_methods": rep.to_dict()["across_methods"], "flags": rep.flags, "verdicts": rep.verdicts,
+                  "over_seeds": rep.to_dict()["over_seeds"]}
     log["sweep"] = {"ks": sweep.ks, "mi": [r.mi for r in sweep.results], "flags": sweep.flags, "dips": sweep.dips}
     log["outputs"] = [str(out / n) for n in ("dpi.html", "sweep.html", "heatmap.html", "summary.json")]
     write_results_json(out / "summary.json", log)

@@ -16,18 +16,11 @@ from predgen_core.io import write_results_json
 
 from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, FitSplit, JsonOut, Layer, MaxSamples,
                                         Model, Output, PcaAxis, PcaK, RowDim, Seed, Split)
-from mi_toolkit.cli.preflight import check_inputs, check_text
-from mi_toolkit.measures.dpi import dpi_report
-from mi_toolkit.measures.estimate import estimate_model
-from mi_toolkit.measures.fmt import fmt_result
-from mi_toolkit.measures.heatmap import heatmap
-from mi_toolkit.measures.sweep import parse_ks, pca_sweep
-from mi_toolkit.reports.console import print_result
-from mi_toolkit.reports.dpi import write_dpi
-from mi_toolkit.reports.heatmap import write_heatmap
-from mi_toolkit.reports.html import check_png_renderer
-from mi_toolkit.reports.sweep import write_sweep
-from mi_toolkit.states.representations import Representation
+from mi_toolkit.cli.preflight import (check_device, check_estimator, check_inputs, check_ks, check_representation,
+                                     check_text)
+
+# The measures and reports import torch and scikit-learn: each command imports them inside, after
+# check_inputs, so a bad option or a missing file is answered in the time Python starts.
 
 EvalSamples = Annotated[Optional[int], typer.Option(
     "--eval-samples", help="evaluation-pool size (default: --max-samples; every model is scored on the same examples)")]
@@ -40,6 +33,8 @@ AnyLengthFitPool = Annotated[bool, typer.Option(
 
 
 def _print_result(res: Any, info: dict[str, Any]) -> None:
+    from mi_toolkit.reports.console import print_result
+
     print_result(res, f"I(Y; {info.get('representation')})",
                  {"measured": f"fit on {info.get('fit_split')}, reported on {info.get('eval_split')}; "
                               f"tokens: {info.get('tokens_used')}"})
@@ -51,9 +46,13 @@ def estimate_model_cmd(model: Path, dataset: str, *, split: str = "validation", 
                        data_dir: Optional[str] = None, json_out: Optional[Path] = None, seed: int = 0,
                        device: str = "auto") -> Any:
     """``mi estimate --model CKPT --dataset NAME``: fit on ``fit_split``, report on ``split``."""
-    rep = Representation(representation, pooling, pca_k, pca_axis)
+    check_representation(representation, pooling, pca_axis)
     data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
                             outputs={"--json": json_out})
+    from mi_toolkit.measures.estimate import estimate_model
+    from mi_toolkit.states.representations import Representation
+
+    rep = Representation(representation, pooling, pca_k, pca_axis)
     res, info = estimate_model(model, dataset, rep=rep, eval_split=split, fit_split=fit_split, layer=layer,
                                data_dir=data_dir, max_samples=max_samples, estimator=estimator, seed=seed,
                                device=device)
@@ -73,9 +72,16 @@ def pca_sweep_cmd(model: Model, dataset: Dataset,
                   data_dir: DataDir = None, output: Output = Path("sweep.html"), json_out: JsonOut = None, seed: Seed = 0,
                   device: Device = "auto") -> None:
     """Usable information against the number of PCA components k (Figure 7); each k nests the smaller ones."""
-    parse_ks(k)
+    check_ks(k)
+    estimator = check_estimator(estimator)
+    check_device(device)
+    check_representation("full", "last", axis)
     data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
                             outputs={"--output": output, "--json": json_out})
+    from mi_toolkit.measures.fmt import fmt_result
+    from mi_toolkit.measures.sweep import parse_ks, pca_sweep
+    from mi_toolkit.reports.sweep import write_sweep
+
     res = pca_sweep(model, dataset, parse_ks(k), fit_split=fit_split, eval_split=split, layer=layer,
                     data_dir=data_dir, max_samples=max_samples, axis=axis, estimator=estimator, seed=seed,
                     device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool,
@@ -97,7 +103,7 @@ def pca_sweep_cmd(model: Model, dataset: Dataset,
 
 
 @user_errors
-def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpoint folders: --models PRED GEN PREDGEN")],
+def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpoint folders: --models PRED GEN PREDGEN; a folder of one method's seeds (a checkpoint per subfolder) or a quoted glob is a seed group")],
             dataset: Dataset,
             more: Annotated[Optional[List[Path]], typer.Argument(hidden=True, help="further checkpoint folders")] = None,
             split: Split = "validation", fit_split: FitSplit = "train", pca_k: PcaK = 2, row_dim: RowDim = None,
@@ -106,9 +112,18 @@ def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpo
             any_length_fit_pool: AnyLengthFitPool = False, data_dir: DataDir = None, output: Output = Path("report.html"), json_out: JsonOut = None, seed: Seed = 0,
             device: Device = "auto") -> None:
     """DPI report: (a) within each model, (b) across methods, (c) the ceiling H(Y); paired, Holm-corrected."""
-    data_dir = check_inputs(list(models) + list(more or []), dataset, (fit_split, split), data_dir=data_dir,
+    estimator = check_estimator(estimator)
+    check_device(device)
+    from mi_toolkit.measures.seeds import expand_groups  # numpy only: a seed group is a folder of checkpoints
+
+    refs = list(models) + list(more or [])
+    data_dir = check_inputs([c for c, _ in expand_groups(refs)], dataset, (fit_split, split), data_dir=data_dir,
                             max_samples=max_samples, seed=seed, outputs={"--output": output, "--json": json_out})
-    rep = dpi_report(list(models) + list(more or []), dataset, fit_split=fit_split, eval_split=split, layer=layer,
+    from mi_toolkit.measures.dpi import dpi_report
+    from mi_toolkit.measures.fmt import fmt_result
+    from mi_toolkit.reports.dpi import write_dpi
+
+    rep = dpi_report(refs, dataset, fit_split=fit_split, eval_split=split, layer=layer,
                      data_dir=data_dir, max_samples=max_samples, pca_k=pca_k, estimator=estimator, seed=seed,
                      device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool,
                      match_lengths=not any_length_fit_pool)
@@ -139,11 +154,17 @@ def heatmap_cmd(model: Model,
                 png: Annotated[bool, typer.Option("--png", help="also write a PNG (needs kaleido)")] = False,
                 json_out: JsonOut = None, seed: Seed = 0) -> None:
     """Token-label PVI heatmap of one text (probes split by sentence), with captum attributions beside it."""
-    if png:
-        check_png_renderer()
     check_text(text)
+    estimator = check_estimator(estimator)
+    if png:
+        from mi_toolkit.reports.html import check_png_renderer  # imports torch: only with --png
+
+        check_png_renderer()
     data_dir = check_inputs([model], dataset, (split,), data_dir=data_dir, max_samples=max_samples, seed=seed,
                             outputs={"--output": output, "--json": json_out})
+    from mi_toolkit.measures.heatmap import heatmap
+    from mi_toolkit.reports.heatmap import write_heatmap
+
     res = heatmap(model, text, dataset, split=split, data_dir=data_dir, max_samples=max_samples, layer=layer,
                   label=label, estimator=estimator, seed=seed, attributions=not no_attributions, controls=controls)
     con = Console()

@@ -14,7 +14,7 @@ from predgen_core.defaults import DEFAULT_MODEL, MODEL_ENV
 from predgen_core.errors import user_errors
 from predgen_core.preflight import check_output_dir
 
-from mi_toolkit.cli.options import DataDir, Seed
+from mi_toolkit.cli.options import DataDir
 
 
 @user_errors
@@ -27,7 +27,9 @@ def pipeline_cmd(
     data_dir: DataDir = None,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="override the training steps per method")] = None,
     mi_samples: Annotated[Optional[int], typer.Option("--max-samples", min=1, help="override the examples per split for MI")] = None,
-    seed: Seed = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="the first training seed")] = 0,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="training runs per method (seeds --seed .. "
+                                       "--seed + K - 1); 3 or more give method verdicts over seeds")] = 1,
 ) -> None:
     """Train predictor, generator and predgen, then write the DPI report, a PCA sweep and a heatmap."""
     check_output_dir(out_dir, "--out-dir")
@@ -37,8 +39,12 @@ def pipeline_cmd(
 
     overrides = {k: v for k, v in dict(max_steps=max_steps, mi_samples=mi_samples).items() if v is not None}
     make = PipelineConfig.quick if quick else PipelineConfig.full
-    cfg = make(out_dir=str(out_dir), model=model, dataset=dataset, data_dir=data_dir, seed=seed, **overrides)
+    cfg = make(out_dir=str(out_dir), model=model, dataset=dataset, data_dir=data_dir, seed=seed, seeds=seeds,
+               **overrides)
     log = run_pipeline(cfg, say=typer.echo)
     for row in log["dpi"]["across_methods"]:
         typer.echo(f"{row['model']:<10} {row['representation']:<13} I = {row['description']}")
+    for verdict in log["dpi"]["verdicts"]:
+        if "over seeds" in verdict or "No method verdict" in verdict:
+            typer.echo(verdict)
     typer.echo(f"total {log['seconds']['total']:.0f} s; wrote " + ", ".join(log["outputs"]))

@@ -30,6 +30,7 @@ Representations of one model's states Z (token states, prompt [+ generated] toke
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -43,6 +44,7 @@ from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.compare import Comparison, adjust, compare
 from mi_toolkit.measures.conditional import conditional_from_results
 from mi_toolkit.measures.fmt import fmt_result, shown_below_zero
+from mi_toolkit.measures.seeds import MIN_SEEDS, expand_groups, method_table, per_seed_values
 from mi_toolkit.measures.pools import Pools, check_same_setting, draw_pools
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states.extract import HiddenStates, extract
@@ -67,6 +69,7 @@ class ModelStates:
     fit: HiddenStates
     eval: HiddenStates
     pooling: str = "last"
+    group: str | None = None   # the seed group (one method's training runs) this checkpoint belongs to
 
 
 @dataclass
@@ -84,6 +87,9 @@ class DPIReport:
     comparisons: list[Comparison] = field(default_factory=list)
     pools: dict[str, Any] = field(default_factory=dict)
     conditional: list[Any] = field(default_factory=list)   # (a) I_V(Y; container | part), ConditionalResult
+    groups: dict[str, str] = field(default_factory=dict)   # model -> its seed group (groups of >= 2 only)
+    seed_readings: dict[str, Any] = field(default_factory=dict)    # "group representation" -> SeedSummary
+    seed_comparisons: list[Any] = field(default_factory=list)      # MethodComparison over seeds
 
     def across(self) -> list[tuple[str, str, Any]]:
         """(model, representation, result) for the paper's Figure 2: Zp for a predictor, Z_r otherwise."""
@@ -103,6 +109,9 @@ class DPIReport:
             "ceiling": self.ceiling, "pca_k": self.pca_k, "flags": self.flags, "verdicts": self.verdicts,
             "pools": self.pools, "meta": self.meta,
             "conditional": [c.to_dict() for c in self.conditional],
+            "over_seeds": {"groups": self.groups,
+                           "readings": {k: v.to_dict() for k, v in self.seed_readings.items()},
+                           "comparisons": [c.to_dict() for c in self.seed_comparisons]},
         }
 
 
@@ -171,6 +180,8 @@ def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator:
                     pools=pools.to_dict() if pools else {})
     if pools:
         out.flags += pools.warnings
+    sizes = Counter(m.group for m in models if m.group)
+    out.groups = {m.name: m.group for m in models if m.group and sizes[m.group] > 1}
     judge(out, seed=seed)
     out.conditional = within_conditional(out, seed=seed)
     return out
@@ -248,8 +259,46 @@ def judge(rep: DPIReport, seed: int = 0) -> None:
         if c.kind == "within" and c.verdict == "reads lower":
             rep.flags.append(f"{c.sentence()}; {why}, not a loss of information (the DPI rules that out)")
         rep.verdicts.append(("(a) " if c.kind == "within" else "(b) ") + c.sentence())
-    if any(c.kind == "across" for c in rep.comparisons):
+    over_seeds(rep)
+    if rep.seed_comparisons:
+        rep.verdicts += [f"(b) {c.sentence()}" for c in rep.seed_comparisons]
+    if any(c.kind == "across" for c in rep.comparisons) and not any(
+            min(c.summary.n_seeds) >= MIN_SEEDS for c in rep.seed_comparisons):
         rep.verdicts.append(f"(b) {NO_METHOD_VERDICT}")
+
+
+def over_seeds(rep: DPIReport) -> None:
+    """Groups of seeds (``rep.groups``): each group's Figure-2 representation and full states over its seeds,
+    and the across-group pairs as two-level differences with method verdicts (``measures.seeds``)."""
+    members: dict[str, list[str]] = {}
+    for name, group in rep.groups.items():
+        members.setdefault(group, []).append(name)
+    if not members:
+        return
+    values, paper = {}, {}
+    for group, names in members.items():
+        first = names[0]
+        paper[group] = f"pooled:{rep.poolings[first]}" if rep.methods[first] == "predictor" else pca_name(rep.pca_k)
+        for r in dict.fromkeys((paper[group], FULL)):
+            if all(r in rep.results[n] for n in names):
+                values[f"{group} {r}"] = per_seed_values([rep.results[n][r] for n in names])
+    groups = list(members)
+    pairs = [(f"{a} {ra}", f"{b} {rb}") for i, a in enumerate(groups) for b in groups[i + 1:]
+             for ra, rb in ((paper[a], paper[b]), (FULL, FULL))
+             if f"{a} {ra}" in values and f"{b} {rb}" in values]
+    rep.seed_readings, rep.seed_comparisons = method_table(values, pairs)
+
+
+def check_groups(infos: Sequence[Any], group_of: Sequence[str | None]) -> None:
+    """A group of seeds is one method's training runs: one line when a group mixes methods."""
+    methods: dict[str, set[str]] = {}
+    for info, group in zip(infos, group_of):
+        if group:
+            methods.setdefault(group, set()).add(ck.method_name(info))
+    for group, found in methods.items():
+        if len(found) > 1:
+            raise UserError(f"the seed group {group} mixes methods ({', '.join(sorted(found))}); put each method's "
+                            "seeds in a folder of its own")
 
 
 def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: str = "train",
@@ -265,20 +314,25 @@ def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: st
     training examples (the report then warns); ``match_lengths=False`` draws it without following
     the evaluation pool's lengths (:func:`~mi_toolkit.measures.pools.draw_pools`).
     """
+    expanded = expand_groups(checkpoints)
+    checkpoints, group_of = [c for c, _ in expanded], [g for _, g in expanded]
     infos = [ck.describe(p) for p in checkpoints]
     check_same_setting(infos, dataset)
+    check_groups(infos, group_of)
     task = ck.task_for(infos[0], dataset)
     fit_ex, eval_ex, pools = draw_pools(checkpoints, task, fit_split=fit_split, eval_split=eval_split,
                                         n_fit=max_samples, n_eval=eval_samples or max_samples, seed=seed,
                                         data_dir=data_dir, disjoint=disjoint, match_lengths=match_lengths)
     models, names = [], set()
     common = dict(data_dir=data_dir, seed=seed, progress=progress)
-    for path, info in zip(checkpoints, infos):
+    for path, info, group in zip(checkpoints, infos, group_of):
         name = ck.method_name(info) if ck.method_name(info) not in names else Path(path).name
+        name = f"{group}/{Path(path).name}" if group else name
         names.add(name)
         models.append(ModelStates(name, ck.method_name(info),
                                   extract(path, dataset, fit_split, layer, examples=fit_ex, **common),
-                                  extract(path, dataset, eval_split, layer, examples=eval_ex, **common), info.pooling))
+                                  extract(path, dataset, eval_split, layer, examples=eval_ex, **common), info.pooling,
+                                  group))
     meta = {"dataset": dataset, "fit_split": fit_split, "eval_split": eval_split, "layer": layer, "seed": seed,
             "max_samples": max_samples, "checkpoints": [str(p) for p in checkpoints],
             "used": {m.name: m.eval.used for m in models}}

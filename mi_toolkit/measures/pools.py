@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from predgen_core.data import remembered_data_dir
+from predgen_core.data import remembered_data_dir, subset_seed
 from predgen_core.errors import UserError
 from predgen_core.tasks import subsample
 
@@ -107,7 +107,7 @@ def training_texts(info: Any, task: Any, data_dir: str | None) -> tuple[set[str]
     if trained_on != task.name:
         return set(), {**summary, "n": 0}
     examples = task.load(TRAIN_SPLIT, data_dir=remembered_data_dir(info.manifest) or data_dir,
-                         max_samples=cfg.get("max_train_samples"), seed=cfg.get("seed", 0))
+                         max_samples=cfg.get("max_train_samples"), seed=subset_seed(cfg))
     return {e.text for e in examples}, {**summary, "n": len(examples)}
 
 

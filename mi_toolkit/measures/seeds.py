@@ -28,6 +28,7 @@ training run each that moved from -0.063 [-0.092, -0.035] to +0.007 [-0.020, +0.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -122,3 +123,63 @@ def method_verdict(summary: SeedSummary, alpha_p: float) -> str:
     if alpha_p < 0.05 and summary.ci_high < 0:
         return "reads lower"
     return "no difference detected over seeds"
+
+
+def expand_groups(refs: Sequence[Any]) -> list[tuple[str, str | None]]:
+    """``(checkpoint, group)`` for each reference: a checkpoint (or any other model reference) stands alone
+    (group None); a folder without a manifest whose subfolders hold checkpoints (``runs/seeds/predgen/seed-0``,
+    ...) is a group of seeds, named by the folder; a quoted glob (``'runs/pg-seed*'``) is a group of the
+    checkpoints it matches (one line when it matches none). A folder that is neither is left to the model
+    checks, which say what it holds."""
+    import glob
+
+    out: list[tuple[str, str | None]] = []
+    for ref in refs:
+        path = Path(str(ref))
+        if path.is_dir() and not (path / "manifest.json").is_file():
+            members = sorted(p.parent for p in path.glob("*/manifest.json"))
+            out += [(str(m), path.name) for m in members] or [(str(ref), None)]
+        elif not path.exists() and glob.has_magic(str(ref)):
+            members = sorted(Path(m) for m in glob.glob(str(ref)) if (Path(m) / "manifest.json").is_file())
+            if not members:
+                raise UserError(f"the pattern {ref} matches no checkpoint folder; pass checkpoint folders, a "
+                                "folder of one method's seeds, or a pattern that matches some")
+            out += [(str(m), str(ref)) for m in members]
+        else:
+            out.append((str(ref), None))
+    return out
+
+
+@dataclass
+class MethodComparison:
+    """``a - b`` over seeds (two-level), its Holm-adjusted p over the report's method family, and the verdict."""
+
+    a: str
+    b: str
+    summary: SeedSummary
+    p_holm: float = 1.0
+    verdict: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, **self.summary.to_dict(), "p_holm": self.p_holm, "verdict": self.verdict}
+
+    def sentence(self) -> str:
+        s = self.summary
+        return (f"{self.a} - {self.b} over seeds ({'/'.join(map(str, s.n_seeds))} seeds, {s.n_examples} examples): "
+                f"{s.mean:+.3f} nats [{s.ci_low:+.3f}, {s.ci_high:+.3f}] two-level (between-seed SD "
+                f"{s.between_seed_sd:.3f}, within-seed SE {s.within_seed_se:.3f}), Holm p = {self.p_holm:.3g}: "
+                f"{self.verdict}")
+
+
+def method_table(values: dict[str, np.ndarray],
+                 pairs: Sequence[tuple[str, str]]) -> tuple[dict[str, SeedSummary], list[MethodComparison]]:
+    """Each group's reading over its seeds, and each pair's two-level difference with a method verdict
+    (Holm over ``pairs``). ``values``: ``{label: (S, n) per-example values}`` on the same ``n`` examples."""
+    from mi_toolkit.estimators.paired import holm
+
+    readings = {label: two_level([v], [1]) for label, v in values.items()}
+    comps = [MethodComparison(a, b, two_level([values[a], values[b]], [1, -1])) for a, b in pairs]
+    if comps:
+        for c, p in zip(comps, holm([c.summary.p_two_sided for c in comps])):
+            c.p_holm, c.verdict = float(p), method_verdict(c.summary, float(p))
+    return readings, comps

@@ -87,6 +87,26 @@ def _conditional_table(rep: DPIReport) -> str:
             "the container adds.</p>")
 
 
+def _seeds_html(rep: DPIReport) -> str:
+    """Each seed group's reading over its seeds and the method differences, with both spreads apart."""
+    if not rep.seed_readings:
+        return ""
+    rows = [(label, f"{s.mean:.3f} [{s.ci_low:.3f}, {s.ci_high:.3f}]", s.n_seeds[0], f"{s.between_seed_sd:.3f}",
+             f"{s.within_seed_se:.3f}", f"{s.total_se:.3f}") for label, s in rep.seed_readings.items()]
+    comps = [(c.a, c.b, f"{c.summary.mean:+.3f} [{c.summary.ci_low:+.3f}, {c.summary.ci_high:+.3f}]",
+              "/".join(map(str, c.summary.n_seeds)), f"{c.summary.between_seed_sd:.3f}",
+              f"{c.summary.within_seed_se:.3f}", f"{c.p_holm:.3g}", c.verdict) for c in rep.seed_comparisons]
+    return ("<h3>Methods over seeds</h3>" + report.table(
+        ["group and representation", "mean over seeds nats [95% two-level CI]", "seeds", "between-seed SD",
+         "within-seed SE", "combined SE"], rows)
+        + report.table(["a", "b", "a - b nats [95% two-level CI]", "seeds", "between-seed SD", "within-seed SE",
+                        "Holm p", "method verdict"], comps)
+        + "<p class='note'>Two-level interval: the seed term (variance of the per-seed means over the seeds) and "
+          "the example term (variance over the shared evaluation examples of the per-example values, paired "
+          "across groups), Student's t with Satterthwaite's degrees of freedom (measures/seeds.py; coverage in "
+          "benchmarks/bench_seeds.py). A method verdict needs at least 3 seeds in each group.</p>")
+
+
 def _pools_html(rep: DPIReport) -> str:
     if not rep.pools:
         return "<p class='note'>Pools not recorded (states passed in directly).</p>"
@@ -110,7 +130,9 @@ def dpi_html(rep: DPIReport, title: str = "DPI report") -> str:
               + "<p class='note'>An empirical comparison of usable information of different models (the paper's "
                 "Figure 2: the Predictor's pooled state Zp against the Generator's and PredGen's Z_r, and each "
                 "model's full token states). The DPI does not order different models.</p>"
-              + f"<p class='flag'>{report.esc(NO_METHOD_VERDICT)}</p>")
+              + _seeds_html(rep)
+              + ("" if any(min(c.summary.n_seeds) >= 3 for c in rep.seed_comparisons)
+                 else f"<p class='flag'>{report.esc(NO_METHOD_VERDICT)}</p>"))
     ceiling = (f"<p>H(Y) = {rep.ceiling:.3f} nats (plug-in, evaluation pool): no estimate of I(Y; .) can exceed "
                "it.</p>" if rep.ceiling is not None else "<p>Continuous target: no finite ceiling.</p>")
     flags = "".join(f"<p class='flag'>{report.esc(f)}</p>" for f in rep.flags) or "<p>No flags.</p>"

@@ -85,3 +85,11 @@ def test_trainer_options_reach_the_trainer(tmp_path, shared_data):
     assert training["activation_checkpointing"] is True and training["method"] == "predictor"
     rates = [row["learning_rate"] for row in manifest["log_history"] if "loss" in row]
     assert len(rates) == 3 and len(set(rates)) == 1  # logged every step, constant schedule
+
+
+@pytest.mark.parametrize("flag", ["--seed", "--subset-seed"])
+def test_a_negative_seed_is_one_line(flag, tmp_path):
+    result = runner.invoke(app, ["train", "--method", "predgen", "--dataset", "sst2", "--output-dir",
+                                 str(tmp_path / "o"), flag, "-1"])
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and flag in lines[0], result.output

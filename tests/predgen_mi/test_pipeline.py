@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -88,3 +89,22 @@ def test_every_command_finds_the_shared_data_without_options(monkeypatch):
         pytest.skip("no ../shared/data beside the repository")
     examples = TASKS.get("sst2").load("validation", max_samples=8)
     assert len(examples) == 8
+
+
+@pytest.mark.slow
+def test_pipeline_with_three_seeds_reports_methods_over_seeds(tmp_path):
+    data = write_sst2(tmp_path / "data", n=600, unique=True)  # quick trains on 512, the same 512 for every seed
+    out = tmp_path / "pipe"
+    args = ["pipeline", "--quick", "--model", "tiny-llama", "--data-dir", str(data), "--out-dir", str(out),
+            "--max-steps", "1", "--max-samples", "40", "--seeds", "3", "--seed", "5"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert [Path(p).name for p in summary["checkpoints"]["predgen"]] == ["seed-5", "seed-6", "seed-7"]
+    seeds = {json.loads((out / "models" / "generator" / Path(p).name / "manifest.json").read_text())["training"]["seed"]
+             for p in summary["checkpoints"]["generator"]}
+    assert seeds == {5, 6, 7}
+    comps = summary["dpi"]["over_seeds"]["comparisons"]
+    assert comps and all(c["n_seeds"] == [3, 3] for c in comps) and "over seeds (3/3 seeds" in r.output
+    bad = CliRunner().invoke(app, ["pipeline", "--seeds", "0", "--out-dir", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "--seeds" in bad.output

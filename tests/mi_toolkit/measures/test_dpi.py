@@ -162,3 +162,41 @@ def test_pools_exclude_training_examples_and_mismatched_checkpoints_fail(tmp_pat
         check_same_setting([a, other], "sst2")
     with pytest.raises(UserError, match="differ in task"):
         check_same_setting([a, _ckpt({"method": "p", "task": "stsb", "base_model": "m"})], "sst2")
+
+
+def test_seed_groups_give_method_readings_and_verdicts_over_seeds(tmp_path):
+    from mi_toolkit.measures.seeds import expand_groups
+
+    results, methods = {}, {}
+    for s in range(3):
+        results[f"pred/seed-{s}"] = reps(0.41 + 0.01 * s, 0.41, 0.2, 0.1, 0.3, 0.40 + 0.01 * s)
+        results[f"pg/seed-{s}"] = reps(0.40, 0.40, 0.25 + 0.01 * s, 0.1, 0.3, 0.38)
+        methods[f"pred/seed-{s}"], methods[f"pg/seed-{s}"] = "predictor", "predgen"
+    rep = DPIReport(results, methods, {m: "last" for m in methods}, 0.693, 2)
+    rep.groups = {m: m.split("/")[0] for m in methods}
+    judge(rep)
+    assert set(rep.seed_readings) == {"pred pooled:last", "pred full", "pg token-PCA_2", "pg full"}
+    zp_zr = next(c for c in rep.seed_comparisons if (c.a, c.b) == ("pred pooled:last", "pg token-PCA_2"))
+    assert zp_zr.summary.n_seeds == (3, 3) and zp_zr.verdict == "reads higher"
+    assert abs(zp_zr.summary.mean - 0.15) < 1e-9 and zp_zr.summary.between_seed_sd > 0  # 0.41 - 0.26
+    assert not any("No method verdict" in v for v in rep.verdicts)
+    assert any("over seeds (3/3 seeds" in v for v in rep.verdicts)
+    d = json.loads(json.dumps(rep.to_dict(), default=str))
+    assert d["over_seeds"]["comparisons"][0]["verdict"] and "Methods over seeds" in dpi_html(rep)
+    # groups on disk: a folder of one method's seeds, or a quoted glob
+    for s in range(2):
+        (tmp_path / "pg" / f"seed-{s}").mkdir(parents=True)
+        (tmp_path / "pg" / f"seed-{s}" / "manifest.json").write_text("{}")
+    assert [g for _, g in expand_groups([tmp_path / "pg"])] == ["pg", "pg"]
+    assert len(expand_groups([str(tmp_path / "pg" / "seed-*")])) == 2
+    with pytest.raises(UserError, match="matches no checkpoint"):
+        expand_groups([str(tmp_path / "nothing-*")])
+
+
+def test_a_seed_group_mixing_methods_is_one_line():
+    from mi_toolkit.measures.dpi import check_groups
+
+    infos = [types.SimpleNamespace(method=m) for m in ("predgen", "generator", "predgen")]
+    with pytest.raises(UserError, match="mixes methods .*generator, predgen"):
+        check_groups(infos, ["g", "g", "h"])
+    check_groups(infos, ["g", "h", "g"])  # each group one method: fine
