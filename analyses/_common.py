@@ -68,14 +68,17 @@ def budget(args: argparse.Namespace) -> Budget:
 
 def checkpoint(args: argparse.Namespace, method: str, dataset: str, tag: str = "", evaluate: bool = True,
                **train_kw: Any) -> Path:
-    """Train ``method`` on ``dataset`` with the mode's budget, or reuse a finished run with the same name.
+    """Train ``method`` on ``dataset`` with the mode's budget, or reuse a finished run with the same name
+    (from ``--models-from``: ``<dir>/<method>``, a checkpoint or a folder of its seeds).
 
     ``evaluate=False`` skips the validation pass after training (the MI figures never read it)."""
     reuse = getattr(args, "models_from", None)
-    if reuse is not None and not tag and (reuse / method / "manifest.json").is_file():
+    if reuse is not None and not tag:
         import json
 
-        if json.loads((reuse / method / "manifest.json").read_text()).get("task") == dataset:
+        manifests = sorted((reuse / method).glob("*/manifest.json")) or [reuse / method / "manifest.json"]
+        if manifests[0].is_file() and json.loads(manifests[0].read_text()).get("task") == dataset:
+            # one checkpoint, or a folder of the method's seeds (mi pipeline --seeds K): a seed group
             return reuse / method
     b = budget(args)
     mode = "quick" if args.quick else "full"
