@@ -109,7 +109,7 @@ def _budget_record(args: argparse.Namespace) -> dict[str, Any]:
     trained with is each checkpoint's own (its manifest, recorded per model in the pools' ``lm`` entries)."""
     if getattr(args, "models_from", None) is not None:
         return {"budget": None, "budget_reason": f"checkpoints read from {args.models_from}: each one's training "
-                "budget, seed and content hash are in the report's pools (lm), read from its manifest"}
+                "budget, seed and content hash are in the report's pools (lm_train), read from its manifest"}
     return {"budget": budget(args).__dict__}
 
 

@@ -5,34 +5,46 @@ Packages (docs/ARCHITECTURE.md): ``estimators`` (arrays in, estimates out),
 objects), ``reports`` (HTML and console), ``cli`` (the ``mi`` command). The old flat
 module paths (``mi_toolkit.dpi`` ...) still import, with a DeprecationWarning.
 
-``mi_toolkit.extract`` is the module ``mi_toolkit.states.extract`` and is also callable
-as its function ``extract(checkpoint, dataset, split, ...)``, so both
-``mi_toolkit.extract(...)`` and ``mi_toolkit.extract.HiddenStates`` work.
+The public names load on first use (module ``__getattr__``), so ``import mi_toolkit`` (and the
+``mi`` command, which checks its arguments before any work) costs no torch or scikit-learn:
+``mi_toolkit.estimate``, ``estimate_many``, ``fit_critic``, ``FittedCritic`` (``mi_toolkit.api``),
+``ESTIMATORS``, ``MIResult`` (``mi_toolkit.estimators``) and ``extract``, the function
+``mi_toolkit.states.extract.extract(checkpoint, dataset, split, ...)``.
 """
 from __future__ import annotations
 
-import sys
-import types
+import importlib
 from typing import Any
 
 __version__ = "0.1.0"
 
 from mi_toolkit import _moved  # noqa: E402
-from mi_toolkit.api import FittedCritic, estimate, estimate_many, fit_critic  # noqa: E402
-from mi_toolkit.estimators import ESTIMATORS, MIResult  # noqa: E402
-from mi_toolkit.states import extract as _extract_module  # noqa: E402
 
-
-class _CallableModule(types.ModuleType):
-    """A module that calls its function of the same name when called."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.extract(*args, **kwargs)
-
-
-_extract_module.__class__ = _CallableModule
-extract = _extract_module
-sys.modules.setdefault("mi_toolkit.extract", _extract_module)
 _moved.install()
 
-__all__ = ["ESTIMATORS", "FittedCritic", "MIResult", "estimate", "estimate_many", "extract", "fit_critic"]
+# public name -> (module, attribute): imported on first access, then kept in the package's namespace
+_LAZY: dict[str, tuple[str, str]] = {
+    "estimate": ("mi_toolkit.api", "estimate"),
+    "estimate_many": ("mi_toolkit.api", "estimate_many"),
+    "fit_critic": ("mi_toolkit.api", "fit_critic"),
+    "FittedCritic": ("mi_toolkit.api", "FittedCritic"),
+    "ESTIMATORS": ("mi_toolkit.estimators", "ESTIMATORS"),
+    "MIResult": ("mi_toolkit.estimators", "MIResult"),
+    "extract": ("mi_toolkit.states.extract", "extract"),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first access (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mi_toolkit' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

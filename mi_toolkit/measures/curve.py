@@ -25,6 +25,7 @@ see) and at least ``folds x classes`` (the inner folds need every class).
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -121,28 +122,45 @@ def prefix_order(y: np.ndarray, rows: np.ndarray, seed: int) -> np.ndarray:
 
 
 def score_candidates(X: Any, cands: Sequence[Any], y: np.ndarray, splits: Sequence[tuple[np.ndarray, np.ndarray]],
-                     n_classes: int, seed: int, device: torch.device) -> dict[str, list[np.ndarray]]:
+                     n_classes: int, seed: int, device: torch.device,
+                     shared: dict[tuple, Any] | None = None) -> dict[str, list[np.ndarray]]:
     """``{candidate: [log q(y_i | z_i) on split f's score rows, per split]}`` for one input ``X``.
 
-    Members of one engine family are fitted together on all splits (one batched fit); other
-    candidates (sequence probes) are fitted split by split through their ``make`` factory.
+    Members of one engine family are fitted together on all splits (one batched fit), and the
+    families of one view share its preprocessing per split (one top-``k`` PCA per split and order
+    for every ``k`` and head); other candidates (sequence probes) are fitted split by split through
+    their ``make`` factory. ``shared`` (one dict per ``y`` and ``splits``) carries fitted families and
+    preprocessing across inputs, keyed by the view's content: the full states' ``last`` pooling is
+    the ``pooled:last`` input, fitted once.
     """
     out: dict[str, list[np.ndarray]] = {}
-    views: dict[int, Any] = {}
-    fitted: dict[tuple, list] = {}
+    views: dict[int, tuple[Any, str]] = {}
+    shared = {} if shared is None else shared
     for c in cands:
-        Xv = views.setdefault(id(c.view), c.read(X))
+        if id(c.view) not in views:       # read each view once (setdefault would pool again per candidate)
+            Xv = c.read(X)
+            views[id(c.view)] = (Xv, _content_key(Xv))
+        Xv, vkey = views[id(c.view)]
         fam = getattr(c.make, "family", None)
         if fam is None:
             lp = [c.make(seed, n_classes).fit(Xv[tr], y[tr]).predict_log_proba(Xv[sc]) for tr, sc in splits]
         else:
-            key = (id(c.view), fam)
-            if key not in fitted:
-                fitted[key] = fam.score_splits(Xv, y, list(splits), n_classes, seed, device, {})
-            lp = fitted[key][c.make.index]
+            key = ("fit", vkey, fam)
+            if key not in shared:
+                shared[key] = fam.score_splits(Xv, y, list(splits), n_classes, seed, device,
+                                               shared.setdefault(("prep", vkey), {}))
+            lp = shared[key][c.make.index]
         out[c.name] = [np.maximum(np.asarray(p, np.float64)[np.arange(len(sc)), y[sc]], -50.0)
                        for p, (_, sc) in zip(lp, splits)]
     return out
+
+
+def _content_key(X: Any) -> str:
+    """A digest of an array view's shape, dtype and bytes (another object for anything else)."""
+    if not isinstance(X, np.ndarray):
+        return f"id:{id(X)}"
+    h = hashlib.blake2b(np.ascontiguousarray(X).view(np.uint8).ravel(), digest_size=16)
+    return f"{X.shape}:{X.dtype}:{h.hexdigest()}"
 
 
 @dataclass
@@ -178,7 +196,9 @@ def _measure_size(inputs: Mapping[str, Any], cands: Mapping[str, list], contains
         block = order[n:n_next] if n_next else order[:0]
         splits.append((order[:n], np.concatenate([sc, block])))
         n_eval.append(len(sc))
-    own = {rep: score_candidates(inputs[rep], cands[rep], y, splits, n_classes, seed, device) for rep in inputs}
+    shared: dict[tuple, Any] = {}     # fits and preprocessing of identical views, across representations
+    own = {rep: score_candidates(inputs[rep], cands[rep], y, splits, n_classes, seed, device, shared)
+           for rep in inputs}
     prior = [split_log_prior(y[tr], n_classes)[y[sc]] for tr, sc in splits]
     out = {}
     for rep in inputs:

@@ -1,9 +1,10 @@
 """Layer sweeps: I(Y; pooled state of layer L) for every requested layer L of one model.
 
 Every layer is read in ONE forward pass per batch (``states.extract.extract_layers``,
-``output_hidden_states``) and cached; all layers are then estimated as one batched job
-through :func:`mi_toolkit.estimate_many` on explicit fit / evaluation splits
-(``measures.estimate.estimate_split``), as the other measures do. The result object
+``output_hidden_states``) and cached; all layers are then estimated on explicit fit / evaluation
+splits as one batched job: with the ``probe`` (the default for labels) each candidate family is
+fitted on every layer at once (:mod:`mi_toolkit.estimators.probe_batch`), otherwise through
+:func:`mi_toolkit.estimate_many` (``measures.estimate.estimate_split``). The result object
 carries every estimate with its provenance; ``reports.layers`` draws it.
 
 Layers are numbered as ``output_hidden_states`` numbers them: 0 = the embeddings,
@@ -25,6 +26,8 @@ from predgen_core.errors import UserError
 from predgen_core.methods.heads import POOLINGS
 from predgen_core.methods.reading import check_layer
 
+from mi_toolkit.estimators.probe_batch import batchable, probe_held_out_many
+from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.measures import compare as cmp
 from mi_toolkit.measures.estimate import estimate_split
 from mi_toolkit.measures.fmt import fmt_result, shown_below_zero
@@ -33,6 +36,7 @@ from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states.extract import HiddenStates, extract_layers
 from mi_toolkit.states.pca import reduce_rows
 from mi_toolkit.states.representations import labels_array, plugin_entropy
+from mi_toolkit.validate import check_task, resolve_device, tame_scale
 
 
 @dataclass
@@ -83,12 +87,11 @@ def parse_layers(spec: str | Sequence[int], n_layers: int, normalise: bool = Tru
 
 
 def model_depth(model: Any) -> int:
-    """The number of transformer layers of ``model`` (loads it once per process)."""
-    loaded = ck.load_checkpoint(model)
-    return int(loaded.model.config.num_hidden_layers)
+    """The number of transformer layers of ``model`` (its config's, else loaded once per process)."""
+    return ck.depth(model)
 
 
-def layer_sweep(model: Any, dataset: str, layers: str | Sequence[int] = "all", *, pooling: str = "last",
+def layer_sweep(model: Any, dataset: str, layers: str | Sequence[int] = "all", *, pooling: str | None = None,
                 fit_split: str = "train", eval_split: str = "validation", data_dir: str | None = None,
                 max_samples: int | None = None, estimator: str | None = None, seed: int = 0,
                 device: str = "auto", progress: bool = True, row_dim: int | None = None,
@@ -97,11 +100,12 @@ def layer_sweep(model: Any, dataset: str, layers: str | Sequence[int] = "all", *
 
     ``model``: anything ``--model`` takes (checkpoint, transformers folder, registered name, hub id).
     """
-    if pooling not in POOLINGS:
+    if pooling is not None and pooling not in POOLINGS:
         raise UserError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
     depth = model_depth(model)
     chosen = parse_layers(layers, depth)
     info = ck.describe(model)
+    pooling = pooling or ck.default_pooling(model)  # the architecture's: last for decoders, first for encoders
     # the pools every measure uses: a fit pool disjoint from the model's training examples, drawn
     # like the evaluation pool (measures.pools)
     fit_ex, eval_ex, pools = draw_pools([model], ck.task_for(info, dataset), fit_split=fit_split,
@@ -123,17 +127,44 @@ def sweep_layer_states(fit: HiddenStates, ev: HiddenStates, layers: Sequence[int
                        config: Any = None, meta: dict[str, Any] | None = None) -> LayerSweepResult:
     """Estimate the pooled state of each layer (``(N, d)`` per layer, reduced to ``row_dim`` by a PCA
     fitted on the fit split when given) as one batched job, then flag and compare."""
-    y_fit, y_ev = labels_array(fit.labels), labels_array(ev.labels)
-    tasks = []
+    fits, evs = [], []
     for layer in layers:
         zf, ze = reduce_rows(fit.at(layer).pooled(pooling), ev.at(layer).pooled(pooling), row_dim)
-        tasks.append((zf, y_fit, ze, y_ev))
-    results = estimate_split(tasks, estimator, seed=seed, device=device, config=config)
-    out = LayerSweepResult(list(layers), results, pooling, plugin_entropy(ev.labels),
+        fits.append(zf)
+        evs.append(ze)
+    return sweep_layer_arrays(fits, evs, labels_array(fit.labels), labels_array(ev.labels), layers, pooling=pooling,
+                              estimator=estimator, seed=seed, device=device, config=config, meta=meta)
+
+
+def sweep_layer_arrays(fits: Sequence[np.ndarray], evs: Sequence[np.ndarray], y_fit: np.ndarray, y_ev: np.ndarray,
+                       layers: Sequence[int], *, pooling: str = "last", estimator: str | None = None, seed: int = 0,
+                       device: str = "auto", config: Any = None, meta: dict[str, Any] | None = None) -> LayerSweepResult:
+    """The sweep of per-layer arrays ``fits[i] (n_fit, d)``, ``evs[i] (n_eval, d)`` of the same examples
+    (labels ``y_fit (n_fit,)``, ``y_ev (n_eval,)``): one estimate per layer, flags, comparisons with the best."""
+    results = layer_estimates(fits, evs, y_fit, y_ev, estimator, seed=seed, device=device, config=config)
+    out = LayerSweepResult(list(layers), results, pooling, plugin_entropy(y_ev),
                            meta={**(meta or {}), "n_fit": len(y_fit), "n_eval": len(y_ev), "seed": seed})
     _flag(out)
     out.comparisons = compare_to_best(out, seed=seed)
     return out
+
+
+def layer_estimates(fits: Sequence[np.ndarray], evs: Sequence[np.ndarray], y_fit: np.ndarray, y_ev: np.ndarray,
+                    estimator: str | None = None, *, seed: int = 0, device: str = "auto", config: Any = None) -> list:
+    """One estimate per layer. The ``probe`` (the default for labels) on held-out-fold selection fits each
+    candidate family on every layer at once (:mod:`mi_toolkit.estimators.probe_batch`: the layers share
+    the labels, fit rows and folds); any other estimator or setting goes through one ``estimate_many`` job."""
+    y = np.concatenate([np.asarray(y_fit), np.asarray(y_ev)])
+    cfg = ProbeConfig() if config is None else config
+    if estimator in (None, "probe") and np.issubdtype(y.dtype, np.integer) and isinstance(cfg, ProbeConfig):
+        checked = [check_task(tame_scale(np.concatenate([zf, ze]))[0], y, what=f"layer {i}")
+                   for i, (zf, ze) in enumerate(zip(fits, evs))]
+        inputs, codes = [c.z for c in checked], checked[0].y
+        if batchable(inputs, codes, len(y_fit), cfg):
+            return probe_held_out_many(inputs, codes, len(y_fit), len(checked[0].classes), cfg, seed,
+                                       resolve_device(device))
+    return estimate_split([(zf, y_fit, ze, y_ev) for zf, ze in zip(fits, evs)], estimator, seed=seed, device=device,
+                          config=config)
 
 
 def _flag(res: LayerSweepResult) -> None:

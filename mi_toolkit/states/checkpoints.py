@@ -8,6 +8,11 @@ resolved here through ``MODEL_KINDS``, tried in registration order:
 - ``registered model``: a name in ``predgen_core.models.MODELS`` (``smollm2-135m``, ``tiny-llama``);
 - ``hub id``: anything else shaped like ``org/name``, loaded through transformers' hub code path.
 
+A folder or hub id loads through the auto class that fits its config (decoder-only, encoder or
+encoder-decoder: ``predgen_core.architectures``); ``FOLDER:decoder`` reads an encoder-decoder's decoder
+(default: its encoder). ``ModelInfo.architecture`` says which class, stack, pooling and padding side,
+from the config alone.
+
 A plain model (the last three) has no task and no method of its own: its states come from
 the prompt as the task of ``--dataset`` formats it, and it generates nothing. Another kind
 of model is one more ``MODEL_KINDS.register``.
@@ -51,6 +56,7 @@ class ModelInfo:
     manifest: dict = field(default_factory=dict)
     pooling: str = "last"
     generates: bool = False
+    architecture: dict = field(default_factory=lambda: _arch().DECODER.to_dict())
 
     @property
     def path(self) -> Path:
@@ -70,6 +76,7 @@ class PlainModel:
     pooling: str = "last"
     generates: bool = False
     max_length: int | None = None
+    architecture: dict = field(default_factory=dict)
 
     def generate_targets(self, prompts: list[str], batch_size: int = 16, max_new_tokens: int = 8) -> list[list[int]]:
         """Greedy continuations (token ids, EOS included)."""
@@ -89,6 +96,10 @@ class ModelKind:
 
 
 MODEL_KINDS: Registry[ModelKind] = Registry("model kind")
+
+
+def _arch() -> Any:
+    return importlib.import_module("predgen_core.architectures")
 
 
 def _models() -> Any:
@@ -123,30 +134,62 @@ def _load_checkpoint(info: ModelInfo) -> Any:
 
 def _load_plain(info: ModelInfo) -> PlainModel:
     model, tok = importlib.import_module("predgen_core.models").load_base_model(info.ref)
-    return PlainModel(info.path, model, tok, {"model": info.ref, "kind": info.kind})
+    arch = dict(getattr(model, "architecture", None) or info.architecture)
+    return PlainModel(info.path, model, tok, {"model": info.ref, "kind": info.kind, "architecture": arch},
+                      pooling=arch["pooling"], architecture=arch)
+
+
+def _describe_plain(kind: str, ref: str, stamp: str) -> ModelInfo:
+    """A plain model's info; a folder's (or a reachable hub id's) architecture is read from its config."""
+    arch = _arch().DECODER
+    if kind != "registered":
+        base, stack = _arch().split_stack(ref)
+        if kind == "transformers-folder":
+            arch = _arch().describe_model(base, stack)
+            _arch().check_tokenizer(base, arch.model_type)
+        else:
+            arch = _arch().cached_hub_architecture(base, stack) or arch  # not cached: known once loaded
+    return ModelInfo(kind, ref, stamp, pooling=arch.pooling, architecture=arch.to_dict())
 
 
 def _registered() -> list[str]:
     return importlib.import_module("predgen_core.models").MODELS.list()
 
 
+def _folder_ref(ref: str) -> str:
+    """A folder reference as an absolute path, its ``:encoder``/``:decoder`` suffix kept."""
+    base, stack = _arch().split_stack(ref)
+    return str(Path(base).resolve()) + (f":{stack}" if stack else "")
+
+
+def _folder_stamp(ref: str) -> str:
+    base, stack = _arch().split_stack(ref)
+    return _models().folder_identity(base) + (f":{stack}" if stack else "")
+
+
+def _is_folder(ref: str) -> bool:
+    return (Path(_arch().split_stack(ref)[0]) / "config.json").is_file()
+
+
+def _is_hub_id(ref: str) -> bool:
+    base = _arch().split_stack(ref)[0]
+    return bool(HUB_ID.match(base)) and not Path(base).exists() and base.count("/") <= 1
+
+
 MODEL_KINDS.register("checkpoint")(ModelKind(
     "checkpoint", "a folder written by `predgen train` (manifest.json)",
     lambda ref: (Path(ref) / "manifest.json").is_file(), _describe_checkpoint, _load_checkpoint))
 MODEL_KINDS.register("transformers-folder")(ModelKind(
-    "transformers-folder", "a folder written by save_pretrained (config.json)",
-    lambda ref: (Path(ref) / "config.json").is_file(),
-    lambda ref: ModelInfo("transformers-folder", str(Path(ref).resolve()),
-                          _models().folder_identity(ref)),
+    "transformers-folder", "a folder written by save_pretrained (config.json; FOLDER:decoder for a decoder stack)",
+    _is_folder, lambda ref: _describe_plain("transformers-folder", _folder_ref(ref), _folder_stamp(ref)),
     _load_plain))
 MODEL_KINDS.register("registered")(ModelKind(
     "registered", "a name in predgen_core.models.MODELS",
-    lambda ref: ref in _registered(), lambda ref: ModelInfo("registered", ref, _models().model_identity(ref)),
+    lambda ref: ref in _registered(), lambda ref: _describe_plain("registered", ref, _models().model_identity(ref)),
     _load_plain))
 MODEL_KINDS.register("hub-id")(ModelKind(
     "hub-id", "a Hugging Face hub id (org/name), loaded through transformers",
-    lambda ref: bool(HUB_ID.match(ref)) and not Path(ref).exists() and ref.count("/") <= 1,
-    lambda ref: ModelInfo("hub-id", ref, ref), _load_plain))
+    _is_hub_id, lambda ref: _describe_plain("hub-id", ref, ref), _load_plain))
 
 
 def _is_loaded(checkpoint: Any) -> bool:
@@ -186,6 +229,25 @@ def load_checkpoint(checkpoint: Any) -> Any:
         _LOADED.clear()  # one model in memory at a time
         _LOADED[key] = MODEL_KINDS.get(info.kind).load(info)
     return _LOADED[key]
+
+
+def default_pooling(model: Any) -> str:
+    """The pooling a model's architecture reads by default (last for decoders, first for encoders): from
+    the loaded model when it is loaded (a hub id whose config is not cached), else from its config."""
+    if not _is_loaded(model):
+        info = resolve(model)
+        model = _LOADED.get((info.kind, info.ref), info)
+    return str(model.pooling)
+
+
+def depth(model: Any) -> int:
+    """Layers of the stack whose states are read: from the config when it states them (no weights loaded,
+    so a layer out of range is answered at once), else from the loaded model."""
+    if not _is_loaded(model):
+        stated = (resolve(model).architecture or {}).get("depth")
+        if stated:
+            return int(stated)
+    return int(load_checkpoint(model).model.config.num_hidden_layers)
 
 
 def merge_for_inference(model: Any) -> bool:

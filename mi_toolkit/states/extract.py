@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from predgen_core.errors import UserError
 from predgen_core.io import atomic_path, cache_dir, write_json_atomic
 from predgen_core.methods.reading import (DEFAULT_TOKEN_BUDGET, check_layer, decode_states, forward_layers,
-                                          prompt_ids_cut, token_budget)
+                                          model_depth, prompt_ids_cut, token_budget)
+from predgen_core.progress import Phase
 
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states import distributed
@@ -98,10 +98,9 @@ class Generation:
 
 
 def _progress(total: int, done: int, enabled: bool, description: str):
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   disable=not enabled, transient=True)
-    task = bar.add_task(description, total=total, completed=done)
-    return bar, task
+    """``(phase, task)`` for ``with phase: ... phase.advance(task, rows)`` (a bar on a terminal, else one line)."""
+    phase = Phase(description, total=total, unit="rows", done=done, enabled=enabled)
+    return phase, None
 
 
 def _check_inputs(model: Any, texts: Sequence[str], labels: Any, continuations: Any, config: ExtractConfig) -> np.ndarray:
@@ -148,8 +147,9 @@ def extract_texts(
     if ranks.device is not None:
         model = model.to(ranks.device)
     shard_size = min(config.shard_size, -(-len(texts) // ranks.world))  # every process gets work
+    meta = {**(meta or {}), "architecture": architecture_of(model)}  # auto class, stack, pooling, padding side
     fingerprint = {
-        "config": {**config.result_fields(), "shard_size": shard_size}, "n_examples": len(texts), "meta": meta or {},
+        "config": {**config.result_fields(), "shard_size": shard_size}, "n_examples": len(texts), "meta": meta,
         "texts_sha": rows_sha(texts, labels_arr.tolist()),
         "continuations": continuations is not None, "generate": asdict(generate) if generate else None,
     }
@@ -172,10 +172,28 @@ def extract_texts(
     ranks.barrier()
     if ranks.main:
         used = "prompt+generated" if continuations is not None or generate is not None else "prompt"
-        _finish(out_dir, manifest, n_shards, shard_size, len(texts), config, used, {**(meta or {}), "processes": ranks.world},
-                int(model.config.num_hidden_layers))
+        _finish(out_dir, manifest, n_shards, shard_size, len(texts), config, used, {**meta, "processes": ranks.world},
+                model_depth(model))
     ranks.barrier()
     return HiddenStates(out_dir)
+
+
+def architecture_of(model: Any) -> dict[str, Any]:
+    """What the states are read from: the auto class, model class, stack, default pooling and padding side
+    (``load_base_model`` records it; a model built otherwise is described by its class)."""
+    arch = getattr(model, "architecture", None)
+    if isinstance(arch, dict) and arch:
+        return dict(arch)
+    return {"kind": "decoder", "stack": "decoder", "model_class": type(model).__name__, "pooling": "last"}
+
+
+def _check_generates(info: Any, arch: dict[str, Any] | None, use_gen: bool) -> None:
+    """Generated-token states exist for decoder-only models only: one ``UserError`` line otherwise."""
+    arch = arch or {}
+    if use_gen and arch.get("kind", "decoder") != "decoder":
+        raise UserError(f"model {ck.identity(info)[0]} is a {arch.get('model_type')!r} {arch['kind']} model: it "
+                        "writes no tokens, so it has no generated-token states; read its prompt states "
+                        "(generated=False, the default for a plain model) or pass a decoder-only model")
 
 
 def _open(out_dir: Path, fingerprint: dict[str, Any], labels: np.ndarray, ranks: distributed.Ranks) -> dict[str, Any]:
@@ -210,7 +228,8 @@ def _finish(out_dir: Path, manifest: dict[str, Any], n_shards: int, shard_size: 
 def _extract_shard(model, tokenizer, texts, continuations, generate, config, out_dir, name, advance) -> int:
     """Extract one shard; returns how many of its rows were cut to the token budget."""
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    prompts, cut = prompt_ids_cut(tokenizer, texts, config.max_length)
+    encoder = architecture_of(model).get("kind", "decoder") != "decoder"  # a cut row keeps its CLS
+    prompts, cut = prompt_ids_cut(tokenizer, texts, config.max_length, keep_first_special=encoder)
     seqs = [p + list(continuations[i]) if continuations else p for i, p in enumerate(prompts)]
     # Length-sorted buckets waste little compute on padding; results go back in input order.
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i])) if config.sort_by_length else list(range(len(seqs)))
@@ -323,6 +342,7 @@ def _extract(checkpoint: Any, dataset: str, split: str, layers: list[int], opts:
     info = ck.describe(checkpoint)  # the manifest only: a cached result needs no weights
     task = ck.task_for(info, dataset)
     use_gen = ck.generates(info) if opts.get("generated") is None else opts["generated"]
+    _check_generates(info, getattr(info, "architecture", None), use_gen)
     examples = opts.get("examples")
     if examples is None:  # the rows are read before the cache is looked at: their content is part of the key
         examples = load_split(task, split, data_dir=opts.get("data_dir"), max_samples=opts.get("max_samples"),
@@ -348,6 +368,7 @@ def _extract(checkpoint: Any, dataset: str, split: str, layers: list[int], opts:
     config.keep_tokens = opts["keep_tokens"]
     if config.max_length is None:
         config.max_length = ck.max_length(loaded)
+    _check_generates(info, architecture_of(loaded.model), use_gen)  # a hub id's architecture is known now
     generate = Generation(ck.max_new_tokens(loaded), loaded.tokenizer.eos_token_id) if use_gen else None
     meta = {"checkpoint": ref, "dataset": dataset, "split": split, "method": ck.method_name(loaded),
             "task_kind": task.kind, "max_samples": opts.get("max_samples")}

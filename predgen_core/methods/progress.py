@@ -1,7 +1,13 @@
-"""A rich progress bar for the Trainer (replaces its tqdm bar)."""
+"""The Trainer's progress: one :class:`predgen_core.progress.Phase` over the optimiser steps (replaces its tqdm bar).
+
+On a terminal: a rich bar on stderr with the latest logged loss; otherwise one line when training
+ends, e.g. ``training predgen: 48/48 steps, loss 0.4123, done in 185 s``.
+"""
 from __future__ import annotations
 
 from transformers import TrainerCallback
+
+from predgen_core.progress import Phase
 
 
 class RichProgress(TrainerCallback):
@@ -9,28 +15,21 @@ class RichProgress(TrainerCallback):
 
     def __init__(self, label: str = "") -> None:
         self.label = label  # what is training, e.g. the method's name
-        self._progress = None
-        self._task = None
+        self._phase: Phase | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        self._progress = Progress(TextColumn(f"[bold]training {self.label}[/] {{task.description}}"), BarColumn(),
-                                  MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), transient=False,
-                                  console=Console(stderr=True))
-        self._progress.start()
-        self._task = self._progress.add_task("", total=state.max_steps, completed=state.global_step)
+        self._phase = Phase(f"training {self.label}".strip(), total=state.max_steps, unit="steps",
+                            done=state.global_step).__enter__()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self._progress is not None:
-            self._progress.update(self._task, completed=state.global_step)
+        if self._phase is not None:
+            self._phase.update(completed=state.global_step)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if self._progress is not None and logs and "loss" in logs:
-            self._progress.update(self._task, description=f"loss {logs['loss']:.4f}")
+        if self._phase is not None and logs and "loss" in logs:
+            self._phase.update(status=f"loss {logs['loss']:.4f}")
 
     def on_train_end(self, args, state, control, **kwargs):
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+        if self._phase is not None:
+            self._phase.__exit__(None, None, None)
+            self._phase = None

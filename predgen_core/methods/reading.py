@@ -9,7 +9,9 @@ their states (with the prompt's) from one KV-cached decoding pass.
 """
 from __future__ import annotations
 
+import copy
 import functools
+from types import SimpleNamespace
 from typing import Any, Iterator, Sequence
 
 import torch
@@ -63,15 +65,25 @@ def _tokenize(tokenizer: Any, prompts: Sequence[str], max_length: int | None) ->
 _CHARS_PER_CALL = 1_000_000  # ~0.4 s of a fast tokenizer: a call is not interruptible
 
 
-def prompt_ids_cut(tokenizer: Any, prompts: Sequence[str], max_length: int | None = None) -> tuple[list[list[int]], int]:
-    """:func:`prompt_ids` and how many rows were longer than ``max_length`` (cut from the left)."""
+def prompt_ids_cut(tokenizer: Any, prompts: Sequence[str], max_length: int | None = None,
+                   keep_first_special: bool = False) -> tuple[list[list[int]], int]:
+    """:func:`prompt_ids` and how many rows were longer than ``max_length`` (cut from the left).
+
+    ``keep_first_special``: a cut row keeps its leading special token (an encoder's CLS) before its last
+    ``max_length - 1`` tokens.
+    """
     rows = _tokenize(tokenizer, list(prompts), max_length)
     cut = sum(len(r) > max_length for r in rows) if max_length else 0
-    rows = [r[-max_length:] if max_length else r for r in rows]
+    special = set(tokenizer.all_special_ids) if keep_first_special else set()
+    rows = [_cut(r, max_length, r[0] in special) if max_length and len(r) > max_length else r for r in rows]
     for text, row in zip(prompts, rows):
         if not row:
             raise UserError(f"text {text[:40]!r} tokenises to nothing; give a non-empty text")
     return rows, cut
+
+
+def _cut(row: list[int], max_length: int, keep_first: bool) -> list[int]:
+    return row[:1] + row[len(row) - max_length + 1:] if keep_first and max_length > 1 else row[-max_length:]
 
 
 def prompt_ids(tokenizer: Any, prompts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
@@ -82,15 +94,75 @@ def prompt_ids(tokenizer: Any, prompts: Sequence[str], max_length: int | None = 
     return prompt_ids_cut(tokenizer, prompts, max_length)[0]
 
 
+def model_depth(model: Any) -> int:
+    """Transformer layers of the stack whose states are read (``config.num_hidden_layers``; a
+    :class:`StackModel` gives its stack's)."""
+    return int(model.config.num_hidden_layers)
+
+
 def check_layer(model: Any, layer: int) -> int:
     """Validate ``layer`` against the model's depth; returns it unchanged."""
-    n_layers = int(model.config.num_hidden_layers)
+    n_layers = model_depth(model)
     if not -(n_layers + 1) <= layer <= n_layers:
+        arch = getattr(model, "architecture", None) or {}
+        what = f"the {arch['stack']} of a {arch['model_type']!r} model" if arch.get("kind", "decoder") != "decoder" \
+            else "a model"
         raise UserError(
-            f"layer {layer} is out of range for a model with {n_layers} layers; "
+            f"layer {layer} is out of range for {what} with {n_layers} layers; "
             f"use -{n_layers + 1}..{n_layers} (0 = embeddings, -1 = last layer)"
         )
     return layer
+
+
+class StackModel(torch.nn.Module):
+    """An encoder, or one stack of an encoder-decoder, read as :func:`forward_layers` reads a causal LM.
+
+    ``forward(input_ids (B, T), attention_mask (B, T), ...)`` returns ``.hidden_states``, a tuple of
+    ``depth + 1`` tensors ``(B, T, d)`` (embeddings first, the last after the stack's final norm),
+    whichever side the rows are padded on: rows are moved flush left before the pass (absolute
+    positions start at 0) and their states moved back. The decoder stack reads the same tokens after
+    its start token, so its state at token ``t`` has read tokens ``0..t``. Other keyword arguments
+    (a causal LM's ``position_ids``, ``logits_to_keep``, ``use_cache``) are ignored.
+    """
+
+    def __init__(self, model: Any, architecture: dict[str, Any]) -> None:
+        super().__init__()
+        self.inner = model
+        self.architecture = architecture
+        self.config = model.config
+        if architecture["stack"] == "decoder":  # a copy whose depth is the decoder's, for check_layer
+            self.config = copy.copy(model.config)
+            self.config.num_hidden_layers = _decoder_depth(model.config)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: Any) -> SimpleNamespace:
+        order = torch.argsort((attention_mask == 0).to(torch.int8), dim=1, stable=True)  # real tokens first
+        ids, mask = input_ids.gather(1, order), attention_mask.gather(1, order)
+        hidden = self._states(ids, mask)
+        back = torch.argsort(order, dim=1)[..., None]
+        return SimpleNamespace(hidden_states=tuple(h.gather(1, back.expand_as(h)) for h in hidden))
+
+    def _states(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        kind, stack = self.architecture["kind"], self.architecture["stack"]
+        if kind == "encoder":
+            return self.inner(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        if stack == "encoder":
+            return self.inner.get_encoder()(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        cfg = self.inner.config
+        start = next((v for v in (getattr(cfg, "decoder_start_token_id", None), getattr(cfg, "pad_token_id", None))
+                      if v is not None), 0)
+        dec = torch.cat([torch.full_like(ids[:, :1], int(start)), ids], 1)
+        dec_mask = torch.cat([torch.ones_like(mask[:, :1]), mask], 1)
+        out = self.inner(input_ids=ids, attention_mask=mask, decoder_input_ids=dec, decoder_attention_mask=dec_mask,
+                         output_hidden_states=True, use_cache=False)
+        return tuple(h[:, 1:] for h in out.decoder_hidden_states)
+
+
+def _decoder_depth(config: Any) -> int:
+    for key in ("num_decoder_layers", "decoder_layers", "num_hidden_layers"):
+        value = getattr(config, key, None)
+        if isinstance(value, int):
+            return value
+    raise UserError(f"cannot tell the decoder depth of a {config.model_type!r} model; read its encoder instead")
 
 
 @torch.inference_mode()

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator, Sequence
 
-from rich.progress import track as rich_track
-
 from predgen_core.methods import METHODS
 from predgen_core.methods.heads import PooledHead
 from predgen_core.methods.modules import Prediction
 from predgen_core.methods.reading import batches
 from predgen_core.models import load_base_model, load_tokenizer
 from predgen_core.peft_methods import apply_peft
+from predgen_core.progress import track as phase_track
 from predgen_core.tasks import TASKS
 
 
@@ -61,12 +60,11 @@ def encode(task: Any, tokenizer: Any, examples: Sequence[Any], max_length: int |
     return items
 
 
-def track(iterable: Iterable[Any], total: int, description: str, enabled: bool = True) -> Iterator[Any]:
-    """A rich progress bar over ``iterable`` (silent when not enabled)."""
-    if not enabled:
-        yield from iterable
-        return
-    yield from rich_track(iterable, total=total, description=description, transient=True)
+def track(iterable: Iterable[Any], total: int, description: str, enabled: bool = True,
+          unit: str = "batches") -> Iterator[Any]:
+    """``iterable`` inside a progress phase (:mod:`predgen_core.progress`: a bar on a terminal's stderr, else one
+    line when it ends; silent when not enabled)."""
+    yield from phase_track(iterable, total, description, unit=unit, enabled=enabled)
 
 
 def predict_examples(module: Any, tokenizer: Any, task: Any, examples: Sequence[Any], *, batch_size: int = 16,

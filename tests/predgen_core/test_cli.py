@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -33,6 +34,10 @@ def test_train_evaluate_predict_round_trip(tmp_path, shared_data):
     out = tmp_path / "pg"
     result = _run(*_train_args(out, shared_data, "--sampling-level", "token", "--loss", "adaptive"))
     assert result.exit_code == 0, result.output
+    # not a terminal: one line per phase on stderr (training, then the validation pass, sized before it starts)
+    assert re.search(r"^training predgen: 2/2 steps.*, done in \d", result.stderr, re.M), result.stderr
+    assert "scoring 4 validation examples (set the number with --eval-max-samples" in result.stderr
+    assert re.search(r"^predicting: 1/1 batches, done in \d", result.stderr, re.M) and "━" not in result.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["options"]["sampling_level"] == "token" and manifest["options"]["loss"] == "adaptive"
     report = tmp_path / "eval.json"

@@ -20,6 +20,8 @@ from predgen_core.cli import app
 from predgen_core.errors import UserError
 from predgen_core.methods.heads import PooledHead
 from predgen_core.methods.modules import PredictorModule
+from predgen_core.models import base_model_reference
+from predgen_core.peft_io import peft_base_model
 from predgen_core.peft_methods import adapter_state_dict, apply_peft, load_adapter, peft_manifest, save_adapter
 
 IDS = torch.tensor([[5, 17, 923, 44, 8, 301], [12, 7, 7, 90, 1500, 3]])
@@ -46,11 +48,39 @@ def test_peft_alone_loads_the_lm_with_the_same_logits(checkpoint):
     assert {"adapter_config.json", "adapter_model.safetensors", "head.safetensors", "manifest.json",
             "tokenizer.json"} <= names and "adapter.safetensors" not in names
     config = json.loads((checkpoint / "adapter_config.json").read_text())
-    assert config["base_model_name_or_path"] == "tiny-llama" and config["r"] == 4
+    assert config["base_model_name_or_path"] == base_model_reference("tiny-llama") and config["r"] == 4
+    assert json.loads((checkpoint / "manifest.json").read_text())["base_model"] == "tiny-llama"
     ours = _logits(predgen_core.load(checkpoint).model)
     theirs = _logits(PeftModel.from_pretrained(tiny_lm()[0], str(checkpoint)))
     torch.testing.assert_close(theirs, ours)
     assert not torch.allclose(_logits(tiny_lm()[0]), ours, atol=1e-4)  # the adapter is really there
+
+
+def test_peft_s_one_liner_opens_the_checkpoint_offline(checkpoint):
+    """The adapter names a base transformers can open offline (the cached folder of the registered model)."""
+    from peft import AutoPeftModelForCausalLM
+
+    lm = AutoPeftModelForCausalLM.from_pretrained(str(checkpoint))
+    torch.testing.assert_close(_logits(lm), _logits(predgen_core.load(checkpoint).model))
+    assert peft_base_model(checkpoint) == "tiny-llama"  # error messages still name the registered model
+
+
+def test_an_old_adapter_config_naming_a_registered_model_loads_and_converts(checkpoint, tmp_path):
+    """Checkpoints written before named the base `tiny-llama` / `smollm2-135m`: they load as before, and
+    `predgen convert` points them at the cached folder so that peft's one-liner opens them."""
+    old = tmp_path / "old-name"
+    shutil.copytree(checkpoint, old)
+    config = json.loads((old / "adapter_config.json").read_text())
+    (old / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "tiny-llama"}))
+    expected = _logits(predgen_core.load(checkpoint).model)
+    torch.testing.assert_close(_logits(predgen_core.load(old).model), expected)
+    result = CliRunner().invoke(app, ["convert", str(old)])
+    assert result.exit_code == 0, result.output
+    fixed = json.loads((old / "adapter_config.json").read_text())
+    assert fixed["base_model_name_or_path"] == base_model_reference("tiny-llama") and fixed["r"] == config["r"]
+    from peft import AutoPeftModelForCausalLM
+
+    torch.testing.assert_close(_logits(AutoPeftModelForCausalLM.from_pretrained(str(old))), expected)
 
 
 def _as_format_1(src, dst):

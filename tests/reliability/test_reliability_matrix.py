@@ -86,6 +86,34 @@ def arrays(env: dict, o: Path, features: Path, labels: Path | None = None) -> li
     return ["estimate", "--features", features, "--labels", y, "--json", o / "out.json"]
 
 
+def _npz(o: Path, name: str, **named: Any) -> Path:
+    np.savez(o / name, **named)
+    return o / name
+
+
+def _cut(source: Path, path: Path) -> Path:
+    path.write_bytes(source.read_bytes()[:-7] if source.is_file() else b"")  # (a stub run has no source)
+    return path
+
+
+def _safetensors(o: Path, arr: np.ndarray) -> Path:
+    from safetensors.numpy import save_file
+
+    save_file({"features": arr}, str(o / "z.safetensors"))
+    return o / "z.safetensors"
+
+
+def _torch_file(o: Path, obj: Any = None, cut: bool = False) -> Path:
+    import torch
+
+    path = o / "z.pt"
+
+    torch.save(torch.zeros(40, 3) if obj is None else obj, path)
+    if cut:
+        path.write_bytes(path.read_bytes()[:-40])
+    return path
+
+
 def _truncated_npy(o: Path) -> Path:
     npy(o, "full.npy", np.random.default_rng(0).normal(size=(40, 8)))
     return npy(o, "z.npy", raw=(o / "full.npy").read_bytes()[:300])
@@ -101,7 +129,31 @@ OPTION_CASES: dict[str, tuple[str, Callable[[dict, Path], list[Any]], tuple[str,
                    ("non-numeric",)),
     "npy-length-mismatch": ("mi", lambda e, o: arrays(e, o, npy(o, "z.npy", np.zeros((30, 4)))), ("30",)),
     "npy-a-folder": ("mi", lambda e, o: arrays(e, o, o), ("not found",)),
-    "npy-safetensors-given": ("mi", lambda e, o: arrays(e, o, e["pg"] / "head.safetensors"), ("not a readable",)),
+    "npy-safetensors-given": ("mi", lambda e, o: arrays(e, o, e["pg"] / "head.safetensors"),
+                              ("several arrays", "--features-key")),
+    # activations from other tools (.npz, .safetensors, torch.save): bad files
+    "npz-corrupt": ("mi", lambda e, o: arrays(e, o, npy(o, "z.npz", raw=b"PK\x03\x04" + b"x" * 200)), ("z.npz",)),
+    "npz-empty-archive": ("mi", lambda e, o: arrays(e, o, _npz(o, "z.npz")), ("no arrays",)),
+    "npz-several-no-key": ("mi", lambda e, o: arrays(e, o, _npz(o, "z.npz", a=np.zeros((40, 3)), b=np.zeros((40, 3)))),
+                           ("several arrays", "'a'")),
+    "npz-key-unknown": ("mi", lambda e, o: arrays(e, o, _npz(o, "z.npz", x=np.zeros((40, 3))))
+                        + ["--features-key", "nope"], ("nope", "'x'")),
+    "npz-mask-shape": ("mi", lambda e, o: arrays(e, o, _npz(o, "z.npz", x=np.zeros((40, 5, 3)), mask=np.ones((40, 4)))),
+                       ("mask", "(40, 5)")),
+    "npz-mask-with-2d": ("mi", lambda e, o: arrays(e, o, _npz(o, "z.npz", x=np.zeros((40, 3)), mask=np.ones((40, 3)))),
+                         ("mask", "(N, T, d)")),
+    "npz-4d": ("mi", lambda e, o: arrays(e, o, _npz(o, "z.npz", x=np.zeros((40, 2, 2, 2)))), ("(40, 2, 2, 2)",)),
+    "npz-strings": ("mi", lambda e, o: arrays(e, o, _npz(o, "z.npz", x=np.array(["a"] * 40))), ("non-numeric",)),
+    "npy-features-key": ("mi", lambda e, o: arrays(e, o, npy(o, "z.npy", np.zeros((40, 3))))
+                         + ["--features-key", "x"], ("--features-key",)),
+    "safetensors-truncated": ("mi", lambda e, o: arrays(e, o, _cut(e["pg"] / "head.safetensors", o / "z.safetensors")),
+                              ("truncated",)),
+    "safetensors-rows-mismatch": ("mi", lambda e, o: arrays(e, o, _safetensors(o, np.zeros((30, 3), np.float32))),
+                                  ("N=30", "N=40")),
+    "pt-not-torch": ("mi", lambda e, o: arrays(e, o, npy(o, "z.pt", raw=b"hello,world\n" * 9)), ("not a torch.save",)),
+    "pt-empty": ("mi", lambda e, o: arrays(e, o, npy(o, "z.pt", raw=b"")), ("empty",)),
+    "pt-truncated": ("mi", lambda e, o: arrays(e, o, _torch_file(o, cut=True)), ("z.pt",)),
+    "pt-not-tensors": ("mi", lambda e, o: arrays(e, o, _torch_file(o, obj=[1, 2, 3])), ("list", "dict of tensors")),
     # wrong kind of thing
     "regression-ckpt-for-classification": ("mi", lambda e, o: ckpt_args(e, o)[("mi", "estimate")](e["reg"]),
                                            ("regression",)),

@@ -83,7 +83,7 @@ def test_missing_checkpoint_and_dpi_success(setup):
     d = json.loads((root / "dpi.json").read_text())
     assert any("overlaps the LMs' training examples" in f for f in d["flags"])
     assert d["pools"]["fit"]["overlap"] > 0 and not d["pools"]["fit"]["disjoint"]
-    for name, lm in d["pools"]["lm"].items():  # which training run each model is, read from its manifest
+    for name, lm in d["pools"]["lm_train"].items():  # which training run each model is, read from its manifest
         manifest = json.loads((Path(ckpts[lm["method"]]) / "manifest.json").read_text())
         assert lm["budget"]["max_steps"] == manifest["training"]["max_steps"] and lm["training_seed"] == 0
         assert len(lm["content_sha256"]) == 64, name

@@ -117,3 +117,32 @@ def test_model_mode_draws_its_pool_like_another_split(tmp_path):
     plain, _ = model_curve("tiny-llama", "sst2", representations=["pooled:last"], split="train", max_samples=100,
                               data_dir=str(root), config=cfg, progress=False)
     assert not plain.meta["pool"]["length_matched"]
+
+
+def test_one_pca_per_split_and_order_and_one_fit_per_identical_view(monkeypatch):
+    """Every family of a view shares its top-k PCA per split (pca8, pca64 and the MLP on pca8: one solve;
+    spca8, spca64: one), and the full states' last pooling, identical to the pooled:last input, is fitted once."""
+    from mi_toolkit.estimators import probe_family, probe_prep
+    from mi_toolkit.estimators.probe import candidates_for
+    from mi_toolkit.estimators.views import TokenStates
+    from mi_toolkit.measures.curve import score_candidates
+
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((200, 3, 256)).astype(np.float32)
+    y = (z[:, -1, 0] > 0).astype(np.int64)
+    last, full = np.ascontiguousarray(z[:, -1]), TokenStates(z, np.ones((200, 3), bool))
+    splits = [(np.arange(0, 150), np.arange(150, 200)), (np.arange(50, 200), np.arange(0, 50))]
+    pcas, fits = [], []
+    real_whiten, real_fit = probe_prep.whiten, probe_family.fit_heads
+    monkeypatch.setattr(probe_prep, "whiten", lambda *a, **k: pcas.append(a[0].shape) or real_whiten(*a, **k))
+    monkeypatch.setattr(probe_family, "fit_heads", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    cfg = ProbeConfig(n_bootstrap=200, max_iter_linear=5, max_iter_mlp=5)
+    shared: dict = {}
+    a = score_candidates(last, candidates_for(last, 2, cfg, "cpu"), y, splits, 2, 0, "cpu", shared)
+    n_pca, n_fit = len(pcas), len(fits)
+    assert n_pca == 2 * len(splits)                        # pca and spca, once per split, for 5 PCA families
+    cands = [c for c in candidates_for(full, 2, cfg, "cpu") if c.name.startswith("last:")]
+    b = score_candidates(full, cands, y, splits, 2, 0, "cpu", shared)
+    assert len(pcas) == n_pca and len(fits) == n_fit      # nothing refitted: the same view by content
+    for name, v in a.items():
+        np.testing.assert_array_equal(np.concatenate(b[f"last:{name}"]), np.concatenate(v))

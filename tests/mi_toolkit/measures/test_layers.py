@@ -70,3 +70,33 @@ def test_the_command_writes_html_and_json(data, tmp_path):
     doc = json.loads((tmp_path / "l.json").read_text())
     assert [r["layer"] for r in doc["results"]] == [1, 2]
     assert (tmp_path / "l.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_heads_batched_across_layers_read_what_each_layer_reads_alone():
+    """layer_estimates fits each probe family on every layer at once; each layer's reading matches the
+    engine run on that layer alone (estimate_split), including a layer with heavy tails (its own gauss
+    candidates) and a constant one."""
+    from mi_toolkit.estimators import ProbeConfig
+    from mi_toolkit.measures.estimate import estimate_split
+    from mi_toolkit.measures.layers import layer_estimates, sweep_layer_arrays
+
+    rng = np.random.default_rng(0)
+    n = 300
+    y = rng.integers(0, 2, 2 * n)
+    z = rng.standard_normal((4, 2 * n, 24))
+    z[1, :, 0] += 1.5 * y                       # informative
+    z[2, :, :3] = rng.standard_t(1.5, (2 * n, 3)) + 2.0 * y[:, None]   # heavy tails: gauss candidates
+    z[3] = 1.0                                  # constant: nothing to read
+    fits, evs = list(z[:, :n]), list(z[:, n:])
+    cfg = ProbeConfig(n_bootstrap=200)
+    batched = layer_estimates(fits, evs, y[:n], y[n:], config=cfg, device="cpu")
+    alone = estimate_split([(f, y[:n], e, y[n:]) for f, e in zip(fits, evs)], config=cfg, device="cpu")
+    assert any(r["name"].startswith("gauss") for r in batched[2].candidates)
+    assert not any(r["name"].startswith("gauss") for r in batched[1].candidates)
+    for b, a in zip(batched, alone):
+        assert [r["name"] for r in b.candidates] == [r["name"] for r in a.candidates]
+        assert b.mi == pytest.approx(a.mi, abs=2e-3) and b.ci_low == pytest.approx(a.ci_low, abs=2e-3)
+        assert b.detected == a.detected and b.n_eval == a.n_eval == n
+    assert batched[1].detected and batched[2].detected and not batched[3].detected
+    sweep = sweep_layer_arrays(fits, evs, y[:n], y[n:], [0, 1, 2, 3], config=cfg, device="cpu")
+    assert sweep.best in (1, 2) and len(sweep.comparisons) == 3

@@ -63,7 +63,7 @@ def test_a_hub_id_goes_through_the_hub_code_path(folder, monkeypatch):
     import transformers
 
     asked = []
-    for cls in (transformers.AutoModelForCausalLM, transformers.AutoTokenizer):
+    for cls in (transformers.AutoConfig, transformers.AutoModelForCausalLM, transformers.AutoTokenizer):
         real = cls.from_pretrained.__func__
 
         def redirect(klass, name, *args, _real=real, **kwargs):
@@ -72,7 +72,8 @@ def test_a_hub_id_goes_through_the_hub_code_path(folder, monkeypatch):
 
         monkeypatch.setattr(cls, "from_pretrained", classmethod(redirect))
     hs = extract(HUB_ID, "sst2", "validation", data_dir=str(folder / "data"), progress=False)
-    assert asked.count(HUB_ID) == 2 and hs.manifest["meta"]["checkpoint"] == HUB_ID
+    assert asked.count(HUB_ID) >= 3 and hs.manifest["meta"]["checkpoint"] == HUB_ID  # config, model, tokenizer
+    assert hs.manifest["meta"]["architecture"]["auto_class"] == "AutoModelForCausalLM"
     local = extract(folder / "tiny", "sst2", "validation", data_dir=str(folder / "data"), progress=False)
     np.testing.assert_allclose(hs.pooled("mean"), local.pooled("mean"), atol=1e-5)
 
