@@ -56,6 +56,15 @@ CLI = {
 }
 
 
+def _code_label(root: Path) -> str:
+    """Which code ran, without a machine path: this checkout, or another one (a worktree on PYTHONPATH) by commit."""
+    import subprocess
+
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    where = "this checkout" if root.resolve() == Path(__file__).resolve().parents[1] else "another worktree"
+    return f"{where} at {head.stdout.strip() or 'unknown commit'}"
+
+
 def _cpu(who: int) -> float:
     r = resource.getrusage(who)
     return r.ru_utime + r.ru_stime
@@ -216,7 +225,7 @@ def main() -> None:
     args = ap.parse_args()
     import mi_toolkit
 
-    entry: dict[str, Any] = {"code": str(Path(mi_toolkit.__file__).parents[1]), "threads": os.environ.get(
+    entry: dict[str, Any] = {"code": _code_label(Path(mi_toolkit.__file__).parents[1]), "threads": os.environ.get(
         "OMP_NUM_THREADS", f"default ({os.cpu_count()} cores)"), "load_before": _load(),
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
     if args.mode == "prepare":      # new code: extraction keys may differ between commits; arrays do not
