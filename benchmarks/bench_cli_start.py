@@ -5,7 +5,7 @@ wall time, the CPU time (user+sys) and the load average. ``--before DIR`` also t
 packages in DIR (e.g. ``git archive HEAD mi_toolkit predgen_core predgen_mi | tar -x -C DIR``), on the
 same machine in the same run.
 
-    .venv/bin/python benchmarks/bench_cli_start.py [--before /tmp/base] [--repeats 3]
+    .venv/bin/python benchmarks/bench_cli_start.py [--before BASE_DIR] [--repeats 3]
 """
 from __future__ import annotations
 

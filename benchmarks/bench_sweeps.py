@@ -4,14 +4,14 @@ new can be compared reading by reading.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sweeps.py solver --label after
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sweeps.py prepare     # states -> arrays, once
-    OMP_NUM_THREADS=1 PYTHONPATH=/tmp/base .venv/bin/python benchmarks/bench_sweeps.py layers --label before
+    OMP_NUM_THREADS=1 PYTHONPATH=BASE_DIR .venv/bin/python benchmarks/bench_sweeps.py layers --label before
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sweeps.py layers --label after
-    OMP_NUM_THREADS=1 PYTHONPATH=/tmp/base .venv/bin/python benchmarks/bench_sweeps.py curve --label before
+    OMP_NUM_THREADS=1 PYTHONPATH=BASE_DIR .venv/bin/python benchmarks/bench_sweeps.py curve --label before
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sweeps.py curve --label after
     .venv/bin/python benchmarks/bench_sweeps.py cli-layers --label after      # mi layer-sweep, 600 + 600
     .venv/bin/python benchmarks/bench_sweeps.py cli-curve --label after       # mi curve, N = 2,500
 
-``--label before`` with ``PYTHONPATH`` on a worktree of the old commit (``git worktree add /tmp/base
+``--label before`` with ``PYTHONPATH`` on a worktree of the old commit (``git worktree add BASE_DIR
 HEAD``) times the old code with the same script (the subprocess inherits ``PYTHONPATH``). Every run
 records wall time, CPU time (user + sys, of this process and its children), the thread count and the
 load average before and after (the machine is shared), and merges its entry into
