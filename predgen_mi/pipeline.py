@@ -154,8 +154,8 @@ def _train_all(cfg: PipelineConfig, dataset: str, data_dir: str | None, out: Pat
             f", reusing {reused} finished checkpoint(s)" if reused else "")
         paths[method] = stages.run(f"train_{method}", runs, lambda cs=configs: [train_checkpoint(c) for c in cs])
         for path in paths[method]:
-            line, scores = accuracy_line(method if cfg.seeds == 1 else f"{method}/{path.name}", path)
-            stages.log.setdefault("accuracy", {})[method if cfg.seeds == 1 else f"{method}/{path.name}"] = scores
+            label = method if cfg.seeds == 1 else f"{method}/{path.name}"
+            line, stages.log.setdefault("accuracy", {})[label] = accuracy_line(label, path)
             stages.say(line)
     stages.log["checkpoints"] = {m: [str(p) for p in ps] for m, ps in paths.items()}
     return paths

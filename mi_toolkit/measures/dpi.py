@@ -91,6 +91,11 @@ class DPIReport:
     seed_readings: dict[str, Any] = field(default_factory=dict)    # "group representation" -> SeedSummary
     seed_comparisons: list[Any] = field(default_factory=list)      # MethodComparison over seeds
 
+    @property
+    def has_method_verdict(self) -> bool:
+        """Some pair of seed groups has at least ``MIN_SEEDS`` seeds each: the report may then judge methods."""
+        return any(min(c.summary.n_seeds) >= MIN_SEEDS for c in self.seed_comparisons)
+
     def across(self) -> list[tuple[str, str, Any]]:
         """(model, representation, result) for the paper's Figure 2: Zp for a predictor, Z_r otherwise."""
         rows = []
@@ -262,8 +267,7 @@ def judge(rep: DPIReport, seed: int = 0) -> None:
     over_seeds(rep)
     if rep.seed_comparisons:
         rep.verdicts += [f"(b) {c.sentence()}" for c in rep.seed_comparisons]
-    if any(c.kind == "across" for c in rep.comparisons) and not any(
-            min(c.summary.n_seeds) >= MIN_SEEDS for c in rep.seed_comparisons):
+    if any(c.kind == "across" for c in rep.comparisons) and not rep.has_method_verdict:
         rep.verdicts.append(f"(b) {NO_METHOD_VERDICT}")
 
 

@@ -131,8 +131,7 @@ def dpi_html(rep: DPIReport, title: str = "DPI report") -> str:
                 "Figure 2: the Predictor's pooled state Zp against the Generator's and PredGen's Z_r, and each "
                 "model's full token states). The DPI does not order different models.</p>"
               + _seeds_html(rep)
-              + ("" if any(min(c.summary.n_seeds) >= 3 for c in rep.seed_comparisons)
-                 else f"<p class='flag'>{report.esc(NO_METHOD_VERDICT)}</p>"))
+              + ("" if rep.has_method_verdict else f"<p class='flag'>{report.esc(NO_METHOD_VERDICT)}</p>"))
     ceiling = (f"<p>H(Y) = {rep.ceiling:.3f} nats (plug-in, evaluation pool): no estimate of I(Y; .) can exceed "
                "it.</p>" if rep.ceiling is not None else "<p>Continuous target: no finite ceiling.</p>")
     flags = "".join(f"<p class='flag'>{report.esc(f)}</p>" for f in rep.flags) or "<p>No flags.</p>"
