@@ -6,9 +6,21 @@ training examples and drawn to the validation sentences' lengths: the fit pool o
 --max-samples, so the states are shared), with the online code length (MDL) and paired comparisons
 at every size. ``--controls`` adds the shuffled-label and random-init controls for those methods.
 
+With seed folders (``--models-from DIR`` where ``DIR/<method>/seed-<s>/`` are one method's trained seeds, as
+``mi pipeline --seeds K`` writes them), every checkpoint is read on one pool disjoint from all of their
+training examples, and one file reports, at every size and for every representation, each method's mean
+over seeds with its two-level interval, the between- and within-seed spreads, and the method comparisons
+over seeds (no method verdict under 3 seeds per method); each seed's own curve is kept in the JSON, and
+the controls are read on each chosen method's first seed.
+
     .venv/bin/python analyses/curve_by_n.py --quick --models-from runs/pipeline/models --max-samples 2500 --suffix=-n2500
+    .venv/bin/python analyses/curve_by_n.py --quick --models-from runs/pipeline/models --max-samples 2500 \
+        --suffix=-n2500-seeds   # runs/pipeline/models/<method>/seed-<s>/: one file over seeds
 """
 from __future__ import annotations
+
+import argparse
+from pathlib import Path
 
 from _common import checkpoint, data_dir, parser, save
 
@@ -25,19 +37,36 @@ def main() -> None:
     ap.add_argument("--controls", default="predgen", help="methods that also get the controls ('' for none)")
     args = ap.parse_args()
     from mi_toolkit.measures.curve import CurveConfig
+    from mi_toolkit.measures.curve_groups import is_single
     from mi_toolkit.measures.curve_model import model_curve, parse_representations
     from mi_toolkit.reports.curve import curve_html
 
     reps = parse_representations(args.representations, 2)
     with_controls = {m for m in args.controls.split(",") if m}
-    for method in args.methods.split(","):
-        path = checkpoint(args, method, "sst2", evaluate=False)
+    paths = {method: checkpoint(args, method, "sst2", evaluate=False) for method in args.methods.split(",")}
+    if not all(is_single([p]) for p in paths.values()):
+        return over_seeds(args, paths, reps, with_controls)
+    for method, path in paths.items():
         curve, _ = model_curve(path, "sst2", representations=reps, split="train", max_samples=args.max_samples,
                                data_dir=data_dir(args.data_dir), config=CurveConfig(n_sizes=args.sizes),
                                seed=args.seed, controls=method in with_controls, like_split="validation",
                                like_samples=args.like_samples)
         save(args, f"curve_by_n_{method}_sst2", {"checkpoint": str(path), "curve": curve.to_dict()},
              curve_html(curve))
+
+
+def over_seeds(args: argparse.Namespace, paths: dict[str, Path], reps: list[str], with_controls: set[str]) -> None:
+    """One pool, every seed of every method: the means over seeds and the method comparisons, in one file."""
+    from mi_toolkit.measures.curve import CurveConfig
+    from mi_toolkit.measures.curve_groups import model_curves
+    from mi_toolkit.reports.curve import seed_curves_html
+
+    sc, _ = model_curves(list(paths.values()), "sst2", representations=reps, split="train",
+                         max_samples=args.max_samples, data_dir=data_dir(args.data_dir),
+                         config=CurveConfig(n_sizes=args.sizes), seed=args.seed, controls=with_controls,
+                         like_split="validation", like_samples=args.like_samples)
+    save(args, "curve_by_n_sst2", {"checkpoints": {m: str(p) for m, p in paths.items()}, "curves": sc.to_dict()},
+         seed_curves_html(sc, title="Usable information against fit-set size, over seeds (SST-2)"))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """``mi curve``: usable information against fit-set size (with online code length, controls, conditional
-readings and a per-example PVI table), from a model's states or from ``.npy`` arrays."""
+readings and a per-example PVI table), from a model's states or from ``.npy`` arrays; with groups of
+checkpoints (a folder of one method's seeds, or a quoted glob, per ``--model``), every checkpoint on one pool
+and each method's mean over its seeds (:mod:`mi_toolkit.measures.curve_seeds`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,11 +58,11 @@ def _arrays(z: List[str], y: Path, contains: List[str]) -> tuple[dict[str, Any],
     return reps, load_array(y, "--y"), parts
 
 
-def _check_options(model: Optional[Path], data_dir: Optional[str], y: Optional[Path], z: Optional[List[str]],
+def _check_options(model: List[Path], data_dir: Optional[str], y: Optional[Path], z: Optional[List[str]],
                    output: Path, json_out: Optional[Path], per_example: Optional[Path], device: str,
                    sizes: Optional[str]) -> Optional[tuple[int, ...]]:
     """The outputs (writable, not an input), ``--device`` and ``--sizes``; returns the sizes."""
-    read = [model, data_dir, y, *[spec.split("=", 1)[-1] for spec in z or []]]  # what must not be overwritten
+    read = [*model, data_dir, y, *[spec.split("=", 1)[-1] for spec in z or []]]  # what must not be overwritten
     check_output(output, "--output", inputs=read)
     check_output(json_out, "--json", inputs=read)
     check_per_example_path(per_example)
@@ -87,8 +89,10 @@ def _print(res: Any, con: Console) -> None:
 
 @user_errors
 def curve_cmd(
-    model: Annotated[Optional[Path], typer.Option("--model", help="a checkpoint, transformers folder, registered "
-                                                                  "name or hub id (with --dataset)")] = None,
+    model: Annotated[Optional[List[Path]], typer.Option(
+        "--model", help="a checkpoint, transformers folder, registered name or hub id (with --dataset); a folder "
+                        "of one method's seeds or a quoted glob is a seed group; repeat for one group per method")]
+    = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", help="the task, e.g. sst2")] = None,
     representations: Annotated[str, typer.Option("--representations", help="model mode: pooled:first|mean|last, "
                                                  "full, token-PCA_k, R (comma-separated)")] = "pooled:last,full,R",
@@ -103,45 +107,78 @@ def curve_cmd(
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="re-drawn folds and orders")] = 1,
     folds: Annotated[int, typer.Option("--folds", min=2)] = 5,
     controls: Annotated[bool, typer.Option("--controls", help="shuffled labels, and a random-init model of the same "
-                                           "architecture (model mode), beside the real readings")] = False,
+                                           "architecture (model mode), beside the real readings (seed groups: on "
+                                           "each group's first seed)")] = False,
     given: Annotated[Optional[str], typer.Option("--given", help="conditional readings I_V(Y; R | this) for every "
                                                  "representation that contains it")] = None,
     per_example: PerExample = None, max_samples: MaxSamples = None, layer: Layer = -1, pca_k: PcaK = 2,
     data_dir: DataDir = None, output: Output = Path("curve.html"), json_out: JsonOut = None, seed: Seed = 0,
     device: Device = "auto",
 ) -> None:
-    """Usable information against fit-set size, one line per representation, with online code lengths."""
-    sizes_ = _check_options(model, data_dir, y, z, output, json_out, per_example, device, sizes)
-    if model is not None:
+    """Usable information against fit-set size, one line per representation, with online code lengths; with a
+    group of checkpoints per method (--model FOLDER-OF-SEEDS, repeated), the means over seeds and the methods."""
+    models = list(model or [])
+    sizes_ = _check_options(models, data_dir, y, z, output, json_out, per_example, device, sizes)
+    if models:
         if z or y is not None:
             raise UserError("give --model with --dataset, or --z with --y, not both")
-        data_dir = check_inputs([model], dataset, (split,) + ((like_split,) if like_split else ()), data_dir=data_dir,
+        from mi_toolkit.measures.seeds import check_group_folders, expand_groups  # numpy only
+
+        check_group_folders(models)  # a folder of seeds with no finished checkpoint: one line, before torch
+        data_dir = check_inputs([c for c, _ in expand_groups(models)], dataset,
+                                (split,) + ((like_split,) if like_split else ()), data_dir=data_dir,
                                 max_samples=max_samples, seed=seed)
     elif not z or y is None:
         raise UserError("pass --model M --dataset D, or --z NAME=FILE.npy (one or more) with --y LABELS.npy")
     else:
         arrays = _arrays(z, y, contains or [])  # read and checked before torch
     from mi_toolkit.measures.curve import CurveConfig  # torch and scikit-learn, after the checks
-    from mi_toolkit.measures.per_example import per_example_rows, write_per_example
-    from mi_toolkit.reports.curve import write_curve
+    from mi_toolkit.measures.per_example import per_example_rows
 
     cfg = CurveConfig(sizes=sizes_, n_sizes=n_sizes, folds=folds, repeats=repeats)
-    if model is not None:
-        from mi_toolkit.measures.curve_model import model_curve, parse_representations
-
-        res, examples = model_curve(model, dataset, representations=parse_representations(representations, pca_k),
-                                    split=split, max_samples=max_samples, layer=layer, pca_k=pca_k, data_dir=data_dir,
-                                    config=cfg, seed=seed, device=device, controls=controls, given=given,
-                                    like_split=like_split)
-        rows = per_example_rows(res, texts=[e.text for e in examples], labels=[e.label for e in examples])
+    if models:
+        common = dict(split=split, max_samples=max_samples, layer=layer, pca_k=pca_k, data_dir=data_dir,
+                      config=cfg, seed=seed, device=device, controls=controls, given=given, like_split=like_split)
+        res, rows = _model_mode(models, dataset, representations, common)
     else:
         res, labels = _array_curve(arrays, cfg, seed, device, controls, given)
         rows = per_example_rows(res, labels=labels.tolist())
+    _report(res, rows, per_example, output, json_out)
+
+
+def _model_mode(models: List[Path], dataset: Optional[str], representations: str,
+                common: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+    """One checkpoint: its curve, as ever; groups of checkpoints (a folder of seeds, a glob, several models):
+    every checkpoint's curve on one pool and the means over seeds (``SeedCurves``). Returns the result and
+    the per-example rows (seed means for groups)."""
+    from mi_toolkit.measures.curve_groups import is_single, model_curves
+    from mi_toolkit.measures.curve_model import model_curve, parse_representations
+    from mi_toolkit.measures.curve_seeds import per_example_means
+    from mi_toolkit.measures.per_example import per_example_rows
+
+    reps = parse_representations(representations, common["pca_k"])
+    if is_single(models):
+        res, examples = model_curve(models[0], dataset, representations=reps, **common)
+        rows = per_example_rows
+    else:
+        res, examples = model_curves(models, dataset, representations=reps, **common)
+        rows = per_example_means
+    return res, rows(res, texts=[e.text for e in examples], labels=[e.label for e in examples])
+
+
+def _report(res: Any, rows: list[dict[str, Any]], per_example: Optional[Path], output: Path,
+            json_out: Optional[Path]) -> None:
+    """Print the readings, write the per-example table, the page and the JSON (a curve, or curves over seeds)."""
+    from mi_toolkit.measures.curve_seeds import SeedCurves
+    from mi_toolkit.measures.per_example import write_per_example
+    from mi_toolkit.reports.curve import write_curve, write_seed_curves
+
+    seeds = isinstance(res, SeedCurves)
     con = Console()
-    _print(res, con)
+    (_print_seeds if seeds else _print)(res, con)
     if per_example:
         con.print(f"wrote {write_per_example(per_example, rows)}")
-    con.print(f"wrote {write_curve(res, output, per_example=rows)}")
+    con.print(f"wrote {(write_seed_curves if seeds else write_curve)(res, output, per_example=rows)}")
     if json_out:
         write_results_json(json_out, res.to_dict())
 
@@ -160,3 +197,22 @@ def _array_curve(arrays: tuple[dict[str, Any], np.ndarray, dict[str, list[str]]]
     if given:
         res.conditional = conditional_curve(res, given, seed)
     return res, labels
+
+
+def _print_seeds(sc: Any, con: Console) -> None:
+    """Each group's mean over seeds at every size, and the comparisons at the largest size."""
+    from mi_toolkit.measures.fmt import fmt_result
+
+    con.print(sc.stands_on())
+    for group, per_rep in sc.readings.items():
+        for rep, rows in per_rep.items():
+            con.print(f"{group} {rep}: " + "; ".join(
+                f"n={n} {fmt_result({'mi': s.mean, 'ci_low': s.ci_low, 'ci_high': s.ci_high})}"
+                for n, s in zip(sc.sizes, rows)))
+    for c in sc.comparisons:
+        if c.n == sc.sizes[-1]:
+            con.print(f"- {c.sentence()}")
+    if sc.comparisons and not sc.has_method_verdict:
+        from mi_toolkit.measures.dpi import NO_METHOD_VERDICT
+
+        con.print(f"- {NO_METHOD_VERDICT}")

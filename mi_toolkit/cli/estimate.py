@@ -12,6 +12,7 @@ from predgen_core.io import write_results_json
 from predgen_core.preflight import check_output
 from predgen_core.progress import Phase
 
+from mi_toolkit.bench_suites import SUITES, SuiteOptions
 from mi_toolkit.cli.features import FeatureFile, inspect_features
 from mi_toolkit.cli.options import (DataDir, Device, Estimator, FitSplit, JsonOut, Layer, MaxSamples, PcaAxis, PcaK,
                                     Seed, Split)
@@ -153,10 +154,15 @@ def bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="write rows and summary as JSON here"),
     real: bool = typer.Option(False, "--real", help="tasks on real SmolLM2 states with a known answer, beside a "
                               "scikit-learn probe grid (--n ignored; extracts 2,500 sentences into the cache once)"),
+    suite_name: Optional[str] = typer.Option(None, "--suite", help="a named suite instead of the ground-truth "
+                                             "tasks: " + ", ".join(SUITES.list())),
 ) -> None:
     """Run the ground-truth suite and print estimates against the truth."""
     check_output(json_out, "--json")
     check_device(device)
+    named = SUITES.get(suite_name) if suite_name is not None else None   # unknown: one line naming the suites
+    if named is not None and real:
+        raise UserError("pass --suite NAME or --real, not both")
     if real:  # the real-state suite has its own runner and table (mi_toolkit.estimators.realbench)
         from mi_toolkit.estimators.realbench import main as real_main
 
@@ -167,6 +173,12 @@ def bench(
         raise UserError("--estimators is empty; pass e.g. --estimators classifier,ksg")
     if n < 100:
         raise UserError(f"--n {n} is too small for the suite; use at least 100")
+    if named is not None:   # a registered suite computes (torch, after the checks) and prints its own table
+        out = named.run(SuiteOptions(quick, names, n, seed, device))
+        named.show(out)
+        if json_out is not None:
+            write_results_json(json_out, {"quick": quick, "n": n, "seed": seed, **out})
+        return
     from mi_toolkit.bench import run_suite, suite  # torch, after the checks
     from mi_toolkit.validate import resolve_device
 

@@ -30,12 +30,16 @@ from predgen_core.errors import UserError
 
 from mi_toolkit.estimators.probe_family import FamilyMember, array_candidates, split_log_prior
 from mi_toolkit.estimators.probe_prep import has_heavy_tails
+from mi_toolkit.estimators.reselect import SelectionRecord, reselect_draws
 from mi_toolkit.estimators.result import MIResult, is_detection
 from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.estimators.views import ProbeCandidate, TokenStates, as_input
 
 PRIOR = "prior"
 SELECT_ON = ("test", "fit")
+# An explicit held-out set's folds only choose among candidates fitted once on the fit set, so the reading
+# averages this many deals of them: the choice then hangs much less on one deal (selection noise).
+SELECT_DEALS = 10
 
 
 @dataclass
@@ -53,6 +57,7 @@ class ProbeOutcome:
     repeat_means: list[float]  # the estimate of each repeated cross-fit (one entry unless cfg.repeats > 1)
     best_model: tuple[str, np.ndarray]  # the best non-prior candidate (CV log-loss) and its scored values
     selected_on_test: bool = False  # explicit held-out set: candidates chosen per held-out fold on the others
+    selection: SelectionRecord | None = None  # every candidate's values and the folds: resampled by the interval
 
 
 def candidates_for(X: Any, n_classes: int, cfg: ProbeConfig, device: str) -> list[ProbeCandidate]:
@@ -140,27 +145,56 @@ def run_probe(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: Pr
     rows = np.arange(N if n_fit is None else n_fit)
     on_test = n_fit is not None and _select_on_test(y[n_fit:], cfg)
     from_part = {_label(src, c) for src, c in cands if src}
-    reps = []
+    reps, records, fit_means = [], [], []
     for r in range(cfg.repeats):
         if on_test:   # fit every candidate once on the fit set; the held-out folds choose among them
             splits = [(rows, np.arange(n_fit, N))]
-            score_folds = make_splits(y, np.arange(n_fit, N), cfg.folds, seed + r)
+            # the folds only select, so re-dealing them costs no refit: the reading averages SELECT_DEALS deals
+            deals = [make_splits(y, np.arange(n_fit, N), cfg.folds, seed + r * SELECT_DEALS + j)
+                     for j in range(SELECT_DEALS)]
         else:
             splits = make_splits(y, rows, cfg.folds, seed + r)
-            score_folds = splits
+            deals = [splits]
             if n_fit is not None:
-                splits.append((rows, np.arange(n_fit, N)))
+                splits = splits + [(rows, np.arange(n_fit, N))]
         logq = scores if scores is not None else _score_all(sources, cands, y, splits, n_classes, seed + r, device)
         prior = _gather([np.tile(split_log_prior(y[tr], n_classes), (len(sc), 1)) for tr, sc in splits], splits, y)
-        reps.append(_select(logq, prior, score_folds, cfg.folds, None if on_test else n_fit, N, from_part))
+        start = len(reps)
+        for score_folds in deals:
+            reps.append(_select(logq, prior, score_folds, cfg.folds, None if on_test else n_fit, N, from_part))
+        fit_means.append(float(np.nanmean(np.mean([rep[0] for rep in reps[start:]], axis=0))))
+        if n_fit is None or on_test:   # selection by folds of the scored rows: resampled by the interval
+            records.append(_values_by_candidate(logq, prior, deals[0], cfg.folds, N, from_part))
     out = _combine(reps, n_fit, N, cfg.folds)
+    out.repeat_means = fit_means
+    if records:
+        out.selection = _record(records, y, cfg.folds, redraw=on_test)
     if on_test:   # rows :n_fit were never scored: keep the held-out rows only
         keep = np.arange(n_fit, N)
         out.pointwise, out.log_prior, out.fold_ids = out.pointwise[keep], out.log_prior[keep], out.fold_ids[keep]
         out.best_model = (out.best_model[0], out.best_model[1][keep])
         out.n_fit, out.n_folds, out.selected_on_test = n_fit, 0, True
-        out.repeat_means = [float(r[0][keep].mean()) for r in reps]
     return out
+
+
+def _values_by_candidate(logq: dict[str, np.ndarray], prior: np.ndarray, splits: list, K: int, N: int,
+                         from_part: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(values (C, m), folds (m,), part_rows)`` over the ``m`` scored rows, candidates in :func:`_select`'s
+    order (row 0 the prior: zeros)."""
+    fold = np.full(N, -1)
+    for f, (_, sc) in enumerate(splits[:K]):
+        fold[sc] = f
+    rows = fold >= 0
+    names = [PRIOR] + list(logq)
+    vals = np.stack([np.zeros(int(rows.sum()))] + [np.nan_to_num(logq[n][rows] - prior[rows]) for n in logq])
+    return vals, fold[rows], np.array([i for i, n in enumerate(names) if n in from_part], dtype=int)
+
+
+def _record(records: list, y: np.ndarray, K: int, redraw: bool) -> SelectionRecord:
+    """One :class:`SelectionRecord` from each repeat's ``(values, folds, part_rows)``; ``y`` the codes of all rows."""
+    m = records[0][0].shape[1]   # the scored rows are the last m (all of them when cross-fitting)
+    return SelectionRecord(values=np.stack([r[0] for r in records]), folds=np.stack([r[1] for r in records]),
+                           part_rows=records[0][2], y=np.asarray(y)[len(y) - m:], k=K, redraw=redraw)
 
 
 def _select_on_test(y_test: np.ndarray, cfg: ProbeConfig) -> bool:
@@ -225,26 +259,32 @@ def _combine(reps: list, n_fit: int | None, N: int, K: int) -> ProbeOutcome:
                         repeat_means=[float(r[0].mean()) for r in reps], best_model=first[6])
 
 
-CROSS_NOTE = ("95% percentile bootstrap (B={b}) over the {n} cross-fitted per-example values: the sampling of "
-              "the scored examples, each scored by one of {k} fold probes trained without it (their training "
-              "variability enters the spread){rep}; the candidate selection is not resampled. p: one-sided "
-              "bootstrap share at or below 0")
-TEST_NOTE = ("95% percentile bootstrap (B={b}) over the {n} held-out per-example values; every candidate is fitted "
-             "once on the fit set, and each of {k} held-out folds is scored by the candidate with the best log-loss "
-             "on the other held-out folds (selection never sees the example it scores){rep}: held-out sampling "
-             "only; the probes' training variability and the selection are not resampled. p: one-sided bootstrap "
-             "share at or below 0")
+CROSS_NOTE = ("95% percentile bootstrap (B={b}) of the select-and-score step over the {n} cross-fitted examples: "
+              "each draw resamples the examples, keeps the fold whose probe (trained without the example) scored "
+              "it, and re-chooses every fold's candidate on the resampled other folds; it covers which examples "
+              "were drawn and which candidate each fold chose, and the probes' training variability through the "
+              "examples' values{rep}. p: one-sided share of draws at or below 0")
+TEST_NOTE = ("95% percentile bootstrap (B={b}) of the select-and-score step over the {n} held-out examples: every "
+             "candidate is fitted once on the fit set and the reading averages " + str(SELECT_DEALS) + " deals of "
+             "the held-out examples into {k} selection folds; each draw resamples the held-out examples, re-deals them into "
+             "folds once and re-chooses each fold's candidate on the other held-out folds (selection never sees the example "
+             "it scores); it covers which held-out examples were drawn, how they fell into folds and which "
+             "candidate each fold chose, not the fit set's draw{rep}. p: one-sided share of draws at or below 0")
 HELD_NOTE = ("95% percentile bootstrap (B={b}) over the {n} held-out per-example values of one probe, selected by "
              "{k}-fold CV log-loss on the fit set and refitted on all of it: held-out sampling only; the probe's "
-             "training variability is not included. p: one-sided bootstrap share at or below 0")
+             "training variability and the selection are not included. p: one-sided bootstrap share at or below 0")
 
 
 def interval(out: ProbeOutcome, n_boot: int, seed: int, folds: int) -> tuple[float, float, float, float, str]:
-    """``(mi, ci_low, ci_high, p_value, interval_method)`` from the per-example values."""
+    """``(mi, ci_low, ci_high, p_value, interval_method)``: the bootstrap of the select-and-score step
+    (:mod:`~mi_toolkit.estimators.reselect`) where the selection was made by folds of the scored examples,
+    else of the per-example values."""
     v = out.pointwise
-    rng = np.random.default_rng(seed + 7919)
-    draws = rng.integers(0, len(v), (n_boot, len(v)))
-    boot = v[draws].mean(1)
+    if out.selection is not None:
+        boot = reselect_draws([out.selection], n_boot, seed)[:, 0]
+    else:
+        rng = np.random.default_rng(seed + 7919)
+        boot = v[rng.integers(0, len(v), (n_boot, len(v)))].mean(1)
     mi = float(v.mean())
     lo, hi = (float(q) for q in np.quantile(boot, [0.025, 0.975]))
     rep = ""
@@ -252,7 +292,7 @@ def interval(out: ProbeOutcome, n_boot: int, seed: int, folds: int) -> tuple[flo
         # re-drawn fold splits: their spread, for the mean of R repeats, added in quadrature
         extra = 1.96 * float(np.std(out.repeat_means, ddof=1)) / np.sqrt(len(out.repeat_means))
         lo, hi = mi - float(np.hypot(mi - lo, extra)), mi + float(np.hypot(hi - mi, extra))
-        rep = f", and the spread of {len(out.repeat_means)} re-drawn fold splits, added in quadrature"
+        rep = f"; and the spread of {len(out.repeat_means)} re-drawn fold splits, added in quadrature"
     p = float((1 + np.sum(boot <= 0)) / (n_boot + 1))
     template = TEST_NOTE if out.selected_on_test else HELD_NOTE if out.n_folds == 0 else CROSS_NOTE
     note = template.format(b=n_boot, n=len(v), k=folds, rep=rep)
@@ -280,6 +320,7 @@ def probe_result(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg:
                 "repeat_means": out.repeat_means},
         interval_method=note, discrete=True, n_classes=n_classes, device=str(device),
         pointwise=out.pointwise, fold_ids=out.fold_ids, chosen=out.chosen, candidates=out.table,
+        selection=out.selection,
         n_fit=out.n_fit, n_eval=len(out.pointwise), n_folds=out.n_folds,
         detected=is_detection(lo) and out.chosen != PRIOR,
     )

@@ -8,16 +8,18 @@ a whole family on every cross-fitting split in one batched fit
 :class:`FamilyMember`, a callable that also builds a stand-alone estimator
 (``fit`` / ``predict_log_proba``), so the candidates follow the
 :class:`~mi_toolkit.estimators.views.ProbeCandidate` protocol and work inside other candidate
-sets (e.g. the sequence probe's pooled views).
+sets (e.g. the sequence probe's pooled views). Generative heads (LDA, QDA, naive Bayes) on the same
+views are families of their own with the same interface (:mod:`mi_toolkit.estimators.probe_generative`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 
+from mi_toolkit.estimators.probe_generative import GenerativeFamily, generative_families
 from mi_toolkit.estimators.probe_heads import fit_heads, predict_heads, stack_rows
 from mi_toolkit.estimators.probe_prep import transform
 from mi_toolkit.estimators.specs import ProbeConfig
@@ -50,6 +52,15 @@ class ArrayFamily:
         head = f"mlp{self.hidden}(wd={self.penalties[g]:g})" if self.hidden else f"logreg(l2={self.penalties[g]:g})"
         return f"{pre}+{head}"
 
+    @property
+    def size(self) -> int:
+        """Grid values (candidates) in the family."""
+        return len(self.penalties)
+
+    def one(self, g: int) -> "ArrayFamily":
+        """The family of grid value ``g`` alone (a stand-alone candidate)."""
+        return replace(self, penalties=(self.penalties[g],))
+
     def score_splits(self, X: np.ndarray, y: np.ndarray, splits: list[Split], n_classes: int, seed: int,
                      device: torch.device, cache: dict) -> list[list[np.ndarray]]:
         """``out[g][f]``: ``(n_score_f, C)`` log-probabilities of grid value ``g`` fitted on split ``f``'s
@@ -71,10 +82,11 @@ class ArrayFamily:
 
 
 class FamilyMember:
-    """``make(seed, n_classes)`` of one family candidate; carries ``family``/``index`` so the
+    """``make(seed, n_classes)`` of one family candidate (an :class:`ArrayFamily` or a
+    :class:`~mi_toolkit.estimators.probe_generative.GenerativeFamily`); carries ``family``/``index`` so the
     engine can batch members of one family, and builds a stand-alone estimator otherwise."""
 
-    def __init__(self, family: ArrayFamily, index: int, device: str = "cpu") -> None:
+    def __init__(self, family: ArrayFamily | GenerativeFamily, index: int, device: str = "cpu") -> None:
         self.family, self.index, self.device = family, index, device
 
     def __call__(self, seed: int, n_classes: int) -> "MemberEstimator":
@@ -96,8 +108,7 @@ class MemberEstimator:
         n = len(self.X_)
         allx = np.concatenate([self.X_, X])
         ally = np.concatenate([self.y_, np.zeros(len(X), dtype=self.y_.dtype)])
-        fam = self.member.family
-        one = ArrayFamily(fam.prep, fam.k, fam.hidden, (fam.penalties[self.member.index],), fam.max_iter, fam.k_max)
+        one = self.member.family.one(self.member.index)
         split = (np.arange(n), np.arange(n, len(allx)))
         return one.score_splits(allx, ally, [split], self.n_classes, self.seed,
                                 torch.device(self.member.device), {})[0][0]
@@ -111,13 +122,17 @@ def array_candidates(n_classes: int, d: int | None = None, cfg: Any = None, heav
     Gaussianised version too; for ``d >= cfg.pca_ratio * k``: raw-PCA and standardise-PCA to ``k``
     + logistic; an MLP head on all features (Gaussianised if ``heavy``, else standardised) when
     ``d <= cfg.mlp_max_dim``, else on the top raw PCs (``cfg.nonlinear_ks``; lesson 2: a nonlinear
-    label on the top-variance direction). ``d=None``: every PCA size.
+    label on the top-variance direction); with ``cfg.generative``, LDA, naive Bayes and (narrow views)
+    QDA heads on the same views (:func:`~mi_toolkit.estimators.probe_generative.generative_families`).
+    ``d=None``: every PCA size.
     """
     cfg = cfg or ProbeConfig()
     del n_classes  # the head sizes come from the labels at fit time
     ks = [k for k in cfg.pca_ks if d is None or k * cfg.pca_ratio <= d]
     nks = [k for k in cfg.nonlinear_ks if d is None or (k * cfg.pca_ratio <= d and d > cfg.mlp_max_dim)]
-    k_max = max(ks + nks + [0])
+    gks = [k for k in cfg.generative_pca_ks      # the generative heads' own PCA sizes (QDA needs narrow views)
+           if cfg.generative and k not in ks and (d is None or k * cfg.pca_ratio <= d)]
+    k_max = max(ks + nks + gks + [0])
     lin = lambda prep, k: ArrayFamily(prep, k, 0, tuple(cfg.penalties), cfg.max_iter_linear, k_max)  # noqa: E731
     mlp = lambda prep, k: ArrayFamily(prep, k, cfg.hidden, tuple(cfg.mlp_decays), cfg.max_iter_mlp, k_max)  # noqa: E731
     fams = [lin("std", None)] + ([lin("gauss", None)] if heavy else [])
@@ -125,5 +140,6 @@ def array_candidates(n_classes: int, d: int | None = None, cfg: Any = None, heav
     if d is not None and d <= cfg.mlp_max_dim:
         fams += [mlp("gauss", None)] if heavy else [mlp("std", None)]
     fams += [mlp("pca", k) for k in nks]
+    fams += generative_families(d, cfg, heavy, sorted(ks + gks), k_max)
     return [ProbeCandidate(f.member_name(g), FamilyMember(f, g, device)) for f in fams
-            for g in range(len(f.penalties))]
+            for g in range(f.size)]

@@ -96,6 +96,14 @@ class MIResult:
     n_eval: int | None = None
     n_folds: int | None = None
     detected: bool | None = None
+    # True: ``mi`` (the headline) is a lower bound on I(Y; Z) up to held-out noise (``binned``); None: not said
+    is_bound: bool | None = None
+    # an estimate beside the bound, labelled "estimate, not a bound" (``binned``: a critic's reading, see
+    # mi_toolkit.estimators.companion): estimator, label, mi, ci_low, ci_high, p_value, interval_method, seconds
+    estimate: dict[str, Any] | None = None
+    # the probe's select-and-score record (every candidate's values and the folds; in memory only, not
+    # serialised): paired comparisons resample the selection from it (mi_toolkit.estimators.reselect)
+    selection: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("mi", "ci_low", "ci_high"):
@@ -141,6 +149,8 @@ class MIResult:
         out: dict[str, Any] = {}
         for f in fields(self):
             val = getattr(self, f.name)
+            if f.name == "selection":
+                continue
             if f.name in ("pointwise", "fold_ids"):
                 if not per_example:
                     continue

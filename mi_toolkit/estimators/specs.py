@@ -101,3 +101,11 @@ class ProbeConfig:
     # K-fold CV on the fit set (cheaper to reason about, but a fit pool drawn unlike the held-out set
     # can then pick a candidate that transfers worse, and a container can read below its part)
     select_on: str = "test"
+    # generative heads (estimators/probe_generative.py), on the same views as the logistic heads
+    generative: bool = True                          # LDA, regularised QDA and Gaussian naive Bayes candidates
+    generative_max_dim: int = 128                    # LDA / naive Bayes on views up to this width (all features too)
+    lda_shrinkages: tuple[float | str, ...] = ("auto",)  # "auto": Ledoit-Wolf, no grid to select over
+    gnb_smoothings: tuple[float, ...] = (1e-9,)      # scikit-learn's default variance floor
+    qda_regs: tuple[float, ...] = (0.1, 0.5)         # covariance shrinkage towards I (views are unit-variance)
+    qda_max_dim: int = 16                            # QDA only on views this narrow (d(d+1)/2 per class)
+    generative_pca_ks: tuple[int, ...] = (16,)       # PCA sizes for the generative heads beside pca_ks

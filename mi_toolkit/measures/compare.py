@@ -1,10 +1,16 @@
 """Paired comparisons of estimates on the same examples, Holm-corrected over one report's family.
 
 Two estimates scored on the same evaluation examples are compared by the mean of their
-per-example differences ``a_i - b_i`` (``MIResult.pointwise``), with a paired bootstrap:
-examples are resampled jointly for both, within each scoring fold when the results were
-cross-fitted (so the interval covers which fold probe scored an example as well as which
-examples were drawn). The p-values of every comparison in one report form one family and
+per-example differences ``a_i - b_i`` (``MIResult.pointwise``), with a paired bootstrap
+(:func:`mi_toolkit.estimators.paired.paired_difference`). For two probe results it resamples the
+select-and-score step jointly: the same resampled examples for both, the same re-dealt folds
+(explicit held-out set) or each example's own fitting fold (cross-fit), and every fold's candidate
+re-chosen on the resampled other folds. The interval so covers which examples were drawn, how they
+fell into selection folds and which candidate each fold chose; it does not refit the candidates
+(their fitting enters through each example's value, scored by a model that never saw it) and, for
+an explicit held-out set, does not cover the draw of the fit set. For results without that record
+(arrays, other estimators) it resamples the examples within their scoring folds: conditional on
+the folds and the choices. The p-values of every comparison in one report form one family and
 are corrected with Holm's step-down method before any verdict is given.
 
 Verdicts use four phrases only:

@@ -93,16 +93,33 @@ def model_curve(model: Any, dataset: str, *, representations: Sequence[str] = ("
     task = ck.task_for(info, dataset)
     if controls:
         ctl.architecture_config(model)  # one line now, before the work, if there is no config to read
+    examples, pool, lm, warnings = curve_pool([model], task, split, max_samples, seed, data_dir, like_split,
+                                              like_samples)
+    meta = {"model": ck.identity(info)[0], "dataset": dataset, "split": split, "layer": layer, "pca_k": pca_k,
+            "pool": pool, "lm_train": lm, "warnings": warnings}
+    curve = measure_model(model, dataset, examples, representations=representations, split=split, layer=layer,
+                          pca_k=pca_k, data_dir=data_dir, config=config, seed=seed, device=device, controls=controls,
+                          given=given, progress=progress, meta=meta)
+    return curve, examples
+
+
+def curve_pool(models: Sequence[Any], task: Any, split: str, n: int | None, seed: int, data_dir: str | None,
+               like_split: str | None, like_samples: int | None) -> tuple[list[Any], dict, dict, list[str]]:
+    """:func:`~mi_toolkit.measures.pools.fit_pool` for ``models``, drawn like ``like_split`` when given."""
     like = (load_split(task, like_split, data_dir=data_dir, max_samples=like_samples, seed=seed)
             if like_split else None)
-    examples, pool, lm, warnings = fit_pool([model], task, split=split, n=max_samples, seed=seed, data_dir=data_dir,
-                                            like=like)
+    return fit_pool(list(models), task, split=split, n=n, seed=seed, data_dir=data_dir, like=like)
+
+
+def measure_model(model: Any, dataset: str, examples: list[Any], *, representations: Sequence[str], split: str,
+                  layer: int, pca_k: int, data_dir: str | None, config: CurveConfig | None, seed: int, device: str,
+                  controls: bool, given: str | None, progress: bool, meta: dict[str, Any]) -> CurveResult:
+    """One model's curve on ``examples`` (extracted once, cached), with its controls and conditional readings."""
     states = extract(model, dataset, split, layer, examples=examples, data_dir=data_dir, seed=seed, progress=progress)
     y = labels_array(states.labels)
     inputs, contains = build_representations(states, representations, pca_k)
-    meta = {"model": ck.identity(info)[0], "dataset": dataset, "split": split, "layer": layer, "pca_k": pca_k,
-            "pool": pool, "lm_train": lm, "warnings": warnings, "tokens_used": states.used}
-    curve = learning_curve(inputs, y, contains=contains, config=config, seed=seed, device=device, meta=meta)
+    curve = learning_curve(inputs, y, contains=contains, config=config, seed=seed, device=device,
+                           meta={**meta, "tokens_used": states.used})
     if controls:
         rand = extract(ctl.random_init_model(model, seed), dataset, split, layer, examples=examples,
                        data_dir=data_dir, seed=seed, progress=progress)
@@ -111,7 +128,7 @@ def model_curve(model: Any, dataset: str, *, representations: Sequence[str] = ("
                                             config=config, seed=seed, device=device)
     if given:
         curve.conditional = conditional_curve(curve, given, seed)
-    return curve, examples
+    return curve
 
 
 def conditional_curve(curve: CurveResult, given: str, seed: int = 0) -> list[Any]:

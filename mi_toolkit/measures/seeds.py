@@ -183,3 +183,50 @@ def method_table(values: dict[str, np.ndarray],
         for c, p in zip(comps, holm([c.summary.p_two_sided for c in comps])):
             c.p_holm, c.verdict = float(p), method_verdict(c.summary, float(p))
     return readings, comps
+
+
+def unfinished_seeds(folder: str | Path) -> list[str]:
+    """The subfolders of a seed-group folder that hold no finished checkpoint (no ``manifest.json``): a seed
+    whose training failed or has not finished (``seed-1.trainer`` without ``seed-1``), named for the report."""
+    path = Path(str(folder))
+    if not path.is_dir() or (path / "manifest.json").is_file():
+        return []
+    done = {p.name for p in path.iterdir() if (p / "manifest.json").is_file()}
+    out = []
+    for p in sorted(path.iterdir()):
+        if p.is_dir() and p.name not in done:
+            stem = p.name[: -len(".trainer")] if p.name.endswith(".trainer") else p.name
+            if stem not in done:   # a finished seed's leftover work folder is not a missing seed
+                out.append(p.name)
+    return out
+
+
+def check_group_folders(refs: Sequence[Any]) -> None:
+    """One line, before any weights load, for a reference that is a folder holding neither a model (files of
+    its own) nor any finished seed: an empty folder, or one whose seed subfolders never finished training."""
+    for ref in refs:
+        path = Path(str(ref))
+        if not path.is_dir() or any(p.is_file() for p in path.iterdir()) or any(path.glob("*/manifest.json")):
+            continue  # a checkpoint, a model folder or a group with seeds: the model checks take it from here
+        left = unfinished_seeds(path)
+        if left:
+            raise UserError(f"the seed group {path} holds no finished checkpoint (no manifest.json in "
+                            f"{', '.join(left)}: training failed or has not finished); wait for training, or pass "
+                            "a folder whose seed subfolders hold manifest.json")
+        raise UserError(f"the folder {path} is empty: it holds no checkpoint (manifest.json) and no seed folders "
+                        f"({path}/seed-<s>/manifest.json); pass a checkpoint folder or a folder of one method's seeds")
+
+
+def check_same_training_pool(infos: Sequence[Any], names: Sequence[str]) -> None:
+    """Methods compared over seeds must be trained on one pool (the same dataset and number of training
+    examples): otherwise a method difference is also a data difference. One line naming the two that differ."""
+    seen: dict[tuple[Any, Any], str] = {}
+    for info, name in zip(infos, names):
+        training = (getattr(info, "manifest", {}) or {}).get("training", {}) or {}
+        key = (training.get("dataset", info.manifest.get("task")), training.get("max_train_samples"))
+        seen.setdefault(key, name)
+    if len(seen) > 1:
+        (a, na), (b, nb) = list(seen.items())[:2]
+        raise UserError(f"these checkpoints were trained on different pools: {na} on {a[1] or 'all'} {a[0]} "
+                        f"examples, {nb} on {b[1] or 'all'} {b[0]} examples; compare methods trained on one pool "
+                        "(the same dataset and --max-train-samples), one report per pool")

@@ -20,7 +20,6 @@ from predgen_core.errors import UserError
 
 from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.compare import Comparison, adjust, compare
-from mi_toolkit.measures.dpi import ROW_K
 from mi_toolkit.measures.fmt import fmt_result
 from mi_toolkit.measures.pools import draw_pools
 from mi_toolkit.states import checkpoints as ck
@@ -100,14 +99,12 @@ def monotonicity_flags(ks: Sequence[int], results: Sequence[Any],
 
 def _nested(ks: Sequence[int], zf: dict, ze: dict, estimator: str, seed: int, device: str, config: Any,
             y_fit: np.ndarray, y_eval: np.ndarray) -> list:
-    """One estimate per k; with ``probe`` each k contains every smaller k (``(N, k, w)`` rows, flattened)."""
+    """One estimate per k; with ``probe`` each k contains every smaller k (``(N, k, w)`` rows, flattened).
+
+    Each k reads the same rows as the DPI report's and Figure 2's token-PCA_k (all ``k x w`` numbers, the
+    probe's own PCA candidates choosing directions), so one name is one quantity across reports."""
     flat = lambda a: np.ascontiguousarray(np.asarray(a).reshape(len(a), -1))  # noqa: E731
     out = []
-    if estimator == "probe" and np.ndim(zf[ks[-1]]) == 3 and np.shape(zf[ks[-1]])[2] > ROW_K:
-        # each PCA row read through its top ROW_K directions (a per-row PCA on the fit pool; rows stay
-        # nested): a probe on k x 576 raw numbers costs minutes and reads no more at these n
-        big_f, big_e = reduce_rows(zf[ks[-1]], ze[ks[-1]], ROW_K)
-        zf, ze = {k: big_f[:, :k] for k in ks}, {k: big_e[:, :k] for k in ks}
     for k in ks:
         parts = {f"k{s}": (flat(zf[s]), flat(ze[s])) for s in ks if s < k} if estimator == "probe" else None
         out.append(estimate_many([(flat(zf[k]), y_fit)], estimator, seed=seed, device=device, config=config,
@@ -150,7 +147,7 @@ def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: n
     drops = monotonicity_flags(ks, results, comps)
     return SweepResult(ks, results, [d for d in drops if d["beyond_intervals"]], plugin_entropy(y_eval),
                        {"axis": axis, "seed": seed, "row_dim": row_dim, "estimator": est,
-                        "nested_by_construction": est == "probe", "probe_row_k": ROW_K, **(meta or {})}, comps,
+                        "nested_by_construction": est == "probe", **(meta or {})}, comps,
                        dips=[d for d in drops if not d["beyond_intervals"]])
 
 

@@ -3,6 +3,9 @@
 One line per representation (95% intervals) against fit-set size on a log axis, the crossings
 flagged, the paired comparisons at each size, the online code lengths, the controls beside
 the real readings, the conditional readings, and the most and least informative examples.
+For groups of checkpoints (one per method, :mod:`mi_toolkit.measures.curve_seeds`): each group's
+seed-mean line with its two-level band and how many seeds it stands on, the method comparisons
+over seeds at each size, and each checkpoint's own curve.
 """
 from __future__ import annotations
 
@@ -10,10 +13,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from mi_toolkit.measures.curve import CurveResult
+from mi_toolkit.measures.curve_seeds import SeedCurves
+from mi_toolkit.measures.dpi import NO_METHOD_VERDICT, ONE_RUN
 from mi_toolkit.measures.fmt import fmt_result
 from mi_toolkit.measures.per_example import extremes
+from mi_toolkit.measures.seeds import MIN_SEEDS
 from mi_toolkit.reports import html as report
 
 CURVE_NOTE = ("Each point is the usable information of one representation for probes fitted on n examples (a lower "
@@ -122,3 +129,106 @@ def curve_html(res: CurveResult, *, per_example: Sequence[dict[str, Any]] | None
 
 def write_curve(res: CurveResult, output: str | Path, **kw: Any) -> Path:
     return report.write_page(output, curve_html(res, **kw))
+
+
+# ---- groups of checkpoints (one group per method): means over seeds ------------------------------------------
+
+SEEDS_NOTE = ("Each line is a group's mean over its seeds (one trained checkpoint each, all read on the same pool "
+              "with the same folds and fit rows); the band is its 95% two-level interval: the seed term (variance "
+              "of the per-seed means over the seeds) plus the example term (variance over the shared examples), "
+              "Student's t with Satterthwaite's degrees of freedom (measures/seeds.py). The between-seed SD says "
+              "how far a retraining moves the reading, the within-seed SE what one checkpoint's interval covers. "
+              "A group of one checkpoint has no seed term: its band covers which examples were drawn only. A "
+              f"method verdict needs at least {MIN_SEEDS} seeds in each group; the thin dotted lines are the seeds.")
+
+
+def _rgba(color: str, alpha: float) -> str:
+    h = color.lstrip("#")
+    return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {alpha})"
+
+
+def _seed_text(s: Any) -> str:
+    """A mean over seeds as the toolkit writes a reading ('not detected' when its interval reaches 0)."""
+    return fmt_result({"mi": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high})
+
+
+def seed_curves_figure(sc: SeedCurves, title: str = "Usable information against fit-set size, over seeds") -> go.Figure:
+    """Each group and representation: the seed-mean line with its two-level band, and each seed dotted."""
+    fig, palette = go.Figure(), qualitative.Plotly
+    traces = [(g, rep, rows) for g, per in sc.readings.items() for rep, rows in per.items()]
+    for i, (g, rep, rows) in enumerate(traces):
+        color, k, label = palette[i % len(palette)], len(sc.groups[g]), f"{g} {rep}"
+        fig.add_trace(go.Scatter(x=sc.sizes + sc.sizes[::-1], y=[s.ci_high for s in rows] +
+                                 [s.ci_low for s in rows][::-1], fill="toself", fillcolor=_rgba(color, 0.15),
+                                 line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=label))
+        fig.add_trace(go.Scatter(
+            x=sc.sizes, y=[s.mean for s in rows], mode="lines+markers", name=f"{label} ({k} seed{'s' * (k != 1)})",
+            line={"color": color}, legendgroup=label, hoverinfo="text",
+            hovertext=[f"{label}, n={n}: {_seed_text(s)} nats, mean over {k} seed(s); between-seed SD "
+                       f"{s.between_seed_sd:.3f}, within-seed SE {s.within_seed_se:.3f}"
+                       for n, s in zip(sc.sizes, rows)]))
+        for m in sc.groups[g] if k > 1 else []:
+            fig.add_trace(go.Scatter(x=sc.sizes, y=[r.mi for r in sc.curves[m].results[rep]], mode="lines",
+                                     line={"color": color, "width": 1, "dash": "dot"}, legendgroup=label,
+                                     showlegend=False, hovertext=m, hoverinfo="text+y"))
+    fig.add_hline(y=sc.ceiling, line_dash="dot", annotation_text=f"H(Y) = {sc.ceiling:.3f} nats")
+    fig.update_layout(title=title, xaxis_title="fit-set size n (log scale)", yaxis_title="usable information (nats)",
+                      xaxis_type="log", template="plotly_white")
+    return fig
+
+
+def _seed_readings(sc: SeedCurves) -> str:
+    rows = [(g, rep, n, _seed_text(s), len(sc.groups[g]),
+             f"{s.between_seed_sd:.3f}" if len(sc.groups[g]) > 1 else "none (1 seed)", f"{s.within_seed_se:.3f}",
+             f"{s.total_se:.3f}") for g, per in sc.readings.items() for rep, rs in per.items()
+            for n, s in zip(sc.sizes, rs)]
+    return (f"<p><b>{report.esc(sc.stands_on())}</b></p>" + report.table(
+        ["group", "representation", "n", "mean over seeds nats [95% two-level CI]", "seeds", "between-seed SD",
+         "within-seed SE", "combined SE"], rows) + f"<p class='note'>{report.esc(SEEDS_NOTE)}</p>")
+
+
+def _seed_comparisons(sc: SeedCurves) -> str:
+    if not sc.comparisons:
+        return "<p>One group: no comparison between methods.</p>"
+    rows = [(c.representation, c.n, c.group_a, c.group_b, c.difference(),
+             "/".join(map(str, c.comparison.summary.n_seeds)),
+             "none (1 seed each)" if c.one_run else f"{c.comparison.summary.between_seed_sd:.3f}",
+             f"{c.comparison.summary.within_seed_se:.3f}",
+             f"{c.comparison.p_holm:.3g}", c.verdict + (f" ({ONE_RUN})" if c.one_run else ""))
+            for c in sc.comparisons]
+    body = report.table(["representation", "n", "a", "b", "a - b nats [95% two-level CI]", "seeds",
+                         "between-seed SD", "within-seed SE", "Holm p", "method verdict"], rows)
+    body += ("<p class='note'>Paired over the shared examples; Holm over every size, representation and pair of "
+             "this report. A comparison at one n holds at that n only.</p>")
+    return body + ("" if sc.has_method_verdict else f"<p class='flag'>{report.esc(NO_METHOD_VERDICT)}</p>")
+
+
+def _per_seed(sc: SeedCurves) -> str:
+    rows = [(g, m, rep, *[fmt_result(r) for r in sc.curves[m].results[rep]])
+            for g, ms in sc.groups.items() for m in ms for rep in sc.curves[m].results]
+    body = report.table(["group", "checkpoint", "representation"] + [f"n={n}" for n in sc.sizes], rows)
+    flags = [f"<p class='flag'>{report.esc(m)}: {report.esc(c.sentence())}: a container reads below its part "
+             "beyond the paired interval (selection noise of the estimator)</p>"
+             for m, cur in sc.curves.items() for c in cur.comparisons
+             if c.kind == "within" and c.verdict == "reads lower"]
+    return body + "".join(flags) + ("<p class='note'>Each checkpoint's own curve (its intervals cover the examples "
+                                    "only); the JSON keeps every one whole, with its online code and comparisons.</p>")
+
+
+def seed_curves_html(sc: SeedCurves, *, per_example: Sequence[dict[str, Any]] | None = None,
+                     title: str = "Usable information against fit-set size, over seeds") -> str:
+    """A self-contained page: the seed means with their bands, the method comparisons, each seed's curve."""
+    sections = [("Means over seeds against n", _seed_readings(sc)),
+                ("Methods over seeds at each n", _seed_comparisons(sc)), ("Each checkpoint", _per_seed(sc))]
+    for m, cur in sc.curves.items():
+        if cur.controls is not None:
+            sections.append((f"Controls ({m})", _controls(cur)))
+    if per_example:
+        reps = [k[len("pvi_"):] for k in per_example[0] if k.startswith("pvi_")]
+        sections.append(("Per-example PVI (mean over seeds, largest n)", _examples(per_example, reps)))
+    sections.append(("Provenance", f"<p class='note'>{report.esc(sc.meta)}</p>"))
+    return report.page(title, sections, [(0, seed_curves_figure(sc))])
+
+
+def write_seed_curves(sc: SeedCurves, output: str | Path, **kw: Any) -> Path:
+    return report.write_page(output, seed_curves_html(sc, **kw))

@@ -108,3 +108,38 @@ def test_sweep_with_reduced_rows_keeps_the_signal_and_records_it():
     assert out.to_dict()["meta"]["row_dim"] == 3
     with pytest.raises(UserError, match="--row-dim applies to the token-axis PCA"):
         sweep_arrays(fit, ev, yf, ye, [1, 2], axis="feature", row_dim=3)
+
+
+
+def _wide_states(rng, n, y, d=80):
+    """Token states ``(4-6, d)`` wider than 64 whose main direction across tokens is coordinate ``label``."""
+    out = []
+    for label in y:
+        n_tok = int(rng.integers(4, 7))
+        z = rng.normal(size=(n_tok, d)).astype(np.float32)
+        z[:, int(label)] += 4.0 * rng.normal(size=n_tok)
+        out.append(z)
+    return out
+
+
+def test_the_sweep_reads_the_rows_figure_2_reads():
+    """One name, one quantity: the sweep's k = 2 reads the DPI report's (Figure 2's) token-PCA_2 rows: every
+    candidate of its own scores the same cross-validated log-loss, and the two readings on identical pools agree
+    within their paired interval."""
+    from mi_toolkit.estimators.paired import paired_difference
+    from mi_toolkit.measures.dpi import ModelStates, dpi_from_states
+    from tests.mi_toolkit.measures.test_dpi import FakeStates
+
+    rng = np.random.default_rng(3)
+    yf, ye = rng.integers(0, 2, 300), rng.integers(0, 2, 300)
+    fit, ev = _wide_states(rng, 300, yf), _wide_states(rng, 300, ye)
+    cfg = ProbeConfig(n_bootstrap=200, sequence=False)
+    dpi = dpi_from_states([ModelStates("m", "predgen", FakeStates(fit, yf), FakeStates(ev, ye))], config=cfg)
+    fig2 = dpi.results["m"]["token-PCA_2"]
+    sweep = sweep_arrays(fit, ev, yf, ye, [1, 2], config=cfg)
+    own = {c["name"]: c["cv_logloss"] for c in sweep.results[1].candidates}
+    theirs = {c["name"]: c["cv_logloss"] for c in fig2.candidates}
+    assert theirs and all(abs(own[name] - v) < 1e-9 for name, v in theirs.items())
+    assert fig2.detected and "probe_row_k" not in sweep.meta
+    p = paired_difference(sweep.results[1], fig2, n_boot=500)
+    assert p.ci_low <= 0 <= p.ci_high, (sweep.results[1].describe(), fig2.describe())

@@ -1,0 +1,129 @@
+"""Bootstrap of the probe's select-and-score step, so that intervals cover the candidate choice.
+
+The probe engine scores every candidate on every example (each value by a model that never saw
+the example), then chooses, for each scoring fold, the candidate with the best log-loss on the
+*other* folds and reports the chosen candidate's values. The example bootstrap alone treats that
+choice as fixed; but the choice is itself a function of the examples drawn, and at a few hundred
+examples it can fall either way between near-equal candidates. A container whose candidate set
+holds its part's then reads a little below its part in some fold assignments: selection noise, not
+information.
+
+:func:`reselect_draws` resamples the whole step: each draw resamples the scored examples with
+replacement, re-draws the folds where the folds only select (an explicit held-out set, whose
+candidates were fitted once on the fit set) or keeps each example's fitting fold (cross-fitting,
+where the fold decides which model scored it), re-chooses every fold's candidate on the resampled
+other folds (with the same one-standard-error rule for containers,
+:func:`mi_toolkit.estimators.probe.pick_candidate`) and scores. Several results on the same examples
+are drawn jointly (the same resampled examples and folds), so a paired difference's interval
+covers which examples were drawn, how they fell into folds and which candidate each fold chose.
+
+It does not refit the candidates: the variability of fitting on other rows enters through the
+examples' values (each scored by a model fitted without it), and that of the fitting folds of a
+cross-fit through ``ProbeConfig.repeats``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from predgen_core.errors import UserError
+
+
+@dataclass(frozen=True)
+class SelectionRecord:
+    """What one select-and-score step saw.
+
+    ``values`` ``(R, C, n)``: per repeat, per candidate (row 0 the label prior, all zeros), the value
+    ``log q(y_i|z_i) - log p(y_i)`` of each scored example; ``folds`` ``(R, n)``: the scoring fold
+    of each example; ``part_rows``: candidate rows that come from a part of a container;
+    ``y`` ``(n,)`` class codes (stratified fold re-draws); ``redraw``: the folds only select
+    (explicit held-out set) and are re-drawn in each bootstrap draw.
+    """
+
+    values: np.ndarray
+    folds: np.ndarray
+    part_rows: np.ndarray
+    y: np.ndarray
+    k: int
+    redraw: bool
+
+    @property
+    def n(self) -> int:
+        return int(self.values.shape[2])
+
+
+def stratified_folds(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n,)`` fold ids in ``0..k-1``: each class's examples shuffled and dealt round-robin, so each
+    fold holds about ``1/k`` of every class (as ``StratifiedKFold`` would)."""
+    folds = np.empty(len(y), dtype=int)
+    offset = 0
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        folds[rng.permutation(rows)] = (offset + np.arange(len(rows))) % k
+        offset += len(rows)
+    return folds
+
+
+def _pick(vi: np.ndarray, sums: np.ndarray, counts: np.ndarray, fb: np.ndarray, f: int,
+          part_rows: np.ndarray) -> int:
+    """The candidate fold ``f`` chooses on the other folds' rows: the best mean value, and a container's own
+    candidate only when it beats its parts' best by more than one standard error of the paired difference."""
+    m = counts.sum() - counts[f]
+    mean = (sums.sum(1) - sums[:, f]) / max(m, 1)
+    pick = int(np.argmax(mean))
+    if len(part_rows) == 0 or pick == 0 or pick in part_rows or m < 2:
+        return pick
+    best_part = int(part_rows[np.argmax(mean[part_rows])])
+    d = vi[pick, fb != f] - vi[best_part, fb != f]
+    return best_part if d.mean() <= d.std(ddof=1) / np.sqrt(len(d)) else pick
+
+
+def _one_draw(rec: SelectionRecord, idx: np.ndarray, new_folds: np.ndarray | None) -> float:
+    """The re-selected estimate of ``rec`` on the resampled rows ``idx``, averaged over its repeats."""
+    out = 0.0
+    n_rep = rec.values.shape[0]
+    for r in range(n_rep):
+        vi = rec.values[r][:, idx]                       # (C, n)
+        fb = (new_folds if rec.redraw else rec.folds[r])[idx]
+        onehot = np.zeros((len(idx), rec.k))
+        onehot[np.arange(len(idx)), fb] = 1.0
+        sums, counts = vi @ onehot, onehot.sum(0)        # (C, K), (K,)
+        out += sum(sums[_pick(vi, sums, counts, fb, f, rec.part_rows), f] for f in range(rec.k)) / len(idx)
+    return out / n_rep
+
+
+def check_joint(records: Sequence[SelectionRecord]) -> None:
+    """Records drawn jointly must score the same examples with the same labels and fold rule."""
+    first = records[0]
+    for rec in records[1:]:
+        if rec.n != first.n or rec.k != first.k or rec.redraw != first.redraw or not np.array_equal(rec.y, first.y):
+            raise UserError("a joint selection bootstrap needs results scored on the same examples with the same "
+                            "folds; estimate both with the same seed, pools and ProbeConfig.folds")
+
+
+def reselect_draws(records: Sequence[SelectionRecord], n_boot: int, seed: int) -> np.ndarray:
+    """``(n_boot, len(records))`` re-selected estimates, every record drawn on the same examples and folds."""
+    check_joint(records)
+    first = records[0]
+    rng = np.random.default_rng(seed + 15485863)
+    out = np.empty((n_boot, len(records)))
+    for b in range(n_boot):
+        idx = rng.integers(0, first.n, first.n)
+        # folds are dealt over the original examples, so the copies of one example share a fold and
+        # selection never sees a copy of the example it scores
+        new_folds = stratified_folds(first.y, first.k, rng) if first.redraw else None
+        out[b] = [_one_draw(rec, idx, new_folds) for rec in records]
+    return out
+
+
+def compatible(records: Sequence[SelectionRecord | None]) -> bool:
+    """Whether every result carries a record and they can be drawn jointly."""
+    if any(r is None for r in records):
+        return False
+    try:
+        check_joint(records)   # type: ignore[arg-type]
+    except UserError:
+        return False
+    return True
