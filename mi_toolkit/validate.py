@@ -9,6 +9,12 @@ import numpy as np
 
 from predgen_core.errors import UserError
 
+# entropy_nats and resolve_device live on the ground floor with the input types; re-exported here
+from mi_toolkit.ground import TokenStates, as_input, entropy_nats, resolve_device
+
+__all__ = ["Checked", "MIN_SAMPLES", "as_states", "check_config", "check_task", "concat_inputs", "entropy_nats",
+           "flat", "float_labels_as_classes", "load_array", "resolve_device", "tame_scale"]
+
 MIN_SAMPLES = 20
 # float labels whose values are all whole numbers, at most this many distinct, are read as classes
 MAX_FLOAT_CLASSES = 10
@@ -66,13 +72,6 @@ def _numeric(arr: np.ndarray, what: str) -> np.ndarray:
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise UserError(f"{what} has non-numeric dtype {arr.dtype}; pass integer or float values")
     return arr
-
-
-def entropy_nats(codes: np.ndarray) -> float:
-    """Plug-in entropy ``H(Y)`` of integer codes, in nats."""
-    p = np.bincount(codes) / len(codes)
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
 
 
 def check_task(z, y, what: str = "") -> Checked:
@@ -170,8 +169,6 @@ def tame_scale(z: Any) -> tuple[Any, str | None]:
     The estimators compute in float32 (about 3e38 at most, and squares overflow far earlier); an
     invertible per-column scaling leaves I(Y; Z) unchanged. Ordinary features (below the bound)
     are returned as they are. Returns ``(z, note or None)``."""
-    from mi_toolkit.estimators.views import TokenStates
-
     arr = z.z if isinstance(z, TokenStates) else z
     if not isinstance(arr, np.ndarray) or not np.issubdtype(arr.dtype, np.number) or arr.size == 0:
         return z, None
@@ -193,12 +190,10 @@ def tame_scale(z: Any) -> tuple[Any, str | None]:
 
 def as_states(Z: Any, mask: Any = None) -> Any:
     """The input as the estimators take it: an ``(N, d)`` / ``(N, n, d)`` array or
-    :class:`~mi_toolkit.estimators.views.TokenStates` (3-D with a mask, or given as such).
+    :class:`~mi_toolkit.ground.TokenStates` (3-D with a mask, or given as such).
 
     A list of ``(n_i, d)`` arrays of different lengths without a mask is refused: the
     padding would be read as tokens."""
-    from mi_toolkit.estimators.views import TokenStates, as_input
-
     if isinstance(Z, TokenStates):
         if mask is not None:
             raise UserError("TokenStates carry their own mask; do not pass mask= with them")
@@ -217,8 +212,6 @@ def as_states(Z: Any, mask: Any = None) -> Any:
 
 def flat(Z: Any) -> np.ndarray:
     """``(N, features)`` for the checks and the critic estimators (token states flattened, padding 0)."""
-    from mi_toolkit.estimators.views import TokenStates
-
     if isinstance(Z, TokenStates):
         return Z.z.reshape(len(Z.z), -1)
     return np.asarray(Z)
@@ -226,8 +219,6 @@ def flat(Z: Any) -> np.ndarray:
 
 def concat_inputs(a: Any, b: Any) -> Any:
     """Rows of ``a`` then rows of ``b`` (token states padded to the longer window)."""
-    from mi_toolkit.estimators.views import TokenStates
-
     if isinstance(a, TokenStates) != isinstance(b, TokenStates):
         raise UserError("the fit and held-out sets must both be token states or both be arrays")
     if isinstance(a, TokenStates):
@@ -251,18 +242,3 @@ def check_config(spec: Any, config: Any) -> None:
         return
     raise UserError(f"config {type(config).__name__} does not belong to estimator {spec.name!r}, which takes "
                     f"{spec.config_cls.__name__}; pass {spec.config_cls.__name__}(...) or no config")
-
-
-def resolve_device(device: str):
-    """``auto`` -> CUDA when available else CPU; ``cuda`` without CUDA is a :class:`UserError`."""
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UserError("--device cuda requested but CUDA is not available; use --device cpu or auto")
-        return torch.device(device)
-    raise UserError(f"unknown device {device!r}; choose one of: auto, cpu, cuda")

@@ -1,5 +1,6 @@
-"""The floor plan's targets (docs/ARCHITECTURE.md): no import cycle, small modules and functions,
-a light estimator package, no repeated blocks in the packages."""
+"""The floor plan's targets (docs/ARCHITECTURE.md): the layer contract (.importlinter, checked by
+import-linter), no import cycle, small modules and functions, a light estimator package and ground
+floor, no repeated blocks in the packages."""
 from __future__ import annotations
 
 import ast
@@ -70,12 +71,45 @@ def test_the_import_graph_of_the_packages_has_no_cycle():
     assert len(graph) > 40  # the walk saw the packages
 
 
-def test_the_measuring_layers_never_train():
-    """Only the workflow (predgen_mi) trains and then measures; mi_toolkit never drives training."""
-    known = _modules()
-    for name, path in known.items():
-        if name.startswith("mi_toolkit"):
-            assert "predgen_core.api" not in _imports(name, path, known), f"{name} imports the training API"
+def _lint_imports(config: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` (import-linter, part of the test extra) on ``config``, run from the repository root."""
+    script = Path(sys.executable).with_name("lint-imports")
+    if not script.exists():
+        pytest.fail("import-linter is not installed; pip install -e '.[test]' (it checks the layer contract)")
+    return subprocess.run([str(script), "--no-cache", "--no-logo", str(config)], capture_output=True, text=True,
+                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+
+
+def test_every_import_keeps_the_layer_contract():
+    """.importlinter: mi_toolkit's floors import only downwards (every top-level module on a floor), the
+    training package imports neither the toolkit nor the workflow, and no measuring floor trains."""
+    out = _lint_imports(REPO / ".importlinter")
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert "0 broken" in out.stdout and "3 kept" in out.stdout, out.stdout
+
+
+def test_the_contract_check_fails_on_a_broken_contract(tmp_path):
+    """The same run reports a contract the code breaks (the ground floor placed above the states)."""
+    text = (REPO / ".importlinter").read_text()
+    floors = "    states | estimators\n    validate\n    ground\n"
+    assert floors in text
+    broken = tmp_path / "broken.ini"
+    broken.write_text(text.replace(floors, "    ground\n    states | estimators\n    validate\n"))
+    out = _lint_imports(broken)
+    assert out.returncode != 0 and "BROKEN" in out.stdout
+    assert "mi_toolkit.states.representations -> mi_toolkit.ground" in out.stdout, out.stdout
+
+
+def test_the_ground_floor_is_light_and_names_the_training_poolings():
+    """mi_toolkit.ground imports no torch or scikit-learn, and its pooling names are the training heads'."""
+    code = ("import sys, mi_toolkit.ground as g; "
+            "print(sorted(m for m in ('torch', 'sklearn', 'transformers') if m in sys.modules), g.POOLINGS)")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    from predgen_core.methods.heads import POOLINGS
+
+    assert out.stdout.strip() == f"[] {POOLINGS}", out.stdout
 
 
 def test_no_module_or_function_is_too_long():

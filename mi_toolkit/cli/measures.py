@@ -49,13 +49,13 @@ def estimate_model_cmd(model: Path, dataset: str, *, split: str = "validation", 
     check_representation(representation, pooling, pca_axis)
     data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
                             outputs={"--json": json_out})
-    from mi_toolkit.measures.estimate import estimate_model
+    from mi_toolkit.measures.estimate import estimate_for
+    from mi_toolkit.measures.setting import Setting
     from mi_toolkit.states.representations import Representation
 
-    rep = Representation(representation, pooling, pca_k, pca_axis)
-    res, info = estimate_model(model, dataset, rep=rep, eval_split=split, fit_split=fit_split, layer=layer,
-                               data_dir=data_dir, max_samples=max_samples, estimator=estimator, seed=seed,
-                               device=device)
+    setting = Setting.from_options([model], dataset, split=split, fit_split=fit_split, layer=layer,
+                                   max_samples=max_samples, data_dir=data_dir, seed=seed, device=device)
+    res, info = estimate_for(setting, Representation(representation, pooling, pca_k, pca_axis), estimator=estimator)
     _print_result(res, info)
     if json_out:
         write_results_json(json_out, {**res.to_dict(), **info, "checkpoint": str(model)})
@@ -79,13 +79,15 @@ def pca_sweep_cmd(model: Model, dataset: Dataset,
     data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
                             outputs={"--output": output, "--json": json_out})
     from mi_toolkit.measures.fmt import fmt_result
-    from mi_toolkit.measures.sweep import parse_ks, pca_sweep
+    from mi_toolkit.measures.setting import Setting
+    from mi_toolkit.measures.sweep import parse_ks, pca_sweep_for
     from mi_toolkit.reports.sweep import write_sweep
 
-    res = pca_sweep(model, dataset, parse_ks(k), fit_split=fit_split, eval_split=split, layer=layer,
-                    data_dir=data_dir, max_samples=max_samples, axis=axis, estimator=estimator, seed=seed,
-                    device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool,
-                    match_lengths=not any_length_fit_pool)
+    setting = Setting.from_options([model], dataset, split=split, fit_split=fit_split, layer=layer,
+                                   max_samples=max_samples, eval_samples=eval_samples, data_dir=data_dir, seed=seed,
+                                   device=device, overlapping_fit_pool=overlapping_fit_pool,
+                                   any_length_fit_pool=any_length_fit_pool)
+    res = pca_sweep_for(setting, parse_ks(k), axis=axis, estimator=estimator, row_dim=row_dim)
     con = Console()
     for kk, r in zip(res.ks, res.results):
         con.print(f"k={kk:>3}  I(Y; PCA_k(Z)) = {fmt_result(r)} nats")
@@ -116,17 +118,19 @@ def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpo
     check_device(device)
     from mi_toolkit.measures.seeds import expand_groups  # numpy only: a seed group is a folder of checkpoints
 
-    refs = list(models) + list(more or [])
-    data_dir = check_inputs([c for c, _ in expand_groups(refs)], dataset, (fit_split, split), data_dir=data_dir,
+    expanded = expand_groups(list(models) + list(more or []))
+    data_dir = check_inputs([c for c, _ in expanded], dataset, (fit_split, split), data_dir=data_dir,
                             max_samples=max_samples, seed=seed, outputs={"--output": output, "--json": json_out})
-    from mi_toolkit.measures.dpi import dpi_report
+    from mi_toolkit.measures.dpi import dpi_for
     from mi_toolkit.measures.fmt import fmt_result
+    from mi_toolkit.measures.setting import Setting
     from mi_toolkit.reports.dpi import write_dpi
 
-    rep = dpi_report(refs, dataset, fit_split=fit_split, eval_split=split, layer=layer,
-                     data_dir=data_dir, max_samples=max_samples, pca_k=pca_k, estimator=estimator, seed=seed,
-                     device=device, row_dim=row_dim, eval_samples=eval_samples, disjoint=not overlapping_fit_pool,
-                     match_lengths=not any_length_fit_pool)
+    setting = Setting.from_options([c for c, _ in expanded], dataset, [g for _, g in expanded], split=split,
+                                   fit_split=fit_split, layer=layer, max_samples=max_samples,
+                                   eval_samples=eval_samples, data_dir=data_dir, seed=seed, device=device,
+                                   overlapping_fit_pool=overlapping_fit_pool, any_length_fit_pool=any_length_fit_pool)
+    rep = dpi_for(setting, pca_k=pca_k, estimator=estimator, row_dim=row_dim)
     con = Console()
     for name, r, x in rep.across():
         con.print(f"(b) {name:<12} {r:<14} {fmt_result(x)} nats")

@@ -21,7 +21,7 @@ import torch
 
 from mi_toolkit.estimators.probe_generative import GenerativeFamily, generative_families
 from mi_toolkit.estimators.probe_heads import fit_heads, predict_heads, stack_rows
-from mi_toolkit.estimators.probe_prep import transform
+from mi_toolkit.estimators.probe_prep import GridFamily, transform
 from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.estimators.views import ProbeCandidate
 
@@ -37,9 +37,10 @@ def split_log_prior(y: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ArrayFamily:
+class ArrayFamily(GridFamily):
     """One preprocessing and one head over a penalty grid (``hidden = 0``: logistic)."""
 
+    GRID = "penalties"
     prep: str
     k: int | None
     hidden: int
@@ -51,15 +52,6 @@ class ArrayFamily:
         pre = f"{self.prep}{self.k}" if self.k else self.prep
         head = f"mlp{self.hidden}(wd={self.penalties[g]:g})" if self.hidden else f"logreg(l2={self.penalties[g]:g})"
         return f"{pre}+{head}"
-
-    @property
-    def size(self) -> int:
-        """Grid values (candidates) in the family."""
-        return len(self.penalties)
-
-    def one(self, g: int) -> "ArrayFamily":
-        """The family of grid value ``g`` alone (a stand-alone candidate)."""
-        return replace(self, penalties=(self.penalties[g],))
 
     def score_splits(self, X: np.ndarray, y: np.ndarray, splits: list[Split], n_classes: int, seed: int,
                      device: torch.device, cache: dict) -> list[list[np.ndarray]]:

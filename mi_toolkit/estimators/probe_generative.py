@@ -34,7 +34,7 @@ from sklearn.naive_bayes import GaussianNB
 
 from predgen_core.registry import Registry
 
-from mi_toolkit.estimators.probe_prep import transform
+from mi_toolkit.estimators.probe_prep import GridFamily, transform
 from mi_toolkit.estimators.specs import ProbeConfig
 
 LOG_FLOOR = -50.0   # the engine's clip of log q(y_i | z_i): one wild example cannot read -inf
@@ -102,7 +102,7 @@ def fit_log_proba(head: GenerativeHead, value: Any, train: np.ndarray, y_train: 
 
 
 @dataclass(frozen=True)
-class GenerativeFamily:
+class GenerativeFamily(GridFamily):
     """One preprocessing view and one generative head over its grid (each grid value one candidate)."""
 
     prep: str
@@ -114,15 +114,6 @@ class GenerativeFamily:
     def member_name(self, g: int) -> str:
         pre = f"{self.prep}{self.k}" if self.k else self.prep
         return f"{pre}+{HEADS.get(self.head).label(self.grid[g])}"
-
-    @property
-    def size(self) -> int:
-        """Grid values (candidates) in the family."""
-        return len(self.grid)
-
-    def one(self, g: int) -> "GenerativeFamily":
-        """The family of grid value ``g`` alone (a stand-alone candidate)."""
-        return replace(self, grid=(self.grid[g],))
 
     def score_splits(self, X: np.ndarray, y: np.ndarray, splits: Sequence[Split], n_classes: int, seed: int,
                      device: torch.device, cache: dict) -> list[list[np.ndarray]]:

@@ -64,3 +64,20 @@ def transform(X: np.ndarray, prep: str, k: int | None, split_id: int, split: Spl
 def has_heavy_tails(X: np.ndarray, limit: float = 3.0) -> bool:
     """Whether some feature has excess kurtosis above ``limit`` (label-free, so it may look at all rows)."""
     return bool((excess_kurtosis(X) > limit).any())
+
+
+class GridFamily:
+    """What every candidate family shares: a grid of head settings (field ``GRID``), one candidate each."""
+
+    GRID = "grid"
+
+    @property
+    def size(self) -> int:
+        """Grid values (candidates) in the family."""
+        return len(getattr(self, self.GRID))
+
+    def one(self, g: int) -> Any:
+        """The family of grid value ``g`` alone (a stand-alone candidate)."""
+        from dataclasses import replace
+
+        return replace(self, **{self.GRID: (getattr(self, self.GRID)[g],)})

@@ -45,9 +45,10 @@ from mi_toolkit.measures.compare import Comparison, adjust, compare
 from mi_toolkit.measures.conditional import conditional_from_results
 from mi_toolkit.measures.fmt import fmt_result, shown_below_zero
 from mi_toolkit.measures.seeds import MIN_SEEDS, expand_groups, method_table, per_seed_values
-from mi_toolkit.measures.pools import Pools, check_same_setting, draw_pools
-from mi_toolkit.states import checkpoints as ck
-from mi_toolkit.states.extract import HiddenStates, extract
+from mi_toolkit.measures.pools import Pools
+# ModelStates and check_groups live with the Setting that reads them; importable from here as before
+from mi_toolkit.measures.setting import ModelStates, Setting, check_groups  # noqa: F401
+from mi_toolkit.states.extract import HiddenStates
 from mi_toolkit.states.pca import reduce_rows, token_pca_all
 from mi_toolkit.states.representations import labels_array, plugin_entropy, pooled_rows, token_states
 
@@ -58,18 +59,6 @@ ROW_K = 64   # R's own probe candidates read each row reduced to this many princ
 
 def pca_name(k: int) -> str:
     return f"token-PCA_{k}"
-
-
-@dataclass
-class ModelStates:
-    """One model's states on the fit and evaluation pools."""
-
-    name: str
-    method: str
-    fit: HiddenStates
-    eval: HiddenStates
-    pooling: str = "last"
-    group: str | None = None   # the seed group (one method's training runs) this checkpoint belongs to
 
 
 @dataclass
@@ -293,25 +282,14 @@ def over_seeds(rep: DPIReport) -> None:
     rep.seed_readings, rep.seed_comparisons = method_table(values, pairs)
 
 
-def check_groups(infos: Sequence[Any], group_of: Sequence[str | None]) -> None:
-    """A group of seeds is one method's training runs: one line when a group mixes methods."""
-    methods: dict[str, set[str]] = {}
-    for info, group in zip(infos, group_of):
-        if group:
-            methods.setdefault(group, set()).add(ck.method_name(info))
-    for group, found in methods.items():
-        if len(found) > 1:
-            raise UserError(f"the seed group {group} mixes methods ({', '.join(sorted(found))}); put each method's "
-                            "seeds in a folder of its own")
-
-
 def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: str = "train",
                eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
                max_samples: int | None = None, pca_k: int = 2, estimator: str | None = None, seed: int = 0,
                device: str = "auto", progress: bool = True, row_dim: int | None = None,
                eval_samples: int | None = None, disjoint: bool = True,
                match_lengths: bool = True) -> DPIReport:
-    """Draw the pools, extract (cached) states of each checkpoint and build the report.
+    """:func:`dpi_for` on the :class:`~mi_toolkit.measures.setting.Setting` of these arguments (kept for callers
+    that pass them one by one); a folder of one method's seeds or a quoted glob is a seed group.
 
     ``max_samples``: fit-pool size (and evaluation-pool size unless ``eval_samples`` is given;
     None: the whole split). ``disjoint=False`` forces a fit pool that may overlap the LMs'
@@ -319,26 +297,21 @@ def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: st
     the evaluation pool's lengths (:func:`~mi_toolkit.measures.pools.draw_pools`).
     """
     expanded = expand_groups(checkpoints)
-    checkpoints, group_of = [c for c, _ in expanded], [g for _, g in expanded]
-    infos = [ck.describe(p) for p in checkpoints]
-    check_same_setting(infos, dataset)
-    check_groups(infos, group_of)
-    task = ck.task_for(infos[0], dataset)
-    fit_ex, eval_ex, pools = draw_pools(checkpoints, task, fit_split=fit_split, eval_split=eval_split,
-                                        n_fit=max_samples, n_eval=eval_samples or max_samples, seed=seed,
-                                        data_dir=data_dir, disjoint=disjoint, match_lengths=match_lengths)
-    models, names = [], set()
-    common = dict(data_dir=data_dir, seed=seed, progress=progress)
-    for path, info, group in zip(checkpoints, infos, group_of):
-        name = ck.method_name(info) if ck.method_name(info) not in names else Path(path).name
-        name = f"{group}/{Path(path).name}" if group else name
-        names.add(name)
-        models.append(ModelStates(name, ck.method_name(info),
-                                  extract(path, dataset, fit_split, layer, examples=fit_ex, **common),
-                                  extract(path, dataset, eval_split, layer, examples=eval_ex, **common), info.pooling,
-                                  group))
-    meta = {"dataset": dataset, "fit_split": fit_split, "eval_split": eval_split, "layer": layer, "seed": seed,
-            "max_samples": max_samples, "checkpoints": [str(p) for p in checkpoints],
-            "used": {m.name: m.eval.used for m in models}}
-    return dpi_from_states(models, pca_k=pca_k, estimator=estimator, seed=seed, device=device, meta=meta,
-                           row_dim=row_dim, pools=pools)
+    setting = Setting([c for c, _ in expanded], dataset, fit_split=fit_split, eval_split=eval_split,
+                      n_fit=max_samples, n_eval=eval_samples, layer=layer, seed=seed, device=device,
+                      data_dir=data_dir, disjoint=disjoint, match_lengths=match_lengths,
+                      groups=[g for _, g in expanded], progress=progress)
+    return dpi_for(setting, pca_k=pca_k, estimator=estimator, row_dim=row_dim)
+
+
+def dpi_for(setting: Setting, *, pca_k: int = 2, estimator: str | None = None, row_dim: int | None = None,
+            config: Any = None) -> DPIReport:
+    """The DPI report of every model of ``setting``: its pools and states (:meth:`Setting.read`), every
+    representation estimated, compared pairwise and judged; ``meta["setting"]`` records the setting."""
+    reading = setting.read()
+    meta = {"dataset": setting.dataset, "fit_split": setting.fit_split, "eval_split": setting.eval_split,
+            "layer": setting.layer, "seed": setting.seed, "max_samples": setting.n_fit,
+            "checkpoints": [str(p) for p in setting.models], "used": {m.name: m.eval.used for m in reading.models},
+            "setting": setting.to_dict()}
+    return dpi_from_states(reading.models, pca_k=pca_k, estimator=estimator, seed=setting.seed,
+                           device=setting.device, config=config, meta=meta, row_dim=row_dim, pools=reading.pools)

@@ -1,7 +1,9 @@
 """MI of one representation on fixed splits: the critic fits on one split, reports on another.
 
 :func:`estimate_split` fits critics on the fit split and reports on the evaluation
-split (not a random split of one pool), as ``mi estimate --model`` promises.
+split (not a random split of one pool), as ``mi estimate --model`` promises. :func:`estimate_for` reads a
+model's states through its :class:`~mi_toolkit.measures.setting.Setting`, so its fit pool leaves out the
+model's training examples and follows the evaluation pool's lengths, as ``mi dpi`` and ``mi pca-sweep`` do.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from mi_toolkit.api import estimate_many
-from mi_toolkit.states.extract import extract
+from mi_toolkit.measures.setting import Setting
 from mi_toolkit.states.representations import Representation, build, labels_array, plugin_entropy
 
 
@@ -28,16 +30,28 @@ def estimate_model(checkpoint: Any, dataset: str, *, rep: Representation | None 
                    fit_split: str = "train", layer: int = -1, data_dir: str | None = None,
                    max_samples: int | None = None, estimator: str | None = None, seed: int = 0,
                    device: str = "auto", progress: bool = True):
-    """I(Y; representation of ``checkpoint``'s states): critic fitted on ``fit_split``, reported on
-    ``eval_split``. Returns ``(MIResult, info)`` with ``info`` saying what was measured."""
+    """:func:`estimate_for` on the :class:`~mi_toolkit.measures.setting.Setting` of these arguments (kept for
+    callers that pass them one by one). Returns ``(MIResult, info)``."""
+    setting = Setting([checkpoint], dataset, fit_split=fit_split, eval_split=eval_split, n_fit=max_samples,
+                      layer=layer, seed=seed, device=device, data_dir=data_dir, progress=progress)
+    return estimate_for(setting, rep, estimator=estimator)
+
+
+def estimate_for(setting: Setting, rep: Representation | None = None, *, estimator: str | None = None,
+                 config: Any = None) -> tuple[Any, dict[str, Any]]:
+    """I(Y; representation of the one model of ``setting``): critic fitted on its fit pool (disjoint from the
+    model's training examples, drawn like the evaluation pool, as every model measure draws it), reported on
+    its evaluation pool. Returns ``(MIResult, info)`` with ``info`` saying what was measured: the
+    representation, the pools and the setting."""
     rep = rep or Representation()
-    common = dict(data_dir=data_dir, max_samples=max_samples, seed=seed, progress=progress)
-    fit = extract(checkpoint, dataset, fit_split, layer, **common)
-    ev = extract(checkpoint, dataset, eval_split, layer, **common)
+    reading = setting.read()
+    fit, ev = reading.only.fit, reading.only.eval
     zf, ze = build(rep, fit, ev)
-    res = estimate_split([(zf, labels_array(fit.labels), ze, labels_array(ev.labels))], estimator, seed=seed,
-                         device=device)[0]
-    info = {"representation": rep.label, "tokens_used": ev.used, "dataset": dataset, "fit_split": fit_split,
-            "eval_split": eval_split, "layer": layer, "max_samples": max_samples,
-            "method": ev.manifest.get("meta", {}).get("method"), "ceiling_eval": plugin_entropy(ev.labels)}
+    res = estimate_split([(zf, labels_array(fit.labels), ze, labels_array(ev.labels))], estimator,
+                         seed=setting.seed, device=setting.device, config=config)[0]
+    info = {"representation": rep.label, "tokens_used": ev.used, "dataset": setting.dataset,
+            "fit_split": setting.fit_split, "eval_split": setting.eval_split, "layer": setting.layer,
+            "max_samples": setting.n_fit, "method": ev.manifest.get("meta", {}).get("method"),
+            "ceiling_eval": plugin_entropy(ev.labels), "pools": reading.pools.to_dict(),
+            "warnings": reading.pools.warnings, "setting": setting.to_dict()}
     return res, info

@@ -17,23 +17,21 @@ difference on the same evaluation examples, Holm-corrected over the sweep.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from predgen_core.errors import UserError
 from predgen_core.methods.heads import POOLINGS
-from predgen_core.methods.reading import check_layer
 
 from mi_toolkit.estimators.probe_batch import batchable, probe_held_out_many
 from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.measures import compare as cmp
 from mi_toolkit.measures.estimate import estimate_split
 from mi_toolkit.measures.fmt import fmt_result, shown_below_zero
-from mi_toolkit.measures.pools import draw_pools
+from mi_toolkit.measures.setting import FOLDS, Setting
 from mi_toolkit.states import checkpoints as ck
-from mi_toolkit.states.extract import HiddenStates, extract_layers
+from mi_toolkit.states.extract import HiddenStates
 from mi_toolkit.states.pca import reduce_rows
 from mi_toolkit.states.representations import labels_array, plugin_entropy
 from mi_toolkit.validate import check_task, resolve_device, tame_scale
@@ -96,30 +94,37 @@ def layer_sweep(model: Any, dataset: str, layers: str | Sequence[int] = "all", *
                 max_samples: int | None = None, estimator: str | None = None, seed: int = 0,
                 device: str = "auto", progress: bool = True, row_dim: int | None = None,
                 config: Any = None) -> LayerSweepResult:
-    """Extract (one pass, cached) and estimate every requested layer of ``model`` on ``dataset``.
+    """:func:`layer_sweep_for` on the :class:`~mi_toolkit.measures.setting.Setting` of these arguments (kept
+    for callers that pass them one by one).
 
     ``model``: anything ``--model`` takes (checkpoint, transformers folder, registered name, hub id).
     """
+    setting = Setting([model], dataset, fit_split=fit_split, eval_split=eval_split, n_fit=max_samples, seed=seed,
+                      device=device, data_dir=data_dir, folds=getattr(config, "folds", FOLDS), progress=progress)
+    return layer_sweep_for(setting, layers, pooling=pooling, estimator=estimator, row_dim=row_dim, config=config)
+
+
+def layer_sweep_for(setting: Setting, layers: str | Sequence[int] = "all", *, pooling: str | None = None,
+                    estimator: str | None = None, row_dim: int | None = None, config: Any = None) -> LayerSweepResult:
+    """Extract (one pass, cached) and estimate every requested layer of the one model of ``setting`` on its
+    pools (:meth:`Setting.read`: a fit pool disjoint from the model's training examples, drawn like the
+    evaluation pool); ``meta["setting"]`` records the setting, at the layers read."""
     if pooling is not None and pooling not in POOLINGS:
         raise UserError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
+    model = setting.check().models[0]
     depth = model_depth(model)
     chosen = parse_layers(layers, depth)
-    info = ck.describe(model)
     pooling = pooling or ck.default_pooling(model)  # the architecture's: last for decoders, first for encoders
-    # the pools every measure uses: a fit pool disjoint from the model's training examples, drawn
-    # like the evaluation pool (measures.pools)
-    fit_ex, eval_ex, pools = draw_pools([model], ck.task_for(info, dataset), fit_split=fit_split,
-                                        eval_split=eval_split, n_fit=max_samples, n_eval=max_samples, seed=seed,
-                                        data_dir=data_dir)
-    common = dict(data_dir=data_dir, seed=seed, progress=progress)
-    fit = extract_layers(model, dataset, fit_split, chosen, examples=fit_ex, **common)
-    ev = extract_layers(model, dataset, eval_split, chosen, examples=eval_ex, **common)
+    at_layers = setting.with_layer(chosen)
+    reading = at_layers.read()
+    fit, ev, info = reading.only.fit, reading.only.eval, reading.only.info
     meta = {"model": ck.identity(info)[0], "model_kind": getattr(info, "kind", "checkpoint"),
-            "method": ck.method_name(info), "dataset": dataset, "fit_split": fit_split, "eval_split": eval_split,
-            "max_samples": max_samples, "n_layers": depth, "row_dim": row_dim, "tokens_used": ev.used,
-            "pools": pools.to_dict(), "warnings": pools.warnings}
-    return sweep_layer_states(fit, ev, chosen, pooling=pooling, estimator=estimator, seed=seed, device=device,
-                              row_dim=row_dim, config=config, meta=meta)
+            "method": ck.method_name(info), "dataset": setting.dataset, "fit_split": setting.fit_split,
+            "eval_split": setting.eval_split, "max_samples": setting.n_fit, "n_layers": depth, "row_dim": row_dim,
+            "tokens_used": ev.used, "pools": reading.pools.to_dict(), "warnings": reading.pools.warnings,
+            "setting": at_layers.to_dict()}
+    return sweep_layer_states(fit, ev, chosen, pooling=pooling, estimator=estimator, seed=setting.seed,
+                              device=setting.device, row_dim=row_dim, config=config, meta=meta)
 
 
 def sweep_layer_states(fit: HiddenStates, ev: HiddenStates, layers: Sequence[int], *, pooling: str = "last",

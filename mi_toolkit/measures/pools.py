@@ -72,13 +72,13 @@ def _training(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_same_setting(infos: Sequence[Any], dataset: str) -> None:
-    """One ``mi dpi`` compares checkpoints of one task and one base model; else a one-line error."""
+    """One report compares checkpoints of one task and one base model; else a one-line error."""
     for key, what in (("task", "task"), ("base_model", "base model")):
         seen = {str(i.manifest.get(key)): str(i.path) for i in infos}
         if len(seen) > 1:
             listed = ", ".join(f"{v} ({Path(p).name})" for v, p in seen.items())
             raise UserError(f"these checkpoints differ in {what}: {listed}; compare checkpoints of one {what} "
-                            f"in one mi dpi (run it once per {what})")
+                            f"in one report (run it once per {what})")
     del dataset  # the dataset is checked against each checkpoint's task by extract (compatible_task)
 
 
@@ -117,12 +117,13 @@ def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, *, split: str, 
              split_flag: str = "--fit-split") -> tuple[list[Any], dict[str, Any], dict, list[str]]:
     """``(examples, fit summary, per-model training summaries, warnings)``: a seeded (stratified) draw of
     ``n`` examples of ``split`` after removing every checkpoint's training examples (``disjoint``);
-    with ``like`` (the evaluation examples) the draw follows their length distribution. ``split_flag``:
+    with ``like`` (the evaluation examples) the draw follows their length distribution. ``checkpoints``:
+    model references, loaded models or their descriptions (``ModelInfo``). ``split_flag``:
     the command's option naming ``split``, for the advice when nothing is left."""
     trained: set[str] = set()
     lm: dict[str, dict[str, Any]] = {}
     for c in checkpoints:
-        info = ck.describe(c)
+        info = _described(c)
         texts, summary = training_texts(info, task, data_dir)
         trained |= texts
         lm[_unique(lm, ck.method_name(info), Path(str(ck.checkpoint_path(c))).name)] = summary
@@ -196,6 +197,12 @@ def draw_pools(checkpoints: Sequence[str | Path | Any], task: Any, *, fit_split:
                                           data_dir=data_dir, disjoint=disjoint, like=like)
     return fit, ev, Pools(lm, summary, {"split": eval_split, "n": len(ev), "seed": seed,
                                         "median_words": _median_words(ev)}, warnings)
+
+
+def _described(model: Any) -> Any:
+    """A model's description (:func:`~mi_toolkit.states.checkpoints.describe`); one already made passes
+    (a Setting describes each model once and hands its descriptions on)."""
+    return model if isinstance(model, ck.ModelInfo) else ck.describe(model)
 
 
 def _unique(seen: dict, name: str, fallback: str) -> str:

@@ -21,9 +21,8 @@ from predgen_core.errors import UserError
 from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.compare import Comparison, adjust, compare
 from mi_toolkit.measures.fmt import fmt_result
-from mi_toolkit.measures.pools import draw_pools
-from mi_toolkit.states import checkpoints as ck
-from mi_toolkit.states.extract import HiddenStates, extract
+from mi_toolkit.measures.setting import Setting
+from mi_toolkit.states.extract import HiddenStates
 from mi_toolkit.states.pca import FeaturePCA, reduce_rows, token_pca_all
 from mi_toolkit.states.representations import labels_array, plugin_entropy
 
@@ -165,17 +164,23 @@ def pca_sweep(checkpoint: Any, dataset: str, ks: Sequence[int], *, fit_split: st
               seed: int = 0, device: str = "auto", progress: bool = True, row_dim: int | None = None,
               eval_samples: int | None = None, disjoint: bool = True,
               match_lengths: bool = True) -> SweepResult:
-    """Draw the pools (fit pool disjoint from the LM's training examples), extract (cached) states of
-    ``checkpoint`` on both and sweep over ``ks``."""
-    task = ck.task_for(ck.describe(checkpoint), dataset)
-    fit_ex, eval_ex, pools = draw_pools([checkpoint], task, fit_split=fit_split, eval_split=eval_split,
-                                        n_fit=max_samples, n_eval=eval_samples or max_samples, seed=seed,
-                                        data_dir=data_dir, disjoint=disjoint, match_lengths=match_lengths)
-    common = dict(data_dir=data_dir, seed=seed, progress=progress)
-    fit = extract(checkpoint, dataset, fit_split, layer, examples=fit_ex, **common)
-    ev = extract(checkpoint, dataset, eval_split, layer, examples=eval_ex, **common)
-    res = sweep_states(fit, ev, ks, axis=axis, estimator=estimator, seed=seed, device=device, row_dim=row_dim,
-                       meta={"checkpoint": str(checkpoint), "dataset": dataset, "fit_split": fit_split,
-                             "eval_split": eval_split, "layer": layer, "max_samples": max_samples,
-                             "pools": pools.to_dict(), "warnings": pools.warnings})
-    return res
+    """:func:`pca_sweep_for` on the :class:`~mi_toolkit.measures.setting.Setting` of these arguments (kept for
+    callers that pass them one by one): the pools (fit pool disjoint from the LM's training examples), the
+    (cached) states of ``checkpoint`` on both, and the sweep over ``ks``."""
+    setting = Setting([checkpoint], dataset, fit_split=fit_split, eval_split=eval_split, n_fit=max_samples,
+                      n_eval=eval_samples, layer=layer, seed=seed, device=device, data_dir=data_dir,
+                      disjoint=disjoint, match_lengths=match_lengths, progress=progress)
+    return pca_sweep_for(setting, ks, axis=axis, estimator=estimator, row_dim=row_dim)
+
+
+def pca_sweep_for(setting: Setting, ks: Sequence[int], *, axis: str = "token", estimator: str | None = None,
+                  row_dim: int | None = None, config: Any = None) -> SweepResult:
+    """The sweep over ``ks`` of the one model of ``setting`` (:meth:`Setting.read`: its pools and states);
+    ``meta["setting"]`` records the setting."""
+    reading = setting.read()
+    m = reading.only
+    meta = {"checkpoint": str(setting.models[0]), "dataset": setting.dataset, "fit_split": setting.fit_split,
+            "eval_split": setting.eval_split, "layer": setting.layer, "max_samples": setting.n_fit,
+            "pools": reading.pools.to_dict(), "warnings": reading.pools.warnings, "setting": setting.to_dict()}
+    return sweep_states(m.fit, m.eval, ks, axis=axis, estimator=estimator, seed=setting.seed, device=setting.device,
+                        row_dim=row_dim, config=config, meta=meta)

@@ -24,10 +24,9 @@ import numpy as np
 from predgen_core.errors import UserError
 from predgen_core.methods.heads import POOLINGS
 
-from mi_toolkit.estimators.views import TokenStates
+from mi_toolkit.ground import TokenStates, entropy_nats
 from mi_toolkit.states.extract import HiddenStates
 from mi_toolkit.states.pca import AXES, FeaturePCA, token_pca_all
-from mi_toolkit.validate import entropy_nats
 
 KINDS = ("full", "token-pca", "pooled", "full+pooled")
 

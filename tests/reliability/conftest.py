@@ -85,7 +85,7 @@ def env(tmp_path_factory) -> dict[str, Path]:
     from predgen_core.api import TrainConfig, train
 
     root = tmp_path_factory.mktemp("reliability")
-    data = write_stsb(write_sst2(root / "data", n=24))
+    data = write_stsb(write_sst2(root / "data", n=24, unique=True))
     out = {"root": root, "data": data}
     for key, method, dataset in [("pg", "predgen", "sst2"), ("pred", "predictor", "sst2"), ("reg", "generator", "stsb")]:
         out[key] = train(TrainConfig(method=method, dataset=dataset, model="tiny-llama", output_dir=str(root / key),

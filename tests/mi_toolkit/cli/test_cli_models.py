@@ -22,6 +22,8 @@ def setup(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("cli")
     data = write_sst2(root / "data", n=60)
+    # distinct sentences the LMs never saw: a fit pool for the commands that leave out training sentences
+    write_sst2(root / "unseen", n=60, unique=True)
     ckpts = {}
     for method in ("predictor", "predgen"):
         ckpts[method] = train(TrainConfig(method=method, dataset="sst2", model="tiny-llama", output_dir=str(root / method),
@@ -37,7 +39,7 @@ def run(*args):
 def test_estimate_model_writes_the_array_mode_keys(setup):
     root, data, ckpts = setup
     out = root / "est.json"
-    r = run("estimate", "--model", ckpts["predgen"], "--dataset", "sst2", "--data-dir", data, "--json", out)
+    r = run("estimate", "--model", ckpts["predgen"], "--dataset", "sst2", "--data-dir", root / "unseen", "--json", out)
     assert r.exit_code == 0, r.output
     d = json.loads(out.read_text())
     assert ARRAY_MODE_KEYS <= set(d) and d["n_test"] == 60 and d["tokens_used"] == "prompt+generated"
@@ -55,7 +57,7 @@ def test_estimate_model_writes_the_array_mode_keys(setup):
 def test_bad_inputs_exit_2_with_one_line(setup, extra, message):
     root, data, ckpts = setup
     cmd, *rest = extra
-    r = run(cmd, "--model", ckpts["predgen"], *rest, "--data-dir", data)
+    r = run(cmd, "--model", ckpts["predgen"], *rest, "--data-dir", root / "unseen")
     assert r.exit_code == 2, r.output
     assert message in " ".join(r.output.split()) and "Traceback" not in r.output
 

@@ -52,6 +52,9 @@ def test_layer_sweep_reads_every_layer_once_and_estimates_each(data, monkeypatch
     assert doc["meta"]["pools"]["fit"]["disjoint"] and doc["meta"]["pools"]["fit"]["n"] == 40
     # (40 of 40 train rows: the whole split, so there is nothing to draw to the evaluation lengths)
     assert doc["meta"]["pools"]["fit"]["length_matched"] is False and doc["meta"]["pools"]["eval"]["n"] == 40
+    # the setting it was read in, as provenance: the layers read, the pools' sizes and splits
+    assert doc["meta"]["setting"]["layer"] == [0, 1, 2] and doc["meta"]["setting"]["n_fit"] == 40
+    assert doc["meta"]["setting"]["models"] == ["tiny-llama"] and doc["meta"]["setting"]["fit_split"] == "train"
     assert {c["b"] for c in doc["comparisons"]} == {f"layer {x}" for x in res.layers if x != res.best}
     page = layers_html(res)
     assert "Layer sweep" in page and "plotly" in page and "Holm" in page
