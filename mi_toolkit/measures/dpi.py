@@ -44,7 +44,7 @@ from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.compare import Comparison, adjust, compare
 from mi_toolkit.measures.conditional import conditional_from_results
 from mi_toolkit.measures.fmt import fmt_result, shown_below_zero
-from mi_toolkit.measures.seeds import MIN_SEEDS, expand_groups, method_table, per_seed_values
+from mi_toolkit.measures.seeds import MIN_SEEDS, expand_groups, method_table, per_seed_values, unfinished_seeds
 from mi_toolkit.measures.pools import Pools
 # ModelStates and check_groups live with the Setting that reads them; importable from here as before
 from mi_toolkit.measures.setting import ModelStates, Setting, check_groups  # noqa: F401
@@ -301,7 +301,23 @@ def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: st
                       n_fit=max_samples, n_eval=eval_samples, layer=layer, seed=seed, device=device,
                       data_dir=data_dir, disjoint=disjoint, match_lengths=match_lengths,
                       groups=[g for _, g in expanded], progress=progress)
-    return dpi_for(setting, pca_k=pca_k, estimator=estimator, row_dim=row_dim)
+    rep = dpi_for(setting, pca_k=pca_k, estimator=estimator, row_dim=row_dim)
+    name_unfinished(rep, {str(c): unfinished_seeds(c) for c in checkpoints})
+    return rep
+
+
+def name_unfinished(rep: DPIReport, unfinished: dict[str, list[str]]) -> None:
+    """Name the seed folders of each group that hold no finished checkpoint, and say how many seeds each
+    group's mean stands on (``meta["unfinished_seeds"]``, and a line of the verdicts)."""
+    missing = {g: v for g, v in unfinished.items() if v}
+    if not rep.groups:
+        return
+    counts = Counter(rep.groups.values())
+    rep.meta["unfinished_seeds"] = missing
+    line = "; ".join(f"{g}: {n} seed{'s' if n != 1 else ''}" for g, n in counts.items())
+    left = "; ".join(f"{Path(g).name}: {', '.join(v)}" for g, v in missing.items())
+    rep.verdicts.append(f"Each mean over seeds stands on {line}" +
+                        (f" (left out, no finished checkpoint: {left})" if left else ""))
 
 
 def dpi_for(setting: Setting, *, pca_k: int = 2, estimator: str | None = None, row_dim: int | None = None,

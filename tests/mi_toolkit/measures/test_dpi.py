@@ -191,6 +191,14 @@ def test_seed_groups_give_method_readings_and_verdicts_over_seeds(tmp_path):
     assert len(expand_groups([str(tmp_path / "pg" / "seed-*")])) == 2
     with pytest.raises(UserError, match="matches no checkpoint"):
         expand_groups([str(tmp_path / "nothing-*")])
+    # a seed that failed to train is named, and the report says how many seeds each mean stands on
+    from mi_toolkit.measures.dpi import name_unfinished
+
+    (tmp_path / "pg" / "seed-2.trainer").mkdir()
+    name_unfinished(rep, {str(tmp_path / "pg"): ["seed-2.trainer"], str(tmp_path / "pred"): []})
+    assert rep.verdicts[-1] == ("Each mean over seeds stands on pred: 3 seeds; pg: 3 seeds "
+                                "(left out, no finished checkpoint: pg: seed-2.trainer)")
+    assert rep.meta["unfinished_seeds"] == {str(tmp_path / "pg"): ["seed-2.trainer"]}
 
 
 def test_a_seed_group_mixing_methods_is_one_line():
