@@ -3,7 +3,8 @@
 Packages (docs/ARCHITECTURE.md): ``estimators`` (arrays in, estimates out),
 ``states`` (checkpoints, extraction, PCA, representations), ``measures`` (result
 objects), ``reports`` (HTML and console), ``cli`` (the ``mi`` command). The old flat
-module paths (``mi_toolkit.dpi`` ...) still import, with a DeprecationWarning.
+module paths of before that layout (``mi_toolkit.dpi``, ``mi_toolkit.extract`` as a module, ...) are gone:
+import from the packages above.
 
 The public names load on first use (module ``__getattr__``), so ``import mi_toolkit`` (and the
 ``mi`` command, which checks its arguments before any work) costs no torch or scikit-learn:
@@ -17,10 +18,6 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-
-from mi_toolkit import _moved  # noqa: E402
-
-_moved.install()
 
 # public name -> (module, attribute): imported on first access, then kept in the package's namespace
 _LAZY: dict[str, tuple[str, str]] = {

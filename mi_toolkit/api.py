@@ -1,6 +1,7 @@
 """Public API: :func:`estimate`, :func:`estimate_many` (batched critics) and :func:`fit_critic`."""
 from __future__ import annotations
 
+import inspect
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -13,6 +14,7 @@ from predgen_core.errors import UserError
 from predgen_core.progress import Phase
 
 from mi_toolkit.estimators import ESTIMATORS, EstimatorSpec, MIResult, default_estimator
+from mi_toolkit.estimators.companion import companion_estimate
 from mi_toolkit.estimators.evaluate import BOOTSTRAP_NOTE, KNN_NOTE, evaluate_critics, evaluate_knn
 from mi_toolkit.estimators.probe import probe_result, resolve_parts
 from mi_toolkit.estimators.train import Prepared, prepare, train_critics
@@ -31,7 +33,7 @@ def estimate(Z, Y, estimator: str | None = None, *, config: Any = None, seed: in
     ``(N,)`` (discrete) or float ``(N,)`` / ``(N, k)`` (continuous). ``estimator=None``
     picks the documented default for the kind of ``Y``.
 
-    ``contains`` (``probe`` only): the parts ``Z`` contains, ``{name: part}``, each an input
+    ``contains`` (``probe`` and ``binned``): the parts ``Z`` contains, ``{name: part}``, each an input
     with the same rows or a function of ``Z`` (e.g. ``lambda Z: Z[:, -576:]``); their
     candidates join ``Z``'s, so ``Z`` cannot read below a part except by selection noise.
 
@@ -148,8 +150,8 @@ def _choose_estimators(checked: list[Checked], estimator: str | None, config: An
         if spec.family == "probe" and not all(c.discrete for c, n in zip(checked, names) if n == name):
             raise UserError("estimator 'probe' reads discrete (integer) labels; for a continuous target "
                             "choose a continuous estimator (see mi estimate --help)")
-    if contains is not None and any(c and specs[n].family != "probe" for c, n in zip(contains, names)):
-        raise UserError("contains= is a probe option (nesting by construction); use estimator='probe' with it")
+    if contains is not None and any(c and not _nests(specs[n]) for c, n in zip(contains, names)):
+        raise UserError("contains= is an option of probe and binned (nesting by construction); use one of them")
     return names, specs
 
 
@@ -168,9 +170,37 @@ def _run_group(spec: EstimatorSpec, cfg: Any, checked: list[Checked], inputs: li
         return [ticked(probe_result(resolve_parts(z, p, len(c.y)), c.y, len(c.classes), cfg, seed, dev, n_fit))
                 for c, z, p in zip(checked, inputs, parts)]
     if spec.family == "direct":  # the estimator does its own split or cross-fit
-        return [ticked(spec.run(c, cfg, seed, n_fit)) for c in checked]
+        return [ticked(_with_companion(spec.run(c, cfg, seed, n_fit, **_direct_options(spec, z, p, len(c.y), dev)),
+                                       cfg, c, seed, n_fit, dev))
+                for c, z, p in zip(checked, inputs, parts)]
     results, *_ = _neural_group(spec, cfg, checked, dev, seed, test_size, n_fit=n_fit)
     return [ticked(r) for r in results]
+
+
+def _nests(spec: EstimatorSpec) -> bool:
+    """Whether an estimator reads ``contains=`` parts: the probe, and a direct one whose ``run`` takes ``parts``."""
+    return spec.family == "probe" or (spec.run is not None and "parts" in inspect.signature(spec.run).parameters)
+
+
+def _direct_options(spec: EstimatorSpec, z: Any, parts: Mapping[str, Any] | None, n: int,
+                    dev: torch.device) -> dict[str, Any]:
+    """What a direct estimator's ``run`` takes beyond the task, when it takes it: the ``contains=`` parts as
+    ``(N, features)`` arrays and the device."""
+    params = inspect.signature(spec.run).parameters
+    out: dict[str, Any] = {"device": str(dev)} if "device" in params else {}
+    if parts and "parts" in params:
+        out["parts"] = {name: flat(v).reshape(n, -1).astype(np.float64)
+                        for name, v in resolve_parts(z, parts, n).items() if name}
+    return out
+
+
+def _with_companion(res: MIResult, cfg: Any, c: Checked, seed: int, n_fit: int | None, dev: torch.device) -> MIResult:
+    """A bound whose config names a ``companion`` critic (``binned``) gets that critic's reading beside it,
+    labelled "estimate, not a bound" (:mod:`mi_toolkit.estimators.companion`)."""
+    name = getattr(cfg, "companion", None)
+    if name and res.is_bound and not c.discrete:
+        res.estimate = companion_estimate(c.z, c.y, ESTIMATORS.get(name), seed, n_fit, str(dev))
+    return res
 
 
 def _joined_parts(parts: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

@@ -15,6 +15,7 @@ from predgen_core.errors import UserError, user_errors
 from predgen_core.io import write_results_json
 from predgen_core.preflight import check_output
 
+from mi_toolkit.cli.estimator_options import build_config, split_options
 from mi_toolkit.cli.options import DataDir, Device, JsonOut, Layer, MaxSamples, Output, PcaK, Seed
 from mi_toolkit.cli.preflight import check_device, check_inputs
 from mi_toolkit.measures.per_example import check_per_example_path
@@ -25,6 +26,12 @@ from mi_toolkit.validate import load_array
 
 Sizes = Annotated[Optional[str], typer.Option("--sizes", help="fit-set sizes, e.g. 125,250,500,1000,2000 "
                                                                "(default: --n-sizes geometric sizes up to all the data)")]
+ProbeOptions = Annotated[Optional[List[str]], typer.Option(
+    "--estimator-option", metavar="KEY=VALUE",
+    help="set a field of the probe's config (ProbeConfig, docs/estimators.md), e.g. --estimator-option "
+         "penalties=0.01,0.1 (repeat the flag); the curve's folds and repeats are --folds and --repeats")]
+# the curve draws its own folds and repeats: the probe's fields of those names would be silently ignored
+CURVE_OWNS = {"folds": "mi curve sets the folds with --folds", "repeats": "mi curve sets the repeats with --repeats"}
 PerExample = Annotated[Optional[Path], typer.Option(
     "--per-example", help="write one row per example (id, text, label, fold, PVI per representation) here: "
                           ".csv, or .parquet with pyarrow installed")]
@@ -113,12 +120,13 @@ def curve_cmd(
                                                  "representation that contains it")] = None,
     per_example: PerExample = None, max_samples: MaxSamples = None, layer: Layer = -1, pca_k: PcaK = 2,
     data_dir: DataDir = None, output: Output = Path("curve.html"), json_out: JsonOut = None, seed: Seed = 0,
-    device: Device = "auto",
+    device: Device = "auto", estimator_option: ProbeOptions = None,
 ) -> None:
     """Usable information against fit-set size, one line per representation, with online code lengths; with a
     group of checkpoints per method (--model FOLDER-OF-SEEDS, repeated), the means over seeds and the methods."""
     models = list(model or [])
     sizes_ = _check_options(models, data_dir, y, z, output, json_out, per_example, device, sizes)
+    split_options(estimator_option)  # the KEY=VALUE syntax, before torch
     if models:
         if z or y is not None:
             raise UserError("give --model with --dataset, or --z with --y, not both")
@@ -132,10 +140,12 @@ def curve_cmd(
         raise UserError("pass --model M --dataset D, or --z NAME=FILE.npy (one or more) with --y LABELS.npy")
     else:
         arrays = _arrays(z, y, contains or [])  # read and checked before torch
-    from mi_toolkit.measures.curve import CurveConfig  # torch and scikit-learn, after the checks
+    from mi_toolkit.estimators.specs import ProbeConfig  # torch and scikit-learn, after the checks
+    from mi_toolkit.measures.curve import CurveConfig
     from mi_toolkit.measures.per_example import per_example_rows
 
-    cfg = CurveConfig(sizes=sizes_, n_sizes=n_sizes, folds=folds, repeats=repeats)
+    probe = build_config(ProbeConfig, estimator_option, owner="probe", exclude=CURVE_OWNS)
+    cfg = CurveConfig(sizes=sizes_, n_sizes=n_sizes, folds=folds, repeats=repeats, probe=probe)
     if models:
         common = dict(split=split, max_samples=max_samples, layer=layer, pca_k=pca_k, data_dir=data_dir,
                       config=cfg, seed=seed, device=device, controls=controls, given=given, like_split=like_split)

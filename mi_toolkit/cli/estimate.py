@@ -14,8 +14,9 @@ from predgen_core.progress import Phase
 
 from mi_toolkit.bench_suites import SUITES, SuiteOptions
 from mi_toolkit.cli.features import FeatureFile, inspect_features
-from mi_toolkit.cli.options import (DataDir, Device, Estimator, FitSplit, JsonOut, Layer, MaxSamples, PcaAxis, PcaK,
-                                    Seed, Split)
+from mi_toolkit.cli.estimator_options import check_options, estimator_config
+from mi_toolkit.cli.options import (DataDir, Device, Estimator, EstimatorOptions, FitSplit, JsonOut, Layer, MaxSamples,
+                                    PcaAxis, PcaK, Seed, Split)
 from mi_toolkit.cli.preflight import check_device, check_estimator, check_representation
 from mi_toolkit.validate import load_array
 
@@ -55,17 +56,17 @@ def check_arrays(features: Path, labels: Path, max_samples: Optional[int], featu
     return feats
 
 
-def estimate_from_arrays(features: Path, labels: Path, *, estimator: Optional[str], seed: int,
-                         device: str, max_samples: Optional[int] = None, features_key: Optional[str] = None,
-                         mask_key: Optional[str] = None):
-    """The array path of ``mi estimate``: check the files' headers, load them and estimate (one call)."""
+def estimate_from_arrays(features: Path, labels: Path, *, estimator: Optional[str], max_samples: Optional[int] = None,
+                         features_key: Optional[str] = None, mask_key: Optional[str] = None, **options: Any):
+    """The array path of ``mi estimate``: check the files' headers, load them and estimate (one call).
+    ``options``: :func:`mi_toolkit.api.estimate`'s keywords (``seed``, ``device``, ``config``)."""
     feats = check_arrays(features, labels, max_samples, features_key, mask_key)
     z, mask = feats.load()
     y = load_array(labels, "labels")
-    rows = sample_rows(len(z), y, max_samples, seed)
+    rows = sample_rows(len(z), y, max_samples, options.get("seed", 0))
     if rows is not None:
         z, y, mask = z[rows], y[rows], (None if mask is None else mask[rows])
-    result = estimate_mi(z, y, estimator, seed=seed, device=device, mask=mask)  # probing: a phase of its own
+    result = estimate_mi(z, y, estimator, mask=mask, **options)  # probing: a phase of its own
     for note in result.config.get("input_notes", []):
         typer.echo(f"note: {note}", err=True)
     return result
@@ -108,9 +109,11 @@ def estimate(
     pooling: Annotated[str, typer.Option("--pooling", help="model mode: first | mean | last (pooled)")] = "last",
     pca_k: PcaK = 2, pca_axis: PcaAxis = "token", layer: Layer = -1, max_samples: MaxSamples = None,
     data_dir: DataDir = None, features_key: FeaturesKey = None, mask_key: MaskKey = None,
+    estimator_option: EstimatorOptions = None,
 ) -> None:
     """Estimate I(Y; Z): from saved arrays (--features/--labels) or a model's states (--model/--dataset)."""
     name = check_estimator(estimator)
+    check_options(name, estimator_option)
     check_device(device)
     check_output(json_out, "--json", inputs=[features, labels, model, data_dir])  # before any work
     if model is not None or dataset is not None:
@@ -123,24 +126,29 @@ def estimate(
 
         estimate_model_cmd(model, dataset, split=split, fit_split=fit_split, representation=representation,
                            pooling=pooling, pca_k=pca_k, pca_axis=pca_axis, layer=layer, estimator=name,
-                           max_samples=max_samples, data_dir=data_dir, json_out=json_out, seed=seed, device=device)
+                           max_samples=max_samples, data_dir=data_dir, json_out=json_out, seed=seed, device=device,
+                           estimator_options=estimator_option)
         return
     if features is None or labels is None:
         raise UserError("pass --features Z.npy and --labels Y.npy, or --model CKPT --dataset NAME")
-    _estimate_arrays(features, labels, name, seed, device, max_samples, features_key, mask_key, json_out)
+    if estimator_option:  # the files' headers answer first: building the config imports the registry (torch)
+        check_arrays(features, labels, max_samples, features_key, mask_key)
+    _estimate_arrays(features, labels, json_out, dict(
+        estimator=name, seed=seed, device=device, max_samples=max_samples, features_key=features_key,
+        mask_key=mask_key, config=estimator_config(name, estimator_option)))
 
 
-def _estimate_arrays(features: Path, labels: Path, name: Optional[str], seed: int, device: str,
-                     max_samples: Optional[int], features_key: Optional[str], mask_key: Optional[str],
-                     json_out: Optional[Path]) -> Any:
-    result = estimate_from_arrays(features, labels, estimator=name, seed=seed, device=device,
-                                  max_samples=max_samples, features_key=features_key, mask_key=mask_key)
-    from mi_toolkit.reports.console import print_result  # imports torch: after the checks and the work
+def _estimate_arrays(features: Path, labels: Path, json_out: Optional[Path], options: dict[str, Any]) -> Any:
+    """Estimate from the arrays (``options``: :func:`estimate_from_arrays`'s keywords), print, write the JSON."""
+    result = estimate_from_arrays(features, labels, **options)
+    from mi_toolkit.estimators.companion import companion_rows  # torch too: after the checks and the work
+    from mi_toolkit.reports.console import print_result
 
-    print_result(result, f"I(Y; Z) — {features.name} vs {labels.name}")
+    # a continuous target's headline is the bound; the critic's estimate beside it is a row of its own
+    print_result(result, f"I(Y; Z) — {features.name} vs {labels.name}", notes=companion_rows(result))
     if json_out is not None:
         write_results_json(json_out, {**result.to_dict(), "features": str(features), "labels": str(labels),
-                                      "features_key": features_key, "max_samples": max_samples})
+                                      "features_key": options["features_key"], "max_samples": options["max_samples"]})
     return result
 
 

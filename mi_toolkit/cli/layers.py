@@ -11,8 +11,9 @@ from rich.console import Console
 from predgen_core.errors import user_errors
 from predgen_core.io import write_json_atomic
 
-from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, FitSplit, JsonOut, MaxSamples, Model, Output,
-                                    RowDim, Seed, Split)
+from mi_toolkit.cli.estimator_options import check_options, estimator_config
+from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, EstimatorOptions, FitSplit, JsonOut, MaxSamples,
+                                    Model, Output, RowDim, Seed, Split)
 from mi_toolkit.cli.preflight import check_choice, check_device, check_estimator, check_inputs, check_layers_syntax, POOLINGS
 
 # The measures, reports and extraction import torch: each command imports them inside, after
@@ -28,22 +29,24 @@ def layer_sweep_cmd(model: Model, dataset: Dataset, layers: Layers = "all", pool
                     split: Split = "validation", fit_split: FitSplit = "train", max_samples: MaxSamples = None,
                     estimator: Estimator = None, row_dim: RowDim = None, data_dir: DataDir = None,
                     output: Output = Path("layers.html"), json_out: JsonOut = None, seed: Seed = 0,
-                    device: Device = "auto") -> None:
+                    device: Device = "auto", estimator_option: EstimatorOptions = None) -> None:
     """Usable information against layer: every layer read in one forward pass, all estimated as one batched job."""
     check_layers_syntax(layers)
     if pooling is not None:
         check_choice("pooling", pooling, POOLINGS)
     estimator = check_estimator(estimator)
+    check_options(estimator, estimator_option)
     check_device(device)
     data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
                             outputs={"--output": output, "--json": json_out})
+    config = estimator_config(estimator, estimator_option)  # before any weights load
     from mi_toolkit.measures.fmt import fmt_result
     from mi_toolkit.measures.layers import layer_sweep
     from mi_toolkit.reports.layers import write_layers
 
     res = layer_sweep(model, dataset, layers, pooling=pooling, fit_split=fit_split, eval_split=split,
                       data_dir=data_dir, max_samples=max_samples, estimator=estimator, seed=seed, device=device,
-                      row_dim=row_dim)
+                      row_dim=row_dim, config=config)
     con = Console()
     for lay, r in zip(res.layers, res.results):
         con.print(f"layer {lay:>3}  I(Y; {res.pooling}) = {fmt_result(r)} nats")

@@ -14,8 +14,9 @@ from rich.console import Console
 from predgen_core.errors import user_errors
 from predgen_core.io import write_results_json
 
-from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, FitSplit, JsonOut, Layer, MaxSamples,
-                                        Model, Output, PcaAxis, PcaK, RowDim, Seed, Split)
+from mi_toolkit.cli.estimator_options import check_options, estimator_config
+from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, EstimatorOptions, FitSplit, JsonOut, Layer,
+                                    MaxSamples, Model, Output, PcaAxis, PcaK, RowDim, Seed, Split)
 from mi_toolkit.cli.preflight import (check_device, check_estimator, check_inputs, check_ks, check_representation,
                                      check_text)
 
@@ -44,18 +45,22 @@ def estimate_model_cmd(model: Path, dataset: str, *, split: str = "validation", 
                        representation: str = "full", pooling: str = "last", pca_k: int = 2, pca_axis: str = "token",
                        layer: int = -1, estimator: Optional[str] = None, max_samples: Optional[int] = None,
                        data_dir: Optional[str] = None, json_out: Optional[Path] = None, seed: int = 0,
-                       device: str = "auto") -> Any:
-    """``mi estimate --model CKPT --dataset NAME``: fit on ``fit_split``, report on ``split``."""
+                       device: str = "auto", estimator_options: Optional[List[str]] = None) -> Any:
+    """``mi estimate --model CKPT --dataset NAME``: fit on ``fit_split``, report on ``split``; the fit pool
+    leaves out the checkpoint's training examples (the model's :class:`~mi_toolkit.measures.setting.Setting`)."""
     check_representation(representation, pooling, pca_axis)
+    check_options(estimator, estimator_options)
     data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
                             outputs={"--json": json_out})
+    config = estimator_config(estimator, estimator_options)  # before any weights load
     from mi_toolkit.measures.estimate import estimate_for
     from mi_toolkit.measures.setting import Setting
     from mi_toolkit.states.representations import Representation
 
     setting = Setting.from_options([model], dataset, split=split, fit_split=fit_split, layer=layer,
                                    max_samples=max_samples, data_dir=data_dir, seed=seed, device=device)
-    res, info = estimate_for(setting, Representation(representation, pooling, pca_k, pca_axis), estimator=estimator)
+    res, info = estimate_for(setting, Representation(representation, pooling, pca_k, pca_axis), estimator=estimator,
+                             config=config)
     _print_result(res, info)
     if json_out:
         write_results_json(json_out, {**res.to_dict(), **info, "checkpoint": str(model)})
@@ -70,14 +75,16 @@ def pca_sweep_cmd(model: Model, dataset: Dataset,
                   max_samples: MaxSamples = None, eval_samples: EvalSamples = None,
                   overlapping_fit_pool: OverlappingFitPool = False, any_length_fit_pool: AnyLengthFitPool = False,
                   data_dir: DataDir = None, output: Output = Path("sweep.html"), json_out: JsonOut = None, seed: Seed = 0,
-                  device: Device = "auto") -> None:
+                  device: Device = "auto", estimator_option: EstimatorOptions = None) -> None:
     """Usable information against the number of PCA components k (Figure 7); each k nests the smaller ones."""
     check_ks(k)
     estimator = check_estimator(estimator)
+    check_options(estimator, estimator_option)
     check_device(device)
     check_representation("full", "last", axis)
     data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
                             outputs={"--output": output, "--json": json_out})
+    config = estimator_config(estimator, estimator_option)  # before any weights load
     from mi_toolkit.measures.fmt import fmt_result
     from mi_toolkit.measures.setting import Setting
     from mi_toolkit.measures.sweep import parse_ks, pca_sweep_for
@@ -87,7 +94,7 @@ def pca_sweep_cmd(model: Model, dataset: Dataset,
                                    max_samples=max_samples, eval_samples=eval_samples, data_dir=data_dir, seed=seed,
                                    device=device, overlapping_fit_pool=overlapping_fit_pool,
                                    any_length_fit_pool=any_length_fit_pool)
-    res = pca_sweep_for(setting, parse_ks(k), axis=axis, estimator=estimator, row_dim=row_dim)
+    res = pca_sweep_for(setting, parse_ks(k), axis=axis, estimator=estimator, row_dim=row_dim, config=config)
     con = Console()
     for kk, r in zip(res.ks, res.results):
         con.print(f"k={kk:>3}  I(Y; PCA_k(Z)) = {fmt_result(r)} nats")
@@ -112,15 +119,17 @@ def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpo
             layer: Layer = -1, estimator: Estimator = None, max_samples: MaxSamples = None,
             eval_samples: EvalSamples = None, overlapping_fit_pool: OverlappingFitPool = False,
             any_length_fit_pool: AnyLengthFitPool = False, data_dir: DataDir = None, output: Output = Path("report.html"), json_out: JsonOut = None, seed: Seed = 0,
-            device: Device = "auto") -> None:
+            device: Device = "auto", estimator_option: EstimatorOptions = None) -> None:
     """DPI report: (a) within each model, (b) across methods, (c) the ceiling H(Y); paired, Holm-corrected."""
     estimator = check_estimator(estimator)
+    check_options(estimator, estimator_option)
     check_device(device)
     from mi_toolkit.measures.seeds import expand_groups  # numpy only: a seed group is a folder of checkpoints
 
     expanded = expand_groups(list(models) + list(more or []))
     data_dir = check_inputs([c for c, _ in expanded], dataset, (fit_split, split), data_dir=data_dir,
                             max_samples=max_samples, seed=seed, outputs={"--output": output, "--json": json_out})
+    config = estimator_config(estimator, estimator_option)  # before any weights load
     from mi_toolkit.measures.dpi import dpi_for
     from mi_toolkit.measures.fmt import fmt_result
     from mi_toolkit.measures.setting import Setting
@@ -130,7 +139,7 @@ def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpo
                                    fit_split=fit_split, layer=layer, max_samples=max_samples,
                                    eval_samples=eval_samples, data_dir=data_dir, seed=seed, device=device,
                                    overlapping_fit_pool=overlapping_fit_pool, any_length_fit_pool=any_length_fit_pool)
-    rep = dpi_for(setting, pca_k=pca_k, estimator=estimator, row_dim=row_dim)
+    rep = dpi_for(setting, pca_k=pca_k, estimator=estimator, row_dim=row_dim, config=config)
     con = Console()
     for name, r, x in rep.across():
         con.print(f"(b) {name:<12} {r:<14} {fmt_result(x)} nats")

@@ -3,7 +3,7 @@ in each command's signature, where they differ)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -27,3 +27,8 @@ Output = Annotated[Path, typer.Option("--output", help="the HTML page to write")
 JsonOut = Annotated[Optional[Path], typer.Option("--json", help="write the result as JSON here")]
 Seed = Annotated[int, typer.Option("--seed")]
 Device = Annotated[str, typer.Option("--device", help="auto | cpu | cuda")]
+EstimatorOptions = Annotated[Optional[List[str]], typer.Option(
+    "--estimator-option", metavar="KEY=VALUE",
+    help="set a field of the --estimator's config, e.g. --estimator probe --estimator-option repeats=3 "
+         "(repeat the flag; tuples as comma lists: penalties=0.01,0.1; nested: probe.pca_ks=8,16; "
+         "fields in docs/estimators.md)")]

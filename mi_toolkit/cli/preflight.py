@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -36,9 +37,17 @@ def check_estimator(name: Optional[str]) -> Optional[str]:
     """The estimator to use (None = the default for the labels), or one line listing the valid names."""
     if name is None or name == "default":
         return None
-    if name not in ESTIMATOR_NAMES:
-        raise UserError(f"unknown estimator {name!r}; choose one of: {', '.join(ESTIMATOR_NAMES)}")
+    names = registered_estimators()
+    if name not in names:
+        raise UserError(f"unknown estimator {name!r}; choose one of: {', '.join(names)}")
     return name
+
+
+def registered_estimators() -> tuple[str, ...]:
+    """The estimator names: the registry's when it is imported already (it then holds any estimator a program
+    registered before calling the CLI, docs/extending.md), else the light copy (importing it loads torch)."""
+    registry = getattr(sys.modules.get("mi_toolkit.estimators"), "ESTIMATORS", None)
+    return tuple(registry.list()) if registry is not None else ESTIMATOR_NAMES
 
 
 def check_choice(what: str, value: str, choices: Sequence[str]) -> str:

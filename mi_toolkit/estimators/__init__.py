@@ -27,7 +27,7 @@ ESTIMATORS.register("mine")(EstimatorSpec("mine", MineConfig, "neural", bounds.d
 ESTIMATORS.register("nwj")(EstimatorSpec("nwj", NeuralConfig, "neural", bounds.nwj_bound, "exclusive", summary="NWJ / MINE-f f-divergence bound", null_score=1.0))
 ESTIMATORS.register("ksg")(EstimatorSpec("ksg", KSGConfig, "knn", summary="Kraskov (continuous Y) / Ross 2014 (discrete Y) k-NN"))
 
-ESTIMATORS.register("binned")(EstimatorSpec("binned", _continuous.BinnedConfig, "direct", run=_continuous.run_binned, continuous_only=True, summary="continuous Y: lower bound I(bin(Y); Z) <= I(Y; Z), a cross-fitted discretised-regression probe"))
+ESTIMATORS.register("binned")(EstimatorSpec("binned", _continuous.BinnedConfig, "direct", run=_continuous.run_binned, continuous_only=True, summary="continuous Y of any width: lower bound I(q(Y); Z) <= I(Y; Z), q cells fitted on the fit folds, read by cross-fitted probes; an InfoNCE estimate beside it"))
 ESTIMATORS.register("gaussian")(EstimatorSpec("gaussian", _continuous.GaussianConfig, "direct", run=_continuous.run_gaussian, continuous_only=True, summary="continuous Y: Gaussian difference of entropies, full residual covariance; estimate, not a bound"))
 
 ESTIMATORS.register("probe")(EstimatorSpec("probe", ProbeConfig, "probe", summary="H(Y) - cross-fitted CE of probes chosen by CV log-loss (discrete Y)", discrete_only=True))

@@ -21,19 +21,11 @@ import torch
 
 from mi_toolkit.estimators.probe_generative import GenerativeFamily, generative_families
 from mi_toolkit.estimators.probe_heads import fit_heads, predict_heads, stack_rows
-from mi_toolkit.estimators.probe_prep import GridFamily, transform
+from mi_toolkit.estimators.probe_prep import GridFamily, split_log_prior, transform  # noqa: F401 (re-export)
 from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.estimators.views import ProbeCandidate
 
 Split = tuple[np.ndarray, np.ndarray]
-
-
-def split_log_prior(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """``(C,)`` log class frequencies of ``y`` (+0.5 to every count if a class is absent, so all stay finite)."""
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    if counts.min() == 0:
-        counts += 0.5
-    return np.log(counts / counts.sum())
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from sklearn.naive_bayes import GaussianNB
 
 from predgen_core.registry import Registry
 
-from mi_toolkit.estimators.probe_prep import GridFamily, transform
+from mi_toolkit.estimators.probe_prep import GridFamily, split_log_prior, transform
 from mi_toolkit.estimators.specs import ProbeConfig
 
 LOG_FLOOR = -50.0   # the engine's clip of log q(y_i | z_i): one wild example cannot read -inf
@@ -120,7 +120,6 @@ class GenerativeFamily(GridFamily):
         """``out[g][f]``: ``(n_score_f, C)`` log-probabilities of grid value ``g`` fitted on split ``f``'s
         train rows, on its score rows. ``X (N, p)``, ``y (N,)`` codes; scikit-learn fits on the CPU."""
         del device
-        from mi_toolkit.estimators.probe_family import split_log_prior  # probe_family imports this module
 
         X, head = np.asarray(X), HEADS.get(self.head)
         out: list[list[np.ndarray]] = [[] for _ in self.grid]

@@ -81,3 +81,11 @@ class GridFamily:
         from dataclasses import replace
 
         return replace(self, **{self.GRID: (getattr(self, self.GRID)[g],)})
+
+
+def split_log_prior(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """``(C,)`` log class frequencies of ``y`` (+0.5 to every count if a class is absent, so all stay finite)."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    if counts.min() == 0:
+        counts += 0.5
+    return np.log(counts / counts.sum())

@@ -119,7 +119,7 @@ def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: n
     ``fit_states`` / ``eval_states``: sequences (or re-iterables) of ``(n_i, d)`` arrays;
     ``y_*`` labels ``(N,)``. One SVD per example serves every k (token axis); each k is fitted
     on the fit states and scores the evaluation states (nested: it contains every smaller k). ``row_dim``: reduce
-    each ``d``-wide PCA row to that many dims (:class:`~mi_toolkit.pca.RowPCA`, token axis only).
+    each ``d``-wide PCA row to that many dims (:class:`~mi_toolkit.states.pca.RowPCA`, token axis only).
     """
     ks = sorted(set(int(k) for k in ks))
     y_fit, y_eval = labels_array(y_fit), labels_array(y_eval)

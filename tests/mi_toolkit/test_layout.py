@@ -1,4 +1,6 @@
-"""The public API across the move to states/, measures/, reports/, cli/: old paths warn and still work."""
+"""The public API after the move to states/, measures/, reports/, cli/ (issue 21, item 5): the old flat module
+paths are gone (nothing in the repository, its docs, analyses or benchmarks imports them), and
+``mi_toolkit.extract`` is the function, with no callable-module trick."""
 from __future__ import annotations
 
 import importlib
@@ -7,28 +9,24 @@ import sys
 import pytest
 
 import mi_toolkit
-from mi_toolkit._moved import MOVED
 from mi_toolkit.states import extract as states_extract
 
+OLD = ("mi_toolkit.extract", "mi_toolkit._checkpoints", "mi_toolkit.pca", "mi_toolkit.representations",
+       "mi_toolkit.dpi", "mi_toolkit.sweep", "mi_toolkit.heatmap", "mi_toolkit.attribution", "mi_toolkit.report",
+       "mi_toolkit.cli_models", "mi_toolkit.pipeline", "mi_toolkit._moved")
 
-def test_extract_is_the_function_and_the_old_import_line_still_works(monkeypatch):
-    monkeypatch.delitem(sys.modules, "mi_toolkit.extract", raising=False)
+
+def test_extract_is_the_function_of_states_extract(monkeypatch):
     monkeypatch.delitem(vars(mi_toolkit), "extract", raising=False)
     assert mi_toolkit.extract is states_extract.extract  # lazy attribute: the function
-    assert type(states_extract) is type(sys)  # the real module is left as it is (no callable-module trick)
-    with pytest.warns(DeprecationWarning, match="moved to"):
-        from mi_toolkit.extract import ExtractConfig, extract  # the old import line
-    assert extract is states_extract.extract and ExtractConfig is states_extract.ExtractConfig
-    assert mi_toolkit.extract.HiddenStates is states_extract.HiddenStates  # the old path's names
-    assert callable(mi_toolkit.extract)  # and, after the old import, still callable as the function
+    assert type(states_extract) is type(sys)  # the real module is a plain module
 
 
-@pytest.mark.parametrize("old", sorted(MOVED))
-def test_old_module_paths_warn_and_serve_the_new_names(old, monkeypatch):
-    monkeypatch.delitem(sys.modules, old, raising=False)
-    with pytest.warns(DeprecationWarning, match="moved to"):
-        module = importlib.import_module(old)
-    for new in MOVED[old]:
-        target = importlib.import_module(new)
-        public = [k for k in vars(target) if not k.startswith("_")]
-        assert public and all(getattr(module, k) is getattr(target, k) for k in public)
+@pytest.mark.parametrize("old", OLD)
+def test_old_module_paths_are_gone(old):
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(old)
+
+
+def test_no_import_hook_is_installed():
+    assert not [f for f in sys.meta_path if type(f).__module__.startswith("mi_toolkit")]

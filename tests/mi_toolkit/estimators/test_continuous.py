@@ -15,9 +15,12 @@ from predgen_core.errors import UserError
 
 from mi_toolkit.api import estimate, estimate_many
 from mi_toolkit.estimators import ESTIMATORS, NeuralConfig
-from mi_toolkit.estimators.continuous import BinnedConfig, GaussianConfig
+from mi_toolkit.estimators.continuous import BinnedConfig, GaussianConfig, estimate_binned
 
-FAST = BinnedConfig(regressors=("ridge",), n_permutations=20, n_bootstrap=200)
+# the regression reader alone and no critic beside the bound: the probe reader and the companion have their
+# own tests (test_multitarget.py)
+FAST = BinnedConfig(regressors=("ridge",), n_permutations=20, n_bootstrap=200, readers=("regression",),
+                    companion=None)
 
 
 def channel(n: int, d: int, k: int, mi_each: float, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -116,7 +119,7 @@ def test_a_shift_of_the_inputs_between_pools_is_not_read_as_information():
     assert all(0.2 < r < 0.36 for r in reads), reads
 
 
-def test_multivariate_target_uses_joint_bins_and_gaussian_full_covariance():
+def test_multivariate_target_is_bounded_and_gaussian_full_covariance():
     # correlated noise: a diagonal residual model would read -1/2 log(1 - r^2) too little
     rng = np.random.default_rng(5)
     z = rng.standard_normal((2000, 2))
@@ -134,13 +137,21 @@ def test_registry_and_default_reading():
     assert "not a bound" in ESTIMATORS.get("gaussian").summary
 
 
+def test_a_discrete_target_passed_as_floats_is_read_as_classes_and_says_so():
+    """Ties leave no quantiser more cells than the values: the discrete path reads it (a 0/1 float label that is a
+    function of Z read 0.000 with ceiling 0 before)."""
+    r = np.random.default_rng(0)
+    z = r.standard_normal((600, 4))
+    res = estimate_binned(z, (z[:, 0] > 0).astype(float), BinnedConfig(), seed=0)
+    assert res.detected and abs(res.mi - np.log(2)) < 0.05 and res.is_bound
+    assert any("2 distinct rows" in n for n in res.config["input_notes"])
+
+
 @pytest.mark.parametrize("make, cfg, match", [
-    (lambda r: (r.standard_normal((300, 3)), r.integers(0, 5, 300).astype(float)), BinnedConfig(bins=(8,)),
-     "only 5 distinct values"),
     (lambda r: (r.standard_normal((100, 3)), r.standard_normal(100)), BinnedConfig(bins=(16,)),
      "fewer than 12 per bin"),
     (lambda r: (r.standard_normal((40, 3)), r.standard_normal(40)), None, "too few examples"),
-    (lambda r: (r.standard_normal((300, 3)), r.standard_normal((300, 6))), None, "estimate each coordinate"),
+    (lambda r: (r.standard_normal((300, 3)), r.standard_normal((300, 4097))), None, "above the 4096 the continuous"),
     (lambda r: (r.standard_normal((300, 3)), r.integers(0, 2, 300)), None, "continuous targets"),
     (lambda r: (r.standard_normal((300, 3)), r.standard_normal(300)), NeuralConfig(), "does not belong"),
 ])

@@ -159,7 +159,7 @@ def _one_line_exit_2(args: list[str], message: str) -> None:
 
 def test_bad_models_are_one_line_exit_2(root, tmp_path):
     data = str(root / "data")
-    common = ["--dataset", "sst2", "--data-dir", data, "--max-samples", "8", "--output", str(tmp_path / "x.html")]
+    common = ["--dataset", "sst2", "--data-dir", data, "--max-samples", "10", "--output", str(tmp_path / "x.html")]
     unknown = tmp_path / "unknown"
     unknown.mkdir()
     (unknown / "config.json").write_text(json.dumps({"model_type": "no-such-type", "hidden_size": 8}))
