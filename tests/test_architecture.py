@@ -102,11 +102,8 @@ def test_the_contract_check_fails_on_a_broken_contract(tmp_path):
 
 def test_the_ground_floor_is_light_and_names_the_training_poolings():
     """mi_toolkit.ground imports no torch or scikit-learn, and its pooling names are the training heads'."""
-    code = ("import sys, mi_toolkit.ground as g; "
-            "print(sorted(m for m in ('torch', 'sklearn', 'transformers') if m in sys.modules), g.POOLINGS)")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
-    assert out.returncode == 0, out.stderr
+    out = _fresh_python("import sys, mi_toolkit.ground as g; "
+                        "print(sorted(m for m in ('torch', 'sklearn', 'transformers') if m in sys.modules), g.POOLINGS)")
     from predgen_core.methods.heads import POOLINGS
 
     assert out.stdout.strip() == f"[] {POOLINGS}", out.stdout
@@ -126,12 +123,17 @@ def test_no_module_or_function_is_too_long():
     assert not too_long, f"over {MAX_MODULE_LINES} lines a module or {MAX_FUNCTION_LINES} a function: {too_long}"
 
 
-def test_importing_the_estimators_loads_neither_transformers_nor_peft():
-    code = ("import sys, mi_toolkit.estimators; "
-            "print(sorted(m for m in ('transformers', 'peft') if m in sys.modules))")
+def _fresh_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter with the repository importable; it must exit 0."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_importing_the_estimators_loads_neither_transformers_nor_peft():
+    out = _fresh_python("import sys, mi_toolkit.estimators; "
+                        "print(sorted(m for m in ('transformers', 'peft') if m in sys.modules))")
     assert out.stdout.strip() == "[]", f"import mi_toolkit.estimators loaded {out.stdout.strip()}"
 
 
