@@ -87,7 +87,7 @@ def _values(res: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def paired_bootstrap(a: Any, b: Any, *, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, float]:
     """``(diff, ci_low, ci_high, p_two_sided)`` of ``mean(a_i - b_i)``: :func:`paired_difference`, resampling
-    within scoring folds.
+    the select-and-score step of two probe results, else the examples within scoring folds.
 
     ``a``, ``b``: results with ``pointwise`` ``(n,)`` over the same examples in the same order.
     """
