@@ -30,7 +30,7 @@ from predgen_core.errors import UserError
 
 from mi_toolkit.estimators.probe_family import FamilyMember, array_candidates, split_log_prior
 from mi_toolkit.estimators.probe_prep import has_heavy_tails
-from mi_toolkit.estimators.reselect import SelectionRecord, reselect_draws
+from mi_toolkit.estimators.reselect import SelectionRecord, choose, reselect_draws
 from mi_toolkit.estimators.result import MIResult, is_detection
 from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.estimators.views import ProbeCandidate, TokenStates, as_input
@@ -232,16 +232,9 @@ def _select(logq: dict[str, np.ndarray], prior: np.ndarray, splits: list, K: int
 
 
 def pick_candidate(loss: np.ndarray, part_rows: np.ndarray) -> int:
-    """The candidate with the lowest mean loss ``(n_cands, m)`` on the selecting rows; a container's own
-    candidate must beat its parts' best by more than one standard error of the paired difference (the
-    one-standard-error rule), so that selection noise alone cannot carry a container below its part."""
-    mean = loss.mean(1)
-    pick = int(np.argmin(mean))
-    if len(part_rows) == 0 or pick == 0 or pick in part_rows:   # row 0 is the prior
-        return pick
-    best_part = int(part_rows[np.argmin(mean[part_rows])])
-    d = loss[best_part] - loss[pick]
-    return best_part if d.mean() <= d.std(ddof=1) / np.sqrt(len(d)) else pick
+    """The candidate with the lowest mean loss ``(n_cands, m)`` on the selecting rows, by the one-standard-error
+    rule for containers (:func:`~mi_toolkit.estimators.reselect.choose`)."""
+    return choose(-loss.mean(1), part_rows, lambda own, part: loss[part] - loss[own])
 
 
 def _combine(reps: list, n_fit: int | None, N: int, K: int) -> ProbeOutcome:

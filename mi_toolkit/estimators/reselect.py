@@ -24,7 +24,7 @@ cross-fit through ``ProbeConfig.repeats``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -66,18 +66,26 @@ def stratified_folds(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndar
     return folds
 
 
-def _pick(vi: np.ndarray, sums: np.ndarray, counts: np.ndarray, fb: np.ndarray, f: int,
-          part_rows: np.ndarray) -> int:
-    """The candidate fold ``f`` chooses on the other folds' rows: the best mean value, and a container's own
-    candidate only when it beats its parts' best by more than one standard error of the paired difference."""
-    m = counts.sum() - counts[f]
-    mean = (sums.sum(1) - sums[:, f]) / max(m, 1)
+def choose(mean: np.ndarray, part_rows: np.ndarray, paired: Callable[[int, int], np.ndarray]) -> int:
+    """The candidate with the highest mean value ``(n_cands,)`` (row 0 the prior); a container's own candidate
+    only when it beats its parts' best by more than one standard error of the paired difference
+    ``paired(own, part)`` ``(m,)`` over the choosing rows (the one-standard-error rule), so that selection noise
+    alone cannot carry a container below its part. The engine's choice and every bootstrap draw's."""
     pick = int(np.argmax(mean))
-    if len(part_rows) == 0 or pick == 0 or pick in part_rows or m < 2:
+    if len(part_rows) == 0 or pick == 0 or pick in part_rows:
         return pick
     best_part = int(part_rows[np.argmax(mean[part_rows])])
-    d = vi[pick, fb != f] - vi[best_part, fb != f]
+    d = paired(pick, best_part)
+    if len(d) < 2:   # no spread to weigh the difference by
+        return pick
     return best_part if d.mean() <= d.std(ddof=1) / np.sqrt(len(d)) else pick
+
+
+def _pick(vi: np.ndarray, sums: np.ndarray, counts: np.ndarray, fb: np.ndarray, f: int,
+          part_rows: np.ndarray) -> int:
+    """The candidate fold ``f`` chooses on the other folds' rows (:func:`choose`, means from the fold sums)."""
+    mean = (sums.sum(1) - sums[:, f]) / max(counts.sum() - counts[f], 1)
+    return choose(mean, part_rows, lambda a, b: vi[a, fb != f] - vi[b, fb != f])
 
 
 def _one_draw(rec: SelectionRecord, idx: np.ndarray, new_folds: np.ndarray | None) -> float:
