@@ -21,7 +21,7 @@ RESULTS = HERE / "results"
 sys.path.insert(0, str(REPO))
 
 from predgen_core.api import TrainConfig  # noqa: E402  (after the path line above)
-from predgen_core.io import write_results_json  # noqa: E402
+from predgen_common.io import write_results_json  # noqa: E402
 from mi_toolkit.reports.html import write_page  # noqa: E402
 from predgen_mi.pipeline import local_data_dir, train_checkpoint  # noqa: E402
 

@@ -22,7 +22,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from predgen_core.io import write_json_atomic  # noqa: E402
+from predgen_common.io import write_json_atomic  # noqa: E402
 
 RUNNER = ("import sys; root, prog, *args = sys.argv[1:]; sys.path.insert(0, root); sys.argv = [prog, *args]; "
           "from importlib import import_module; "

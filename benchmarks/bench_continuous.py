@@ -21,7 +21,7 @@ import numpy as np
 
 from mi_toolkit.api import estimate
 from mi_toolkit.bench import run_suite, suite, within_tolerance
-from predgen_core.io import write_json_atomic
+from predgen_common.io import write_json_atomic
 
 OUT = Path(__file__).resolve().parent / "results" / "mi_bench_continuous.json"
 NAMED = ["binned", "gaussian", "classifier"]  # ksg: 93 s per task at d = 32, not run

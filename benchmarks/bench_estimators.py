@@ -80,7 +80,7 @@ def main() -> None:
     torch.set_num_threads(1)
     from mi_toolkit import estimate
     from mi_toolkit.bench import suite, summarise, within_tolerance
-    from predgen_core.io import write_results_json
+    from predgen_common.io import write_results_json
 
     mist_names = [m for m in args.mist.split(",") if m]
     if mist_names:

@@ -265,7 +265,7 @@ def main() -> None:
                   f"{r['seconds']:.1f} s, {r['disk_mib']:.1f} MiB on disk")
     result["command"] = " ".join(sys.argv)
     if args.json:
-        from predgen_core.io import write_results_json
+        from predgen_common.io import write_results_json
 
         write_results_json(args.json, result)
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE.parent))
 from mi_toolkit import estimate  # noqa: E402
 from mi_toolkit.bench import suite  # noqa: E402
 from mi_toolkit.estimators import ProbeConfig  # noqa: E402
-from predgen_core.io import write_results_json  # noqa: E402
+from predgen_common.io import write_results_json  # noqa: E402
 
 PRIORS = np.array([0.5, 0.25, 0.15, 0.10])
 D, SEP, SPREAD = 64, 1.25, 0.3

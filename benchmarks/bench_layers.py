@@ -100,7 +100,7 @@ def main() -> None:
           f"wall {r['passes_all_layers_wall']:.2f}; target <= 1.2); one pass per layer would take "
           f"~{r['separate_passes_estimate_cpu']:.1f}")
     if args.json:
-        from predgen_core.io import write_results_json
+        from predgen_common.io import write_results_json
 
         write_results_json(args.json, {**r, "command": " ".join(sys.argv)})
 

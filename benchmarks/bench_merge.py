@@ -39,7 +39,7 @@ def main() -> None:
     args = ap.parse_args()
     from mi_toolkit.states.checkpoints import merge_for_inference
     from predgen_core.checkpoint import load
-    from predgen_core.io import write_results_json
+    from predgen_common.io import write_results_json
 
     ld = load(args.checkpoint)
     ex = ld.task.load("validation", data_dir=str(REPO.parent / "shared" / "data"), max_samples=args.n)

@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "results" / "bench_estimators_probe.json")
     args = ap.parse_args()
     from mi_toolkit.bench import suite, within_tolerance
-    from predgen_core.io import write_json_atomic
+    from predgen_common.io import write_json_atomic
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mi_toolkit.measures.seeds import one_level, two_level  # noqa: E402
-from predgen_core.io import write_json_atomic  # noqa: E402
+from predgen_common.io import write_json_atomic  # noqa: E402
 
 # (seeds per method, seed SD tau, per-example noise sigma): n = 872 examples (SST-2 validation), the sizes
 # of the quick pipeline's readings (values of about 0.3 nats, per-example SD about 0.5)

@@ -25,7 +25,7 @@ from mi_toolkit.measures.pools import draw_pools  # noqa: E402
 from mi_toolkit.measures.sweep import sweep_states  # noqa: E402
 from mi_toolkit.states import checkpoints as ck  # noqa: E402
 from mi_toolkit.states.extract import extract  # noqa: E402
-from predgen_core.io import write_results_json  # noqa: E402
+from predgen_common.io import write_results_json  # noqa: E402
 from predgen_mi.pipeline import local_data_dir  # noqa: E402
 
 

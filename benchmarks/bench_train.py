@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     result.update(machine=_machine(), wall_seconds=round(time.time() - started, 1),
                   finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   command="python benchmarks/bench_train.py " + " ".join(sys.argv[1:] if argv is None else argv))
-    from predgen_core.io import write_results_json
+    from predgen_common.io import write_results_json
 
     out = Path(args.out) if args.out else RESULTS / f"train_{args.mode}_{args.dataset}.json"
     write_results_json(out, result)

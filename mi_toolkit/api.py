@@ -10,8 +10,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from predgen_core.errors import UserError
-from predgen_core.progress import Phase
+from predgen_common.errors import UserError
+from predgen_common.progress import Phase
 
 from mi_toolkit.estimators import ESTIMATORS, EstimatorSpec, MIResult, default_estimator
 from mi_toolkit.estimators.companion import companion_estimate

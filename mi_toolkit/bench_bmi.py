@@ -248,7 +248,7 @@ def tolerance(truth: float) -> float:
 
 def run_task(task: BmiTask, name: str | None, n: int, seed: int, device: str) -> dict[str, Any]:
     """One estimator on one task: the reading against the truth, or the one-line error it raised."""
-    from predgen_core.errors import UserError
+    from predgen_common.errors import UserError
 
     from mi_toolkit.api import estimate
 
@@ -300,7 +300,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def run_bmi(opts) -> dict[str, Any]:
     """``mi bench --suite bmi``: every task through every estimator (``opts``: ``bench_suites.SuiteOptions``).
     Estimators that read integer labels only (``probe``) are skipped: every bmi target is continuous."""
-    from predgen_core.progress import Phase
+    from predgen_common.progress import Phase
 
     from mi_toolkit.estimators import ESTIMATORS
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from predgen_core.registry import Registry
+from predgen_common.registry import Registry
 
 
 @dataclass(frozen=True)

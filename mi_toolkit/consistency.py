@@ -30,8 +30,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
-from predgen_core.registry import Registry
+from predgen_common.errors import UserError
+from predgen_common.registry import Registry
 
 Processing = Callable[[np.ndarray], np.ndarray]
 

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 # The names of predgen_core.methods.heads.POOLINGS, which imports torch; a test keeps the two equal.
 POOLINGS = ("first", "mean", "last")

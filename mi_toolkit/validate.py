@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 # entropy_nats and resolve_device live on the ground floor with the input types; re-exported here
 from mi_toolkit.ground import TokenStates, as_input, entropy_nats, resolve_device

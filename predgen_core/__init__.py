@@ -11,8 +11,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from predgen_core.errors import UserError
-from predgen_core.registry import Registry
+from predgen_common.errors import UserError
+from predgen_common.registry import Registry
 
 _LAZY = {
     "train": "predgen_core.api",

@@ -24,8 +24,8 @@ import torch
 
 from predgen_core.checkpoint import load, write_checkpoint
 from predgen_core.data import data_source, subset_seed
-from predgen_core.errors import UserError
-from predgen_core.io import write_json_atomic
+from predgen_common.errors import UserError
+from predgen_common.io import write_json_atomic
 from predgen_core.methods import METHODS
 from predgen_core.methods.runtime import build_module, completion_text, encode, max_target_tokens, predict_examples
 from predgen_core.methods.zero_shot import zero_shot_predictions

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 KINDS = ("decoder", "encoder", "encoder-decoder")
 STACKS = ("encoder", "decoder")

@@ -26,8 +26,8 @@ from typing import Any
 from safetensors.torch import load_file, save_file
 
 from predgen_core import __version__
-from predgen_core.errors import UserError
-from predgen_core.io import atomic_dir, dumps_strict
+from predgen_common.errors import UserError
+from predgen_common.io import atomic_dir, dumps_strict
 from predgen_core.peft_io import STATE_FILE, plain
 from predgen_core.peft_methods import load_adapter, load_adapter_state, save_adapter
 

@@ -11,8 +11,8 @@ from typing import Optional
 import typer
 
 from predgen_core.defaults import DEFAULT_MODEL, MODEL_ENV
-from predgen_core.errors import UserError, run_cli, user_errors
-from predgen_core.io import cache_dir, dumps_strict, write_json_atomic
+from predgen_common.errors import UserError, run_cli, user_errors
+from predgen_common.io import cache_dir, dumps_strict, write_json_atomic
 from predgen_core.preflight import (check_checkpoint_inputs, check_model_ref, check_output, check_output_dir,
                                     check_positive, check_split)
 

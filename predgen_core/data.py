@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from predgen_core.errors import UserError
-from predgen_core.io import atomic_path, cache_dir, repo_root
+from predgen_common.errors import UserError
+from predgen_common.io import atomic_path, cache_dir, repo_root
 
 DATA_ENV = "MI_TOOLKIT_DATA"
 GENERIC_SUFFIXES = (".jsonl", ".csv", ".parquet")

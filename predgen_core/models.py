@@ -23,9 +23,9 @@ from typing import Any, Callable
 
 from predgen_core.architectures import (DECODER, Architecture, check_reads_tokens, check_tokenizer, describe_model,
                                        split_stack)
-from predgen_core.errors import UserError
-from predgen_core.io import atomic_dir, cache_dir
-from predgen_core.registry import Registry
+from predgen_common.errors import UserError
+from predgen_common.io import atomic_dir, cache_dir
+from predgen_common.registry import Registry
 
 # torch and transformers are imported inside the loaders, deliberately: together they take
 # seconds, and the registry is read (CLI choices, validation) long before a model loads.

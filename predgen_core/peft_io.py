@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 import torch
 from safetensors.torch import load_file, save_file
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.models import base_model_reference, registered_name
 
 PEFT_CONFIG = "adapter_config.json"
@@ -64,7 +64,7 @@ def peft_base_model(folder: str | Path) -> str | None:
 def rewrite_base_reference(folder: str | Path, base_model: str) -> bool:
     """Point an older ``adapter_config.json`` (which named a registered model, e.g. ``smollm2-135m``) at
     :func:`~predgen_core.models.base_model_reference`; True when rewritten. The file is replaced atomically."""
-    from predgen_core.io import write_text_atomic
+    from predgen_common.io import write_text_atomic
 
     file = Path(folder) / PEFT_CONFIG
     if not file.is_file():

@@ -25,9 +25,9 @@ from typing import Any, Callable
 
 import torch
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.peft_io import keep_one_rank, load_full, load_peft, peft_state, save_full, save_peft, tensor_file_io
-from predgen_core.registry import Registry
+from predgen_common.registry import Registry
 from predgen_core.rocoft import RocoftConfig, apply_rocoft, load_rocoft_state, rocoft_state_dict
 
 # peft itself is imported inside the functions that use it, deliberately: it takes

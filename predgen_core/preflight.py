@@ -28,7 +28,7 @@ import typing
 from pathlib import Path
 from typing import Any, Sequence
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 # safetensors refuses headers above 100 MB; a larger length means the file is not one
 MAX_HEADER = 100_000_000

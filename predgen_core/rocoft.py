@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 
 @dataclass

@@ -30,7 +30,7 @@ from transformers import HfArgumentParser, TrainingArguments
 from transformers.trainer_utils import SchedulerType  # noqa: F401  (resolves the lr_scheduler_type annotation)
 
 from predgen_core.defaults import default_model
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.methods import METHODS
 from predgen_core.methods.heads import POOLINGS
 from predgen_core.methods.losses import LOSS_COMBINERS

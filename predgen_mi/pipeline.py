@@ -24,8 +24,8 @@ from typing import Any, Callable, Optional
 
 from predgen_core.api import TrainConfig, train
 from predgen_core.data import data_roots
-from predgen_core.errors import UserError
-from predgen_core.io import portable_path, write_results_json
+from predgen_common.errors import UserError
+from predgen_common.io import portable_path, write_results_json
 from predgen_core.tasks import TASKS
 
 from mi_toolkit.measures.dpi import dpi_report

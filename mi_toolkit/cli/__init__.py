@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typer
 
-from predgen_core.errors import run_cli
+from predgen_common.errors import run_cli
 
 from mi_toolkit.cli.curve import curve_cmd
 from mi_toolkit.cli.estimate import bench, estimate, estimate_from_arrays

@@ -11,8 +11,8 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from predgen_core.errors import UserError, user_errors
-from predgen_core.io import write_results_json
+from predgen_common.errors import UserError, user_errors
+from predgen_common.io import write_results_json
 from predgen_core.preflight import check_output
 
 from mi_toolkit.cli.estimator_options import build_config, split_options

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Optional
 import numpy as np
 import typer
 
-from predgen_core.errors import UserError, user_errors
-from predgen_core.io import write_results_json
+from predgen_common.errors import UserError, user_errors
+from predgen_common.io import write_results_json
 from predgen_core.preflight import check_output
-from predgen_core.progress import Phase
+from predgen_common.progress import Phase
 
 from mi_toolkit.bench_suites import SUITES, SuiteOptions
 from mi_toolkit.cli.features import FeatureFile, inspect_features

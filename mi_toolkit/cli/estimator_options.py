@@ -4,7 +4,7 @@
 key must be a field of the config (``probe.penalties`` reaches a nested config's field) and each value is
 parsed to the field's annotated type: ``int``, ``float``, ``bool`` (true/false, yes/no, on/off, 1/0),
 ``str``, ``None`` (``none``, for an optional field) and tuples as comma lists (``penalties=0.01,0.1``).
-Anything else is one :class:`~predgen_core.errors.UserError` line naming the valid keys or the type the
+Anything else is one :class:`~predgen_common.errors.UserError` line naming the valid keys or the type the
 field takes. :func:`estimator_config` looks the config class up in the registry (which imports torch:
 call it after the light checks, before any weights load).
 """
@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any, Mapping, Optional, Sequence
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 FLAG = "--estimator-option"
 _TRUE = ("true", "yes", "on", "1")

@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.preflight import safetensors_header
 
 from mi_toolkit.validate import load_array

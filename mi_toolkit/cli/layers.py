@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from predgen_core.errors import user_errors
-from predgen_core.io import write_json_atomic
+from predgen_common.errors import user_errors
+from predgen_common.io import write_json_atomic
 
 from mi_toolkit.cli.estimator_options import check_options, estimator_config
 from mi_toolkit.cli.options import (DataDir, Dataset, Device, Estimator, EstimatorOptions, FitSplit, JsonOut, MaxSamples,

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from predgen_core.defaults import DEFAULT_MODEL, MODEL_ENV
-from predgen_core.errors import user_errors
+from predgen_common.errors import user_errors
 from predgen_core.preflight import check_output_dir
 
 from mi_toolkit.cli.options import DataDir

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from predgen_core.data import remembered_data_dir
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.preflight import (check_folder_files, check_model_folder, check_model_ref, check_output,
                                     check_positive, check_split)
 from predgen_core.tasks import TASKS, compatible_task

@@ -7,7 +7,7 @@ how its marginal term is formed and which critic it trains; the shared trainer
 """
 from __future__ import annotations
 
-from predgen_core.registry import Registry
+from predgen_common.registry import Registry
 
 from mi_toolkit.estimators import bounds
 from mi_toolkit.estimators import continuous as _continuous

@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.estimators.continuous_crossfit import FoldScore, assemble, crossfit, fold_splits
 from mi_toolkit.estimators.continuous_models import check_bins, make_regressor, predict

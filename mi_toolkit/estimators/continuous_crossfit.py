@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import xlogy
 from sklearn.model_selection import KFold
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.estimators.result import MIResult
 

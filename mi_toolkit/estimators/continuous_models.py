@@ -23,8 +23,8 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import QuantileTransformer
 
-from predgen_core.errors import UserError
-from predgen_core.registry import Registry
+from predgen_common.errors import UserError
+from predgen_common.registry import Registry
 
 from mi_toolkit.estimators.train import RIDGE_ALPHAS, feature_transform
 

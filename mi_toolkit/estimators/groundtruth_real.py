@@ -27,8 +27,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
-from predgen_core.io import atomic_path, cache_dir, portable_path, write_json_atomic
+from predgen_common.errors import UserError
+from predgen_common.io import atomic_path, cache_dir, portable_path, write_json_atomic
 
 DEFAULT_MODEL = "smollm2-135m"
 DEFAULT_N = 2500

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from predgen_core.registry import Registry
+from predgen_common.registry import Registry
 
 from mi_toolkit.estimators.continuous_crossfit import FoldScore
 from mi_toolkit.estimators.continuous_models import miller_madow

@@ -32,7 +32,7 @@ import torch
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.naive_bayes import GaussianNB
 
-from predgen_core.registry import Registry
+from predgen_common.registry import Registry
 
 from mi_toolkit.estimators.probe_prep import GridFamily, split_log_prior, transform
 from mi_toolkit.estimators.specs import ProbeConfig

@@ -29,7 +29,7 @@ from scipy.special import ndtri
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
-from predgen_core.registry import Registry
+from predgen_common.registry import Registry
 
 from mi_toolkit.estimators.probe_pca import top_components
 

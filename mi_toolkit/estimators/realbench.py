@@ -28,7 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from mi_toolkit.estimators.groundtruth_real import DEFAULT_MODEL, RealStates, RealTask, real_states, real_suite
 from mi_toolkit.estimators.result import table_cells
 from mi_toolkit.estimators.seqprobe import LOGREG_QUIET
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 FOLDS = 5
 
@@ -168,8 +168,8 @@ def resolve_estimators(spec: str) -> list[str | None]:
 def main(quick: bool, estimators: str, seed: int, device: str, json_out: Path | None,
          model: str = DEFAULT_MODEL) -> dict:
     """``mi bench --real``: load (or extract, once) the states, run, print a table, write JSON."""
-    from predgen_core.io import write_results_json
-    from predgen_core.progress import Phase
+    from predgen_common.io import write_results_json
+    from predgen_common.progress import Phase
 
     names = resolve_estimators(estimators)
     states = real_states(model)

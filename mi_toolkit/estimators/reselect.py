@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mi_toolkit.estimators.views import POOLINGS, ProbeCandidate, TokenStates, as_input
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 # scikit-learn 1.9's explicit L2 (no FutureWarning): l1_ratios=(0,) and the new fitted attributes
 LOGREG_QUIET = {"l1_ratios": (0.0,), "use_legacy_attributes": False}

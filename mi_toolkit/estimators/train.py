@@ -18,7 +18,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from torch import Tensor
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.estimators.specs import EstimatorSpec, NeuralConfig
 from mi_toolkit.estimators.bounds import js_objective, log_marginal, mine_surrogate

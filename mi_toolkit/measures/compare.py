@@ -29,7 +29,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.estimators.paired import holm, paired_difference
 from mi_toolkit.estimators.result import is_detection

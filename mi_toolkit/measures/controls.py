@@ -22,7 +22,7 @@ from typing import Any, Hashable, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.estimators.result import is_detection
 from mi_toolkit.measures.compare import paired_bootstrap

@@ -32,7 +32,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.estimators.probe import (
     PRIOR, ProbeConfig, ProbeOutcome, candidates_for, interval, make_splits, pick_candidate,

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.estimators.result import is_detection
 from mi_toolkit.measures.curve import CurveResult

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.methods.heads import POOLINGS
 
 from mi_toolkit.estimators.probe_batch import batchable, probe_held_out_many

@@ -17,8 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
-from predgen_core.io import atomic_path
+from predgen_common.errors import UserError
+from predgen_common.io import atomic_path
 from predgen_core.preflight import check_output
 
 FORMATS = (".csv", ".parquet")

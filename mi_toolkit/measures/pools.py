@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from predgen_core.data import remembered_data_dir, subset_seed
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks import subsample
 
 from mi_toolkit.states import checkpoints as ck

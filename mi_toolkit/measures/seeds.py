@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 MIN_SEEDS = 3  # below this, a group's between-seed spread is not estimable enough for a method verdict
 

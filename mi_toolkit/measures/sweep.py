@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.compare import Comparison, adjust, compare

@@ -12,8 +12,8 @@ from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
-from predgen_core.errors import UserError
-from predgen_core.io import atomic_path, portable_text, write_text_atomic
+from predgen_common.errors import UserError
+from predgen_common.io import atomic_path, portable_text, write_text_atomic
 
 from mi_toolkit.measures.fmt import fmt_result, provenance  # noqa: F401  (re-exported for the page modules)
 
@@ -94,7 +94,7 @@ def write_page(path: str | Path, text: str, *, plotlyjs: str | None = None) -> P
 
 
 def portable_page(text: str) -> str:
-    """:func:`predgen_core.io.portable_text` on a page, leaving the inlined plotly.js library untouched."""
+    """:func:`predgen_common.io.portable_text` on a page, leaving the inlined plotly.js library untouched."""
     from plotly.offline import get_plotlyjs
 
     parts = text.split(get_plotlyjs())

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from predgen_core.checkpoint_io import read_manifest
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.methods import METHODS
-from predgen_core.registry import Registry
+from predgen_common.registry import Registry
 from predgen_core.tasks import TASKS, compatible_task
 
 PLAIN_METHOD = "base"  # the method name a plain model reports (no fine-tuning by this project)

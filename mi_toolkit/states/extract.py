@@ -28,11 +28,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
-from predgen_core.io import atomic_path, cache_dir, write_json_atomic
+from predgen_common.errors import UserError
+from predgen_common.io import atomic_path, cache_dir, write_json_atomic
 from predgen_core.methods.reading import (DEFAULT_TOKEN_BUDGET, check_layer, decode_states, forward_layers,
                                           model_depth, prompt_ids_cut, token_budget)
-from predgen_core.progress import Phase
+from predgen_common.progress import Phase
 
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states import distributed

@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA, IncrementalPCA
 from sklearn.utils.validation import check_is_fitted
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 AXES = ("token", "feature")
 

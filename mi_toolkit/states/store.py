@@ -24,8 +24,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from predgen_core.errors import UserError
-from predgen_core.io import atomic_dir
+from predgen_common.errors import UserError
+from predgen_common.io import atomic_dir
 from predgen_core.methods.heads import POOLINGS
 
 FORMAT_VERSION = 2

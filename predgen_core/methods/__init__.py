@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from predgen_core.methods.modules import GeneratorModule, MethodModule, PredGenModule, PredictorModule
-from predgen_core.registry import Registry
+from predgen_common.registry import Registry
 
 
 @dataclass(frozen=True)

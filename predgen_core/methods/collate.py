@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import torch
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 IGNORE_INDEX = -100
 SIDES = ("left", "right")

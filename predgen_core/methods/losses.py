@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from predgen_core.registry import Registry
+from predgen_common.registry import Registry
 
 IGNORE_INDEX = -100
 EPS = 1e-8

@@ -1,4 +1,4 @@
-"""The Trainer's progress: one :class:`predgen_core.progress.Phase` over the optimiser steps (replaces its tqdm bar).
+"""The Trainer's progress: one :class:`predgen_common.progress.Phase` over the optimiser steps (replaces its tqdm bar).
 
 On a terminal: a rich bar on stderr with the latest logged loss; otherwise one line when training
 ends, e.g. ``training predgen: 48/48 steps, loss 0.4123, done in 185 s``.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from transformers import TrainerCallback
 
-from predgen_core.progress import Phase
+from predgen_common.progress import Phase
 
 
 class RichProgress(TrainerCallback):

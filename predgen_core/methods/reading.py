@@ -16,7 +16,7 @@ from typing import Any, Iterator, Sequence
 
 import torch
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.methods.collate import pad_rows, position_ids
 from predgen_core.methods.sampling import greedy_decode
 

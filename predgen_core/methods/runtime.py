@@ -13,7 +13,7 @@ from predgen_core.methods.modules import Prediction
 from predgen_core.methods.reading import batches
 from predgen_core.models import load_base_model, load_tokenizer
 from predgen_core.peft_methods import apply_peft
-from predgen_core.progress import track as phase_track
+from predgen_common.progress import track as phase_track
 from predgen_core.tasks import TASKS
 
 
@@ -62,7 +62,7 @@ def encode(task: Any, tokenizer: Any, examples: Sequence[Any], max_length: int |
 
 def track(iterable: Iterable[Any], total: int, description: str, enabled: bool = True,
           unit: str = "batches") -> Iterator[Any]:
-    """``iterable`` inside a progress phase (:mod:`predgen_core.progress`: a bar on a terminal's stderr, else one
+    """``iterable`` inside a progress phase (:mod:`predgen_common.progress`: a bar on a terminal's stderr, else one
     line when it ends; silent when not enabled)."""
     yield from phase_track(iterable, total, description, unit=unit, enabled=enabled)
 

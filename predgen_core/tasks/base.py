@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Sequence
 
 from predgen_core.data import Reader, data_roots, find_local, load_hub, missing_data_error
-from predgen_core.errors import UserError
-from predgen_core.registry import Registry
+from predgen_common.errors import UserError
+from predgen_common.registry import Registry
 
 # numpy, scipy and scikit-learn are imported inside the subsetting and interval helpers,
 # deliberately: the task registry is read on every CLI path, and they take seconds.

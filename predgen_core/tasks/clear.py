@@ -9,7 +9,7 @@ Scores run from about -3.7 (hardest) to 1.7 (easiest).
 import random
 
 from predgen_core.data import read_csv
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks.base import Example, RegressionTask, register_task, require_field
 
 _CORPUS = {"train.csv": read_csv, "CLEAR_corpus_final.csv": read_csv, "CLEAR.csv": read_csv}

@@ -5,7 +5,7 @@ Native files: ``hellaswag_train.jsonl``, ``hellaswag_val.jsonl`` with rows
 (the hub has the same fields, ``label`` as a string). The test file has no labels.
 """
 from predgen_core.data import read_jsonl
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks.base import ClassificationTask, Example, per_split, register_task, require_field
 
 

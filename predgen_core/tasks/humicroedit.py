@@ -5,7 +5,7 @@ meanGrade``; ``original`` marks the replaced word as ``<word/>``.
 """
 import re
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks.base import TRAIN_DEV_TEST, Example, RegressionTask, register_task, require_field
 
 _EDITED = re.compile(r"<([^<>]*)/>")

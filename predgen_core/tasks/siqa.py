@@ -8,7 +8,7 @@ Rows that carry their own ``label`` (the hub's) read without the ``.lst`` file.
 from pathlib import Path
 
 from predgen_core.data import read_jsonl
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks.base import ClassificationTask, Example, per_split, register_task, require_field
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from mi_toolkit.consistency import (LABELINGS, PROCESSINGS, Reading, additivity_holds, load_digits_arrays,
                                     processing_holds, run_consistency, sum_of_independent)
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 
 def _r(mi: float, lo: float, hi: float, label: str = "r") -> Reading:

@@ -22,7 +22,7 @@ import pytest
 
 from mi_toolkit.api import estimate
 from mi_toolkit.estimators import ESTIMATORS
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 N, D = 1000, 4
 ZERO_TOL = 0.05   # nats: a reading of independent data, when detected, lies this close to 0

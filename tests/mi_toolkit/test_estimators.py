@@ -10,7 +10,7 @@ from mi_toolkit import ESTIMATORS, estimate, estimate_many, fit_critic
 from mi_toolkit.bench import BenchTask
 from mi_toolkit.estimators import MineConfig, NeuralConfig
 from mi_toolkit.estimators.train import EstimatorDiverged
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 FAST = dict(n_bootstrap=200, n_permutations=50, max_epochs=40)
 MIX = BenchTask("mix-d4-c3", "mix", True, 4, (3, 2.5))

@@ -9,7 +9,7 @@ from transformers import TrainerCallback
 
 import predgen_core
 from predgen_core.api import TrainConfig, evaluate, train
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.methods.reading import sequence_states
 
 

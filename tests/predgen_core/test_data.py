@@ -11,7 +11,7 @@ import pytest
 
 from fixtures import write_jsonl
 from predgen_core import data
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks import get_task
 
 ROWS = [{"sentence": f"film {i}", "label": i % 2} for i in range(10)]

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.methods import losses
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from predgen_core import models
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.models import MODELS, load_base_model, prepare_tokenizer
 
 

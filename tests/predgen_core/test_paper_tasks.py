@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks import get_task
 
 

@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from fixtures import tiny_lm
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.peft_methods import (
     LLAMA_TARGETS,
     PEFT_METHODS,

@@ -17,7 +17,7 @@ from predgen_core.api import TrainConfig, train
 from predgen_core.checkpoint import convert
 from predgen_core.checkpoint_io import save_weights
 from predgen_core.cli import app
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.methods.heads import PooledHead
 from predgen_core.methods.modules import PredictorModule
 from predgen_core.models import base_model_reference

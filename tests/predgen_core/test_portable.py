@@ -5,7 +5,7 @@ import json
 import re
 import subprocess
 
-from predgen_core.io import portable_path, portable_text, repo_root, write_results_json
+from predgen_common.io import portable_path, portable_text, repo_root, write_results_json
 
 # "/" + a machine-specific top folder, not inside a URL or a relative path
 TMP = "/" + "tmp"  # spelled apart, so that this file passes its own grep

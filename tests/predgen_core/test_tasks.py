@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks import TASKS, Example, get_task
 
 

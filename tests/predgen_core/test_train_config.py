@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from predgen_core.api import TrainConfig
 from predgen_core.cli import app
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.train_config import parse_cli
 
 runner = CliRunner()

@@ -37,7 +37,7 @@ class Outcome:
 
 def invoke(app: Any, prog: str, args: list[Any]) -> Outcome:
     """``prog args...`` through ``run_cli`` in this process: (exit code, stdout, stderr, seconds)."""
-    from predgen_core.errors import run_cli
+    from predgen_common.errors import run_cli
 
     out, err = io.StringIO(), io.StringIO()
     argv, sys.argv = sys.argv, [prog, *map(str, args)]

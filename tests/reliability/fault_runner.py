@@ -3,13 +3,13 @@
 ``FAULT`` (environment) says where:
 
 - ``kill-after-dir:N``: SIGKILL this process right after its N-th folder is renamed into place
-  (``predgen_core.io.atomic_dir``: a shard of extracted states);
+  (``predgen_common.io.atomic_dir``: a shard of extracted states);
 - ``kill-before-file:NAME``: SIGKILL it after the temporary of output file ``NAME`` is written,
   before the rename (``atomic_path``): the moment a non-atomic writer would leave half a file;
 - ``barrier-before-dir:FOLDER:N``: before each rename of a folder, wait (up to 60 s) until N
   processes have reached that point, so that two extractions of the same states collide.
 
-The patch is made before the command's modules import ``predgen_core.io``'s names.
+The patch is made before the command's modules import ``predgen_common.io``'s names.
 Usage: ``python fault_runner.py mi|predgen ARGS...``.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import predgen_core.io as pio
+import predgen_common.io as pio
 
 _atomic_dir, _atomic_path = pio.atomic_dir, pio.atomic_path
 KIND, _, ARG = os.environ.get("FAULT", "").partition(":")

@@ -60,7 +60,7 @@ def estimate_args(z: Path, y: Path, out: Path, *extra: Any) -> list[Any]:
 # -------- 1. strict JSON everywhere
 
 def test_json_writer_nulls_with_reasons(tmp_path):
-    from predgen_core.io import write_json_atomic
+    from predgen_common.io import write_json_atomic
 
     path = write_json_atomic(tmp_path / "r.json", {"a": float("nan"), "b": [1.0, float("-inf")], "c": np.float32(2),
                                                    "d": {"p": float("inf"), "p_reason": "kept"}})
@@ -258,7 +258,7 @@ def test_output_that_is_an_input_is_refused(env, tmp_path):
 
 
 def test_outputs_follow_the_umask_and_symlinks_are_written_through(tmp_path):
-    from predgen_core.io import atomic_dir
+    from predgen_common.io import atomic_dir
 
     zf, yi = arrays(tmp_path, *signal_task())
     real = tmp_path / "real.json"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.cli import app
 from mi_toolkit.cli.estimator_options import (build_config, check_options, estimator_config, parse_value,

@@ -7,8 +7,8 @@ import re
 import pytest
 from rich.console import Console
 
-from predgen_core import progress
-from predgen_core.progress import Phase, track
+from predgen_common import progress
+from predgen_common.progress import Phase, track
 
 LINE = re.compile(r"^extracting states: 6/6 rows, done in \d+\.\d s$")
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.api import estimate, estimate_many
 from mi_toolkit.estimators import ESTIMATORS, NeuralConfig

@@ -6,7 +6,7 @@ import pytest
 
 from mi_toolkit.estimators.groundtruth_real import (RealTask, channel_truth, noisy_channel, real_states,
                                                     real_suite, synthetic_states)
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 
 def _mi_from_joint(joint: np.ndarray) -> float:

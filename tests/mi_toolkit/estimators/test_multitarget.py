@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from mi_toolkit.api import estimate, estimate_many
 from mi_toolkit.bench_bmi import dense_task, student_task, two_pair_task

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mi_toolkit.estimators.paired import holm, paired_difference
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 
 def test_paired_difference_sees_a_small_shift_two_intervals_would_miss():

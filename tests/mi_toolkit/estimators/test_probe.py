@@ -12,7 +12,7 @@ from mi_toolkit import estimate, estimate_many
 from mi_toolkit.bench import BenchTask
 from mi_toolkit.estimators import KSGConfig, NeuralConfig, ProbeConfig
 from mi_toolkit.estimators.views import TokenStates
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 FAST = ProbeConfig(n_bootstrap=200)
 MIX = BenchTask("mix-d4-c3", "mix", True, 4, (3, 2.5))

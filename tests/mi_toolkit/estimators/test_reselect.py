@@ -66,7 +66,7 @@ def test_stratified_folds_deal_each_class_evenly() -> None:
 
 
 def test_records_of_other_examples_cannot_be_drawn_jointly() -> None:
-    from predgen_core.errors import UserError
+    from predgen_common.errors import UserError
 
     _, _, _, rec_c, _ = _case(0, 0.0)
     other = SelectionRecord(rec_c.values[:, :, :-1], rec_c.folds[:, :-1], rec_c.part_rows, rec_c.y[:-1], K, True)

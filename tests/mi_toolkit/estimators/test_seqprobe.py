@@ -7,7 +7,7 @@ import pytest
 from mi_toolkit.estimators.seqprobe import (AttentionConfig, AttentionProbe, PositionReader,
                                             sequence_candidates)
 from mi_toolkit.estimators.views import ProbeCandidate, TokenStates
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 FAST = AttentionConfig(k=16, max_epochs=60, patience=10)  # k = d: isotropic toy states keep every direction
 

@@ -7,7 +7,7 @@ import pytest
 from mi_toolkit.estimators.result import MIResult
 from mi_toolkit.measures.compare import VERDICTS, adjust, compare, paired_bootstrap
 from mi_toolkit.reports.html import comparison_table
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 
 def res(values, folds=None):

@@ -7,7 +7,7 @@ import pytest
 from mi_toolkit.estimators import ProbeConfig
 from mi_toolkit.estimators.views import TokenStates
 from mi_toolkit.measures.conditional import conditional_information, joint_input
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 FAST = ProbeConfig(penalties=(1e-3, 1e-1), pca_ks=(), nonlinear_ks=(), mlp_max_dim=0, n_bootstrap=200)
 

@@ -10,7 +10,7 @@ from mi_toolkit.estimators import ProbeConfig
 from mi_toolkit.estimators.result import MIResult
 from mi_toolkit.measures.curve import CurveConfig, curve_comparisons, learning_curve, prefix_order
 from mi_toolkit.reports.curve import curve_html
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 FAST = ProbeConfig(penalties=(1e-3, 1e-1), pca_ks=(), nonlinear_ks=(), mlp_max_dim=0, n_bootstrap=200)
 

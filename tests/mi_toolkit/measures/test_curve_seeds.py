@@ -13,7 +13,7 @@ from mi_toolkit.measures.curve import CurveConfig, learning_curve
 from mi_toolkit.measures.curve_seeds import per_example_means, seed_curves
 from mi_toolkit.measures.dpi import NO_METHOD_VERDICT, ONE_RUN
 from mi_toolkit.reports.curve import seed_curves_html
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 FAST = ProbeConfig(penalties=(1e-3, 1e-1), pca_ks=(), nonlinear_ks=(), mlp_max_dim=0, n_bootstrap=200)
 SIZES = (40, 320)

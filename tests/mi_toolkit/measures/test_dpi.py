@@ -13,7 +13,7 @@ from mi_toolkit.measures.compare import VERDICTS
 from mi_toolkit.measures.dpi import DPIReport, ModelStates, dpi_from_states, judge
 from mi_toolkit.measures.pools import check_same_setting, draw_pools
 from mi_toolkit.reports.dpi import dpi_html
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks import TASKS
 
 SHARED = np.random.default_rng(99).normal(0, 0.3, 200)   # per-example difficulty shared by every reading

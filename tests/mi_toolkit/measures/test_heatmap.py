@@ -8,7 +8,7 @@ import pytest
 
 from mi_toolkit.measures.heatmap import _digit_targets, digit_rows, heatmap, make_example, span_mask, text_spans
 from mi_toolkit.reports.heatmap import heatmap_html
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks import TASKS
 
 from fixtures import tiny_lm, write_sst2

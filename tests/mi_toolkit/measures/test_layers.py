@@ -11,7 +11,7 @@ from mi_toolkit.cli import app
 from mi_toolkit.measures.layers import LayerSweepResult, layer_sweep, parse_layers
 from mi_toolkit.reports.layers import layers_html
 from mi_toolkit.states import extract as ex
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from fixtures import write_sst2
 

@@ -9,7 +9,7 @@ import pytest
 from mi_toolkit.estimators import ProbeConfig
 from mi_toolkit.measures import per_example as pe
 from mi_toolkit.measures.curve import CurveConfig, learning_curve
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 FAST = ProbeConfig(penalties=(1e-3, 1e-1), pca_ks=(), nonlinear_ks=(), mlp_max_dim=0, n_bootstrap=100)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mi_toolkit.measures.pvi import GroupedProbe
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 
 def _pairs(rng, n_sentences=120, tokens=6, d=16, signal=0.0):

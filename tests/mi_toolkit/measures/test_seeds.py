@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mi_toolkit.measures.seeds import MIN_SEEDS, method_verdict, one_level, per_seed_values, two_level
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 from bench_seeds import simulate  # noqa: E402  (the benchmark's simulation, where the truth is known)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from mi_toolkit.cli import app
 from mi_toolkit.measures.setting import Setting
 from mi_toolkit.states import checkpoints as ck
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 from predgen_core.tasks import TASKS
 
 from fixtures import write_sst2

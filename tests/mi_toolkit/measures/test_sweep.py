@@ -9,7 +9,7 @@ from mi_toolkit.estimators.result import MIResult
 from mi_toolkit.measures.estimate import estimate_split
 from mi_toolkit.measures.sweep import SweepResult, monotonicity_flags, parse_ks, step_comparisons, sweep_arrays
 from mi_toolkit.reports.sweep import sweep_figure, sweep_html
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 
 FAST = NeuralConfig(n_bootstrap=100, n_permutations=20, max_epochs=30)  # the classifier, fewer resamples

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from mi_toolkit.cli import app
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states.extract import extract, extract_texts
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from fixtures import tiny_lm, write_sst2
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mi_toolkit.states import checkpoints as ck
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from fixtures import write_sst2
 

@@ -7,7 +7,7 @@ import pytest
 
 from mi_toolkit.states import extract as ex
 from mi_toolkit.states.extract import ExtractConfig, HiddenStates, extract_texts
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 from fixtures import tiny_lm
 

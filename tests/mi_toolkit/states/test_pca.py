@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mi_toolkit.states.pca import FeaturePCA, RowPCA, reduce_rows, token_pca, token_pca_all, token_pca_batch
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 
 def _examples(seed=0, lengths=(5, 7, 5, 9, 3), d=6):

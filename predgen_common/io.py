@@ -17,7 +17,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterator
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 # a value that does not exist is written as null, with a sibling "<key>_reason" saying why
 REASON_SUFFIX = "_reason"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
 
-from predgen_core.errors import UserError
+from predgen_common.errors import UserError
 
 T = TypeVar("T")
 
