@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from _common import checkpoint, data_dir, parser, save
 
@@ -38,33 +39,37 @@ def main() -> None:
     args = ap.parse_args()
     from mi_toolkit.measures.curve import CurveConfig
     from mi_toolkit.measures.curve_groups import is_single
-    from mi_toolkit.measures.curve_model import model_curve, parse_representations
+    from mi_toolkit.measures.curve_model import CurveOptions, model_curve, parse_representations
     from mi_toolkit.reports.curve import curve_html
 
     reps = parse_representations(args.representations, 2)
-    with_controls = {m for m in args.controls.split(",") if m}
+    options = CurveOptions(tuple(reps), config=CurveConfig(n_sizes=args.sizes),
+                           controls={m for m in args.controls.split(",") if m})
     paths = {method: checkpoint(args, method, "sst2", evaluate=False) for method in args.methods.split(",")}
     if not all(is_single([p]) for p in paths.values()):
-        return over_seeds(args, paths, reps, with_controls)
+        return over_seeds(args, paths, options)
     for method, path in paths.items():
-        curve, _ = model_curve(path, "sst2", representations=reps, split="train", max_samples=args.max_samples,
-                               data_dir=data_dir(args.data_dir), config=CurveConfig(n_sizes=args.sizes),
-                               seed=args.seed, controls=method in with_controls, like_split="validation",
-                               like_samples=args.like_samples)
+        curve, _ = model_curve(pool_setting(args, [path]), options)
         save(args, f"curve_by_n_{method}_sst2", {"checkpoint": str(path), "curve": curve.to_dict()},
              curve_html(curve))
 
 
-def over_seeds(args: argparse.Namespace, paths: dict[str, Path], reps: list[str], with_controls: set[str]) -> None:
-    """One pool, every seed of every method: the means over seeds and the method comparisons, in one file."""
-    from mi_toolkit.measures.curve import CurveConfig
+def pool_setting(args: argparse.Namespace, models: list[Path]) -> Any:
+    """The curve's Setting: a pool of --max-samples SST-2 train sentences disjoint from the models' training
+    examples, drawn to the lengths of --like-samples validation sentences (fig2's fit pool)."""
+    from mi_toolkit.measures.setting import Setting
+
+    return Setting(models, "sst2", fit_split="train", eval_split="validation", n_fit=args.max_samples,
+                   n_eval=args.like_samples, seed=args.seed, data_dir=data_dir(args.data_dir))
+
+
+def over_seeds(args: argparse.Namespace, paths: dict[str, Path], options: Any) -> None:
+    """One pool, every seed of every method: the means over seeds and the method comparisons, in one file
+    (``options``: the curve's ``CurveOptions``; its controls on each chosen method's first seed)."""
     from mi_toolkit.measures.curve_groups import model_curves
     from mi_toolkit.reports.curve import seed_curves_html
 
-    sc, _ = model_curves(list(paths.values()), "sst2", representations=reps, split="train",
-                         max_samples=args.max_samples, data_dir=data_dir(args.data_dir),
-                         config=CurveConfig(n_sizes=args.sizes), seed=args.seed, controls=with_controls,
-                         like_split="validation", like_samples=args.like_samples)
+    sc, _ = model_curves(pool_setting(args, list(paths.values())), options)
     save(args, "curve_by_n_sst2", {"checkpoints": {m: str(p) for m, p in paths.items()}, "curves": sc.to_dict()},
          seed_curves_html(sc, title="Usable information against fit-set size, over seeds (SST-2)"))
 

@@ -27,13 +27,15 @@ def main() -> None:
     ap.add_argument("--eval-samples", type=int, default=None, help="evaluation-pool size (default: --max-samples)")
     args = ap.parse_args()
     n = args.max_samples or (200 if args.quick else budget(args).mi_samples)
-    from mi_toolkit.measures.dpi import dpi_report
+    from mi_toolkit.measures.dpi import dpi_for
+    from mi_toolkit.measures.setting import Setting
     from mi_toolkit.reports.dpi import dpi_html
 
     for ds in args.datasets.split(","):
         paths = [checkpoint(args, m, ds, evaluate=False) for m in METHODS]
-        rep = dpi_report(paths, ds, data_dir=data_dir(args.data_dir), max_samples=n, eval_samples=args.eval_samples,
-                         pca_k=args.pca_k, seed=args.seed)
+        setting = Setting.from_references(paths, ds, data_dir=data_dir(args.data_dir), max_samples=n,
+                                          eval_samples=args.eval_samples, seed=args.seed)
+        rep = dpi_for(setting, pca_k=args.pca_k)
         save(args, f"fig2_mi_by_method_{ds}", {"dataset": ds, "checkpoints": [str(p) for p in paths],
                                                "report": rep.to_dict()},
              dpi_html(rep, f"Figure 2 ({ds}): usable information by method"))

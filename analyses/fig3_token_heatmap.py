@@ -32,16 +32,20 @@ def main() -> None:
     ap.add_argument("--words", default="funny,pretty")
     ap.add_argument("--method", default="predgen")
     args = ap.parse_args()
-    from mi_toolkit.measures.heatmap import heatmap
+    from mi_toolkit.measures.heatmap import HeatmapOptions, heatmap
+    from mi_toolkit.measures.setting import Setting
     from mi_toolkit.reports.heatmap import heatmap_html
 
     ddir = data_dir(args.data_dir)
     ckpt = checkpoint(args, args.method, "sst2")
     per_word = 1 if args.quick else 3
+    # the probes' pool: train sentences the LM never saw (no evaluation pool: the sentences are what is read)
+    probes = Setting([ckpt], "sst2", eval_split=None, n_fit=budget(args).mi_samples * 2, seed=args.seed,
+                     data_dir=ddir)
+    options = HeatmapOptions(n_steps=16 if args.quick else 50, controls=True)
     rows = []
     for i, (word, text) in enumerate(pick_sentences(args.words.split(","), per_word, ddir, args.seed)):
-        res = heatmap(ckpt, text, "sst2", data_dir=ddir, max_samples=budget(args).mi_samples * 2, seed=args.seed,
-                      n_steps=16 if args.quick else 50, controls=True)
+        res = heatmap(probes, text, options)
         cols = [j for j, t in enumerate(res.tokens) if t.strip().lower() == word]
         pos = res.rows.index("positive")
         gen = res.generated[0] if res.generated is not None else None

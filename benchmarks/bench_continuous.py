@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_continuous.py [--n 5000] [--seed 0]
 
-Runs every continuous task of ``mi_toolkit.bench.suite()`` with ``binned`` (the lower bound),
+Runs every continuous task of ``mi_toolkit.bench.synthetic.suite()`` with ``binned`` (the lower bound),
 ``gaussian`` (an estimate, not a bound) and the ``classifier`` Gaussian density (``ksg`` took 93 s
 per task at d = 32 and is left out), and,
 for comparison with lesson 6 of the probing notes, a plain multinomial probe on a few quantile
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mi_toolkit.api import estimate
-from mi_toolkit.bench import run_suite, suite, within_tolerance
+from mi_toolkit.bench.synthetic import run_suite, suite, within_tolerance
 from predgen_common.io import write_json_atomic
 
 OUT = Path(__file__).resolve().parent / "results" / "mi_bench_continuous.json"

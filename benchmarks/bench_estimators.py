@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_estimators.py [--full] [--n 5000] [--mist-timeout 120]
 
-For every task of the ground-truth suite (``mi_toolkit.bench``; ``--quick`` subset by
+For every task of the ground-truth suite (``mi_toolkit.bench.synthetic``; ``--quick`` subset by
 default, ``--full`` for all tasks) one sample set is drawn, saved, and given to
 
 * the toolkit's default estimator (in this process; ``MIResult.seconds``), and
@@ -79,7 +79,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     from mi_toolkit import estimate
-    from mi_toolkit.bench import suite, summarise, within_tolerance
+    from mi_toolkit.bench.synthetic import suite, summarise, within_tolerance
     from predgen_common.io import write_results_json
 
     mist_names = [m for m in args.mist.split(",") if m]

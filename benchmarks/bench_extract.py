@@ -8,8 +8,8 @@ run (interleaved repeats, best of each):
   - prompt + generated states (a generator/predgen checkpoint's ``Z[n:n+m]``): greedy decoding
     (``generate_ids``, input order) THEN a second forward pass over prompt + tokens (the old
     path), against one KV-cached decoding pass in sorted buckets that returns the tokens and
-    their states (``extract_texts(generate=...)``). Both write the same states (max difference
-    reported).
+    their states (``extract_texts(options=TextsOptions(generate=...))``). Both write the same states (max
+    difference reported).
 
 Throughput: the same model, the same texts and the same length-sorted batches, timed
 side by side in one run (interleaved repeats, best of each; wall time and process CPU
@@ -122,7 +122,7 @@ def speed(model_name: str, n: int, batch_size: int, repeats: int, max_new_tokens
     """Sentences per second, before and after, for prompt states and for prompt + generated states."""
     import numpy as np
 
-    from mi_toolkit.states.extract import ExtractConfig, Generation, extract_texts
+    from mi_toolkit.states.extract import ExtractConfig, Generation, TextsOptions, extract_texts
     from predgen_core.methods.reading import generate_ids
     from predgen_core.models import load_base_model
 
@@ -138,8 +138,8 @@ def speed(model_name: str, n: int, batch_size: int, repeats: int, max_new_tokens
             cfg = ExtractConfig(batch_size=batch_size, sort_by_length=sort)
             with tempfile.TemporaryDirectory() as d:
                 conts = generate_ids(model, tok, items, max_new_tokens, batch_size=batch_size) if how == "two-pass" else None
-                hs = extract_texts(model, tok, items, Path(d) / "s", config=cfg, continuations=conts,
-                                   generate=gen if how == "one-pass" else None, progress=False)
+                after = TextsOptions(continuations=conts, generate=gen if how == "one-pass" else None)
+                hs = extract_texts(model, tok, items, Path(d) / "s", config=cfg, progress=False, options=after)
                 out[name] = (list(hs.iter_token_ids()), [np.array(z) for z in hs.iter_full()])
         return go
 

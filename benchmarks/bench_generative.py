@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from mi_toolkit import estimate  # noqa: E402
-from mi_toolkit.bench import suite  # noqa: E402
+from mi_toolkit.bench.synthetic import suite  # noqa: E402
 from mi_toolkit.estimators import ProbeConfig  # noqa: E402
 from predgen_common.io import write_results_json  # noqa: E402
 

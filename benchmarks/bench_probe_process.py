@@ -47,7 +47,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "bench_estimators_probe.json")
     args = ap.parse_args()
-    from mi_toolkit.bench import suite, within_tolerance
+    from mi_toolkit.bench.synthetic import suite, within_tolerance
     from predgen_common.io import write_json_atomic
 
     rows = []

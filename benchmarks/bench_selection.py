@@ -21,19 +21,20 @@ sys.path.insert(0, str(HERE.parent))
 
 from mi_toolkit.estimators import ProbeConfig  # noqa: E402
 from mi_toolkit.measures.dpi import ModelStates, dpi_from_states  # noqa: E402
-from mi_toolkit.measures.pools import draw_pools  # noqa: E402
+from mi_toolkit.measures.estimate import Estimation  # noqa: E402
+from mi_toolkit.measures.pools import PoolSpec, draw_pools  # noqa: E402
 from mi_toolkit.measures.sweep import sweep_states  # noqa: E402
 from mi_toolkit.states import checkpoints as ck  # noqa: E402
-from mi_toolkit.states.extract import extract  # noqa: E402
+from mi_toolkit.states.extract import ExtractOptions, extract  # noqa: E402
 from predgen_common.io import write_results_json  # noqa: E402
 from predgen_mi.pipeline import local_data_dir  # noqa: E402
 
 
 def one_rule(fit, ev, rule: str, name: str) -> dict:
-    cfg = ProbeConfig(select_on=rule)
+    how = Estimation(config=ProbeConfig(select_on=rule))
     start = time.process_time()
-    sweep = sweep_states(fit, ev, [1, 2, 4, 8], config=cfg)
-    rep = dpi_from_states([ModelStates(name, name, fit, ev)], config=cfg)
+    sweep = sweep_states(fit, ev, [1, 2, 4, 8], how)
+    rep = dpi_from_states([ModelStates(name, name, fit, ev)], how)
     return {"cpu_seconds": round(time.process_time() - start, 1),
             "sweep_mi": [r.mi for r in sweep.results], "sweep_comparisons": [c.sentence() for c in sweep.comparisons],
             "sweep_flags": [f["message"] for f in sweep.flags],
@@ -51,11 +52,11 @@ def main() -> None:
     args = ap.parse_args()
     ddir = local_data_dir(args.data_dir)
     info = ck.describe(args.model)
-    fit_ex, ev_ex, pools = draw_pools([args.model], ck.task_for(info, "sst2"), fit_split="train",
-                                      eval_split="validation", n_fit=args.n, n_eval=args.n, seed=0, data_dir=ddir,
-                                      match_lengths=False)
-    fit = extract(args.model, "sst2", "train", -1, examples=fit_ex, data_dir=ddir, seed=0)
-    ev = extract(args.model, "sst2", "validation", -1, examples=ev_ex, data_dir=ddir, seed=0)
+    fit_ex, ev_ex, pools = draw_pools([args.model], ck.task_for(info, "sst2"),
+                                      PoolSpec(n_fit=args.n, n_eval=args.n, seed=0, data_dir=ddir,
+                                               match_lengths=False))
+    fit = extract(args.model, "sst2", "train", -1, data_dir=ddir, seed=0, options=ExtractOptions(examples=fit_ex))
+    ev = extract(args.model, "sst2", "validation", -1, data_dir=ddir, seed=0, options=ExtractOptions(examples=ev_ex))
     name = ck.method_name(info)
     rules = {rule: one_rule(fit, ev, rule, name) for rule in ("test", "fit")}
     out = {"model": args.model, "pools": pools.to_dict(), "rules": rules,

@@ -114,12 +114,14 @@ def prepare_layers() -> None:
     import numpy as np
 
     from mi_toolkit.measures import layers as lay
+    from mi_toolkit.measures.setting import Setting
     from mi_toolkit.states.representations import labels_array
 
     got = {}
-    lay.sweep_layer_states = lambda fit, ev, layers, **kw: got.update(fit=fit, ev=ev, layers=layers, pooling=kw["pooling"])
-    lay.layer_sweep("smollm2-135m", "sst2", "all", max_samples=600, data_dir=str(REPO.parent / "shared" / "data"),
-                    progress=False)
+    lay.sweep_layer_states = lambda fit, ev, layers, *a, **kw: got.update(fit=fit, ev=ev, layers=layers,
+                                                                          pooling=kw["pooling"])
+    lay.layer_sweep_for(Setting.from_options(["smollm2-135m"], "sst2", max_samples=600, progress=False,
+                                             data_dir=str(REPO.parent / "shared" / "data")), "all")
     fit, ev, layers = got["fit"], got["ev"], got["layers"]
     STATES.mkdir(exist_ok=True)
     np.savez(STATES / "layers.npz", layers=np.array(layers), y_fit=labels_array(fit.labels), y_ev=labels_array(ev.labels),
@@ -132,6 +134,7 @@ def prepare_curve() -> None:
     import numpy as np
 
     import mi_toolkit.measures.curve_model as cm
+    from mi_toolkit.measures.setting import Setting
 
     got = {}
 
@@ -141,8 +144,10 @@ def prepare_curve() -> None:
 
     cm.learning_curve = capture
     try:
-        cm.model_curve("runs/pipeline/models/predictor", "sst2", representations=["pooled:last", "full", "R"],
-                       split="train", max_samples=2500, like_split="validation", progress=False)
+        # 2,500 train sentences drawn to the lengths of the whole validation split (mi curve --like-split)
+        setting = Setting(["runs/pipeline/models/predictor"], "sst2", fit_split="train", eval_split="validation",
+                          n_fit=2500, progress=False)
+        cm.model_curve(setting, cm.CurveOptions(("pooled:last", "full", "R")))
     except _Captured:
         pass
     STATES.mkdir(exist_ok=True)
@@ -161,7 +166,9 @@ def bench_layers() -> dict[str, Any]:
     layers = [int(x) for x in a["layers"]]
     t, c = time.perf_counter(), time.process_time()
     if hasattr(lay, "sweep_layer_arrays"):
-        res = lay.sweep_layer_arrays(list(a["fit"]), list(a["ev"]), a["y_fit"], a["y_ev"], layers, device="cpu")
+        from mi_toolkit.measures.estimate import Estimation
+        res = lay.sweep_layer_arrays(list(a["fit"]), list(a["ev"]), a["y_fit"], a["y_ev"], layers,
+                                     Estimation(device="cpu"))
     else:   # the old code: one estimate_many task per layer, as its sweep_layer_states did
         from mi_toolkit.measures.estimate import estimate_split
         tasks = [(zf, a["y_fit"], ze, a["y_ev"]) for zf, ze in zip(a["fit"], a["ev"])]

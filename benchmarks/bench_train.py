@@ -121,12 +121,12 @@ def step_times(args: argparse.Namespace) -> dict:
 
 def accuracy(args: argparse.Namespace) -> dict:
     """Train every method on the same budget, evaluate on the validation split, plus the zero-shot floor."""
-    from predgen_core.api import TrainConfig, evaluate, train, zero_shot
+    from predgen_core.api import RunOptions, TrainConfig, evaluate, train, zero_shot
 
     rows = []
     if not args.no_zero_shot:
         z = zero_shot(args.model, args.dataset, split=args.split, max_samples=args.eval_max_samples,
-                      data_dir=args.data_dir, max_length=args.max_length, progress=False)
+                      data_dir=args.data_dir, max_length=args.max_length, options=RunOptions(progress=False))
         rows.append({"method": "zero-shot", **z})
         print(json.dumps(rows[-1]), flush=True)
     for method in args.methods:

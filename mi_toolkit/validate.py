@@ -203,7 +203,7 @@ def as_states(Z: Any, mask: Any = None) -> Any:
         if len(shapes) > 1 and mask is None:
             lengths = sorted({s[0] for s in shapes if len(s)})
             raise UserError(f"token states of varying length (n from {lengths[0]} to {lengths[-1]}) without a mask; "
-                            "pass TokenStates.from_list(rows), or padded (N, n, d) states with mask=")
+                            "pass TokenStates.from_list(rows), or TokenStates(padded (N, n, d) states, mask)")
     if mask is not None:
         return as_input(np.asarray(Z), mask)
     arr = np.asarray(Z)

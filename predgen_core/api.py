@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -201,7 +202,8 @@ def train(config: Any, *, callbacks: Sequence[Any] = ()) -> Path:
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
     if args.should_save:
-        _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_dir, work, resume)
+        metrics = _run_metrics(trainer, result, seconds, resume)
+        _finish(config, spec, trainer, tok, task, eval_ex, metrics, output_dir)
     trainer.accelerator.wait_for_everyone()
     return output_dir
 
@@ -233,14 +235,18 @@ def _warn_fsdp_on_cpu() -> None:
         print(f"warning: {FSDP_ON_CPU}", file=sys.stderr)
 
 
-def _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_dir, work, resume) -> None:
+def _run_metrics(trainer: Any, result: Any, seconds: float, resume: str | None) -> dict[str, Any]:
+    """What the manifest records of the training run itself (loss, steps, time, resumption, processes)."""
+    return {"train_loss": result.training_loss, "global_step": trainer.state.global_step,
+            "train_seconds": round(seconds, 2), "resumed_from": resume, "world_size": trainer.args.world_size,
+            "distributed_type": _distributed_type(trainer)}
+
+
+def _finish(config, spec, trainer, tok, task, eval_ex, metrics: dict[str, Any], output_dir: Path) -> None:
+    """Score the held-out split into ``metrics``, write the checkpoint to ``output_dir``, drop the work folder."""
     from predgen_core.train_config import resume_dict
 
     module = trainer.accelerator.unwrap_model(trainer.model)
-    metrics: dict[str, Any] = {"train_loss": result.training_loss, "global_step": trainer.state.global_step,
-                               "train_seconds": round(seconds, 2), "resumed_from": resume,
-                               "world_size": trainer.args.world_size,
-                               "distributed_type": _distributed_type(trainer)}
     if eval_ex is not None:
         print(f"scoring {len(eval_ex)} {config.eval_split} examples (set the number with --eval-max-samples, "
               "or skip with --eval-split none)", file=sys.stderr)
@@ -253,7 +259,7 @@ def _finish(config, spec, trainer, tok, task, eval_ex, result, seconds, output_d
                 "log_history": trainer.state.log_history[-20:]}
     write_checkpoint(output_dir, module, tok, manifest)
     if not config.keep_checkpoints:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(_work_dir(output_dir), ignore_errors=True)
 
 
 def _verbaliser(task: Any) -> dict[str, Any]:
@@ -297,22 +303,33 @@ def _callbacks(config: TrainConfig, args: Any, extra: Sequence[Any]) -> list[Any
 # --------------------------------------------------------------------------- evaluation
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How :func:`evaluate` and :func:`zero_shot` run and report (none of it changes which examples are scored):
+    ``batch_size`` examples a pass, ``json_out`` a file the metrics are also written to, ``progress`` a bar."""
+
+    batch_size: int = 32
+    json_out: str | Path | None = None
+    progress: bool = False
+
+
 def evaluate(path: str | Path, dataset: str | None = None, *, split: str = "validation",
-             max_samples: int | None = None, data_dir: str | None = None, batch_size: int = 32, seed: int = 0,
-             json_out: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
+             max_samples: int | None = None, data_dir: str | None = None, seed: int = 0,
+             options: RunOptions | None = None) -> dict[str, Any]:
     """Metrics of a checkpoint on a split: ``accuracy`` (classification) or ``mse``/``mae`` (regression),
     plus ``n``, ``parse_failures`` (generated text that ``task.parse`` could not read) and ``seconds``."""
+    options = options or RunOptions()
     loaded = load(path)
     task = compatible_task(loaded.task, dataset, loaded.path)
     examples = _load_split(task, split, data_dir, max_samples, seed)
     started = time.perf_counter()
-    pred = predict_examples(loaded.module, loaded.tokenizer, task, examples, batch_size=batch_size,
-                            max_length=loaded.max_length, progress=progress)
+    pred = predict_examples(loaded.module, loaded.tokenizer, task, examples, batch_size=options.batch_size,
+                            max_length=loaded.max_length, progress=options.progress)
     result = {**task.metrics(pred.values, [e.label for e in examples]), "parse_failures": pred.parse_failures,
               "method": loaded.method, "dataset": task.name, "split": split, "checkpoint": str(path),
               "seconds": round(time.perf_counter() - started, 2)}
-    if json_out:
-        write_json_atomic(json_out, result)
+    if options.json_out:
+        write_json_atomic(options.json_out, result)
     return result
 
 
@@ -336,19 +353,20 @@ def predict(path: str | Path, texts: str | Sequence[str]) -> list[dict[str, Any]
 
 
 def zero_shot(model: str, dataset: str, *, split: str = "validation", max_samples: int | None = None,
-              data_dir: str | None = None, batch_size: int = 32, max_length: int = 64, seed: int = 0,
-              json_out: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
+              data_dir: str | None = None, max_length: int = 64, seed: int = 0,
+              options: RunOptions | None = None) -> dict[str, Any]:
     """The untrained base model as a floor: classification picks the verbaliser with the highest
     log-likelihood after the prompt; regression greedily generates and parses a number."""
+    options = options or RunOptions()
     task = TASKS.get(dataset)
     examples = _load_split(task, split, data_dir, max_samples, seed)
     lm, tok = load_base_model(model)
     started = time.perf_counter()
-    values, failures = zero_shot_predictions(lm, tok, task, examples, batch_size=batch_size,
-                                             max_length=max_length, progress=progress)
+    values, failures = zero_shot_predictions(lm, tok, task, examples, batch_size=options.batch_size,
+                                             max_length=max_length, progress=options.progress)
     result = {**task.metrics(values, [e.label for e in examples]), "parse_failures": failures,
               "method": "zero-shot", "model": model, "dataset": dataset, "split": split,
               "seconds": round(time.perf_counter() - started, 2)}
-    if json_out:
-        write_json_atomic(json_out, result)
+    if options.json_out:
+        write_json_atomic(options.json_out, result)
     return result

@@ -158,10 +158,10 @@ def evaluate(
     """Accuracy (classification) or MSE/MAE (regression) of a checkpoint."""
     check_output(json_out, "--json", inputs=[checkpoint, data_dir])  # before loading: files, task, data, output
     data_dir = check_checkpoint_inputs(checkpoint, dataset, (split,), data_dir=data_dir, max_samples=max_samples)
-    from predgen_core.api import evaluate as run
+    from predgen_core.api import RunOptions, evaluate as run
 
     _print(run(checkpoint, dataset, split=split, max_samples=max_samples, data_dir=data_dir,
-               batch_size=batch_size, json_out=json_out, progress=True))
+               options=RunOptions(batch_size=batch_size, json_out=json_out, progress=True)))
 
 
 @app.command()
@@ -192,10 +192,10 @@ def zero_shot(
 
     check_output(json_out, "--json", inputs=[model, data_dir])
     check_split(TASKS.get(dataset), split, data_dir, max_samples)
-    from predgen_core.api import zero_shot as run
+    from predgen_core.api import RunOptions, zero_shot as run
 
-    _print(run(model, dataset, split=split, max_samples=max_samples, data_dir=data_dir, batch_size=batch_size,
-               json_out=json_out, progress=True))
+    _print(run(model, dataset, split=split, max_samples=max_samples, data_dir=data_dir,
+               options=RunOptions(batch_size=batch_size, json_out=json_out, progress=True)))
 
 
 @app.command()

@@ -28,9 +28,10 @@ from predgen_common.errors import UserError
 from predgen_common.io import portable_path, write_results_json
 from predgen_core.tasks import TASKS
 
-from mi_toolkit.measures.dpi import dpi_report
+from mi_toolkit.measures.dpi import dpi_for
 from mi_toolkit.measures.heatmap import heatmap
-from mi_toolkit.measures.sweep import pca_sweep
+from mi_toolkit.measures.setting import Setting
+from mi_toolkit.measures.sweep import pca_sweep_for
 from mi_toolkit.reports.dpi import write_dpi
 from mi_toolkit.reports.heatmap import write_heatmap
 from mi_toolkit.reports.sweep import write_sweep
@@ -176,15 +177,17 @@ def run_pipeline(cfg: PipelineConfig, say: Callable[[str], None] = print) -> dic
     pools = f"{cfg.mi_samples} fit + {cfg.mi_samples} evaluation examples"
     groups = [paths[m][0] if cfg.seeds == 1 else paths[m][0].parent for m in METHODS]  # a folder of seeds
     rep = stages.run("dpi", f"{3 * cfg.seeds} checkpoints, {pools}",
-                     lambda: dpi_report(groups, dataset, pca_k=cfg.pca_k, **common))
+                     lambda: dpi_for(Setting.from_references(groups, dataset, **common), pca_k=cfg.pca_k))
     write_dpi(rep, out / "dpi.html", f"DPI report: {dataset}")
     write_results_json(out / "dpi.json", rep.to_dict())
     sweep = stages.run("sweep", f"predgen, k = {', '.join(map(str, cfg.sweep_ks))}, {pools}",
-                       lambda: pca_sweep(paths["predgen"][0], dataset, cfg.sweep_ks, **common))
+                       lambda: pca_sweep_for(Setting.from_options([paths["predgen"][0]], dataset, **common),
+                                             cfg.sweep_ks))
     write_sweep(sweep, out / "sweep.html")
     write_results_json(out / "sweep.json", sweep.to_dict())
-    hm = stages.run("heatmap", f"predgen, {cfg.heatmap_text!r}",
-                    lambda: heatmap(paths["predgen"][0], cfg.heatmap_text, dataset, **common))
+    # the heatmap's probes: one pool of train sentences (--max-samples), and no evaluation pool
+    probes = Setting.from_options([paths["predgen"][0]], dataset, split=None, **common)
+    hm = stages.run("heatmap", f"predgen, {cfg.heatmap_text!r}", lambda: heatmap(probes, cfg.heatmap_text))
     write_heatmap(hm, out / "heatmap.html")
     write_results_json(out / "heatmap.json", hm.to_dict())
     log["seconds"]["total"] = round(time.perf_counter() - t0, 1)

@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("predgen_common", "predgen_core", "mi_toolkit", "predgen_mi")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
+MAX_PARAMETERS = 8
 # Deliberate exceptions, each with its reason. Empty: nothing is exempt.
 EXEMPT: dict[str, str] = {}
 
@@ -122,6 +123,40 @@ def test_no_module_or_function_is_too_long():
                 if lines > MAX_FUNCTION_LINES and f"{name}.{node.name}" not in EXEMPT:
                     too_long.append(f"{name}.{node.name}: {lines} lines")
     assert not too_long, f"over {MAX_MODULE_LINES} lines a module or {MAX_FUNCTION_LINES} a function: {too_long}"
+
+
+def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Positional and keyword-only parameters, ``self``/``cls`` not counted (``*args``/``**kwargs`` neither)."""
+    names = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+    return len(names) - (names[:1] in (["self"], ["cls"]))
+
+
+def _is_command(module: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A command of the ``mi`` command line: its parameters are the command's option declarations (typer)."""
+    return module.startswith("mi_toolkit.cli") and any(
+        isinstance(d, ast.Name) and d.id == "user_errors" for d in node.decorator_list)
+
+
+def test_no_function_outside_the_command_line_options_takes_more_than_eight_parameters():
+    """What travels together is an object (a Setting, a config, a Run); only the typer commands, whose
+    parameters are the command's options, list more."""
+    wide = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _parameters(node) > MAX_PARAMETERS
+                    and not _is_command(name, node)):
+                wide.append(f"{name}.{node.name}: {_parameters(node)}")
+    assert not wide, f"over {MAX_PARAMETERS} parameters: {wide}"
+
+
+def test_the_parameter_check_counts_what_it_should():
+    """The check above fails on a wide function and passes a command or a method's ``self``."""
+    tree = ast.parse("def f(a, b, c, d, e, f, g, h, *, i): pass\n"
+                     "class C:\n    def m(self, a, b, c, d, e, f, g, h): pass\n"
+                     "@user_errors\ndef cmd(a, b, c, d, e, f, g, h, i, j): pass\n")
+    fns = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert _parameters(fns["f"]) == 9 and _parameters(fns["m"]) == 8
+    assert _is_command("mi_toolkit.cli.measures", fns["cmd"]) and not _is_command("mi_toolkit.measures.dpi", fns["cmd"])
 
 
 def _fresh_python(code: str) -> subprocess.CompletedProcess:

@@ -65,16 +65,25 @@ def _arrays(z: List[str], y: Path, contains: List[str]) -> tuple[dict[str, Any],
     return reps, load_array(y, "--y"), parts
 
 
-def _check_options(model: List[Path], data_dir: Optional[str], y: Optional[Path], z: Optional[List[str]],
-                   output: Path, json_out: Optional[Path], per_example: Optional[Path], device: str,
-                   sizes: Optional[str]) -> Optional[tuple[int, ...]]:
-    """The outputs (writable, not an input), ``--device`` and ``--sizes``; returns the sizes."""
-    read = [*model, data_dir, y, *[spec.split("=", 1)[-1] for spec in z or []]]  # what must not be overwritten
+def _check_options(read: List[Any], output: Path, json_out: Optional[Path], per_example: Optional[Path],
+                   device: str, sizes: Optional[str]) -> Optional[tuple[int, ...]]:
+    """The outputs (writable, not one of ``read``, the inputs), ``--device`` and ``--sizes``; returns the sizes."""
     check_output(output, "--output", inputs=read)
     check_output(json_out, "--json", inputs=read)
     check_per_example_path(per_example)
     check_device(device)
     return parse_sizes(sizes)
+
+
+def _check_models(models: List[Path], dataset: Optional[str], splits: tuple[Optional[str], ...],
+                  data_dir: Optional[str], max_samples: Optional[int], seed: int) -> Optional[str]:
+    """Model mode's inputs, before torch: every group's folder, then each checkpoint against the dataset and
+    the named ``splits``; returns the data folder (:func:`~mi_toolkit.cli.preflight.check_inputs`)."""
+    from mi_toolkit.measures.seeds import check_group_folders, expand_groups  # numpy only
+
+    check_group_folders(models)  # a folder of seeds with no finished checkpoint: one line, before torch
+    return check_inputs([c for c, _ in expand_groups(models)], dataset, tuple(s for s in splits if s),
+                        data_dir=data_dir, max_samples=max_samples, seed=seed)
 
 
 def _print(res: Any, con: Console) -> None:
@@ -125,53 +134,52 @@ def curve_cmd(
     """Usable information against fit-set size, one line per representation, with online code lengths; with a
     group of checkpoints per method (--model FOLDER-OF-SEEDS, repeated), the means over seeds and the methods."""
     models = list(model or [])
-    sizes_ = _check_options(models, data_dir, y, z, output, json_out, per_example, device, sizes)
+    read = [*models, data_dir, y, *[spec.split("=", 1)[-1] for spec in z or []]]  # what must not be overwritten
+    sizes_ = _check_options(read, output, json_out, per_example, device, sizes)
     split_options(estimator_option)  # the KEY=VALUE syntax, before torch
     if models:
         if z or y is not None:
             raise UserError("give --model with --dataset, or --z with --y, not both")
-        from mi_toolkit.measures.seeds import check_group_folders, expand_groups  # numpy only
-
-        check_group_folders(models)  # a folder of seeds with no finished checkpoint: one line, before torch
-        data_dir = check_inputs([c for c, _ in expand_groups(models)], dataset,
-                                (split,) + ((like_split,) if like_split else ()), data_dir=data_dir,
-                                max_samples=max_samples, seed=seed)
+        data_dir = _check_models(models, dataset, (split, like_split), data_dir, max_samples, seed)
     elif not z or y is None:
         raise UserError("pass --model M --dataset D, or --z NAME=FILE.npy (one or more) with --y LABELS.npy")
     else:
         arrays = _arrays(z, y, contains or [])  # read and checked before torch
     from mi_toolkit.estimators.specs import ProbeConfig  # torch and scikit-learn, after the checks
     from mi_toolkit.measures.curve import CurveConfig
+    from mi_toolkit.measures.curve_model import CurveOptions, parse_representations
     from mi_toolkit.measures.per_example import per_example_rows
+    from mi_toolkit.measures.setting import Setting
 
     probe = build_config(ProbeConfig, estimator_option, owner="probe", exclude=CURVE_OWNS)
     cfg = CurveConfig(sizes=sizes_, n_sizes=n_sizes, folds=folds, repeats=repeats, probe=probe)
     if models:
-        common = dict(split=split, max_samples=max_samples, layer=layer, pca_k=pca_k, data_dir=data_dir,
-                      config=cfg, seed=seed, device=device, controls=controls, given=given, like_split=like_split)
-        res, rows = _model_mode(models, dataset, representations, common)
+        # the pool is the fit pool of --split, drawn to --like-split's lengths when given (its whole split)
+        setting = Setting(models, dataset, fit_split=split, eval_split=like_split, n_fit=max_samples, layer=layer,
+                          seed=seed, device=device, data_dir=data_dir, folds=folds)
+        options = CurveOptions(tuple(parse_representations(representations, pca_k)), pca_k, cfg, controls, given)
+        res, rows = _model_mode(setting, options)
     else:
         res, labels = _array_curve(arrays, cfg, seed, device, controls, given)
         rows = per_example_rows(res, labels=labels.tolist())
     _report(res, rows, per_example, output, json_out)
 
 
-def _model_mode(models: List[Path], dataset: Optional[str], representations: str,
-                common: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+def _model_mode(setting: Any, options: Any) -> tuple[Any, list[dict[str, Any]]]:
     """One checkpoint: its curve, as ever; groups of checkpoints (a folder of seeds, a glob, several models):
-    every checkpoint's curve on one pool and the means over seeds (``SeedCurves``). Returns the result and
-    the per-example rows (seed means for groups)."""
+    every checkpoint's curve on one pool and the means over seeds (``SeedCurves``). ``setting``: the
+    :class:`~mi_toolkit.measures.setting.Setting` of ``--model``; ``options``: the curve's ``CurveOptions``.
+    Returns the result and the per-example rows (seed means for groups)."""
     from mi_toolkit.measures.curve_groups import is_single, model_curves
-    from mi_toolkit.measures.curve_model import model_curve, parse_representations
+    from mi_toolkit.measures.curve_model import model_curve
     from mi_toolkit.measures.curve_seeds import per_example_means
     from mi_toolkit.measures.per_example import per_example_rows
 
-    reps = parse_representations(representations, common["pca_k"])
-    if is_single(models):
-        res, examples = model_curve(models[0], dataset, representations=reps, **common)
+    if is_single(setting.models):
+        res, examples = model_curve(setting, options)
         rows = per_example_rows
     else:
-        res, examples = model_curves(models, dataset, representations=reps, **common)
+        res, examples = model_curves(setting, options)
         rows = per_example_means
     return res, rows(res, texts=[e.text for e in examples], labels=[e.label for e in examples])
 

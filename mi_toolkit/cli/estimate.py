@@ -12,13 +12,13 @@ from predgen_common.io import write_results_json
 from predgen_core.preflight import check_output
 from predgen_common.progress import Phase
 
-from mi_toolkit.bench_suites import SUITES, SuiteOptions
+from mi_toolkit.bench.suites import SUITES, SuiteOptions
 from mi_toolkit.cli.features import FeatureFile, inspect_features
 from mi_toolkit.cli.estimator_options import check_options, estimator_config
 from mi_toolkit.cli.options import (DataDir, Device, Estimator, EstimatorOptions, FitSplit, JsonOut, Layer, MaxSamples,
                                     PcaAxis, PcaK, Seed, Split)
 from mi_toolkit.cli.preflight import check_device, check_estimator, check_representation
-from mi_toolkit.validate import load_array
+from mi_toolkit.validate import as_states, load_array
 
 # Every module this command needs beyond the checks (mi_toolkit.api, the estimators, the measures,
 # the reports) imports torch or scikit-learn: each is imported inside the command, after its
@@ -66,7 +66,8 @@ def estimate_from_arrays(features: Path, labels: Path, *, estimator: Optional[st
     rows = sample_rows(len(z), y, max_samples, options.get("seed", 0))
     if rows is not None:
         z, y, mask = z[rows], y[rows], (None if mask is None else mask[rows])
-    result = estimate_mi(z, y, estimator, mask=mask, **options)  # probing: a phase of its own
+    states = z if mask is None else as_states(z, mask)   # padded token states read with their mask
+    result = estimate_mi(states, y, estimator, **options)  # probing: a phase of its own
     for note in result.config.get("input_notes", []):
         typer.echo(f"note: {note}", err=True)
     return result
@@ -124,10 +125,9 @@ def estimate(
         check_representation(representation, pooling, pca_axis)
         from mi_toolkit.cli.measures import estimate_model_cmd
 
-        estimate_model_cmd(model, dataset, split=split, fit_split=fit_split, representation=representation,
-                           pooling=pooling, pca_k=pca_k, pca_axis=pca_axis, layer=layer, estimator=name,
-                           max_samples=max_samples, data_dir=data_dir, json_out=json_out, seed=seed, device=device,
-                           estimator_options=estimator_option)
+        estimate_model_cmd(model, dataset, (representation, pooling, pca_k, pca_axis), estimator=name,
+                           estimator_options=estimator_option, json_out=json_out, split=split, fit_split=fit_split,
+                           layer=layer, max_samples=max_samples, data_dir=data_dir, seed=seed, device=device)
         return
     if features is None or labels is None:
         raise UserError("pass --features Z.npy and --labels Y.npy, or --model CKPT --dataset NAME")
@@ -171,8 +171,8 @@ def bench(
     named = SUITES.get(suite_name) if suite_name is not None else None   # unknown: one line naming the suites
     if named is not None and real:
         raise UserError("pass --suite NAME or --real, not both")
-    if real:  # the real-state suite has its own runner and table (mi_toolkit.estimators.realbench)
-        from mi_toolkit.estimators.realbench import main as real_main
+    if real:  # the real-state suite has its own runner and table (mi_toolkit.bench.real)
+        from mi_toolkit.bench.real import main as real_main
 
         real_main(quick, estimators, seed, device, json_out)
         return
@@ -187,7 +187,7 @@ def bench(
         if json_out is not None:
             write_results_json(json_out, {"quick": quick, "n": n, "seed": seed, **out})
         return
-    from mi_toolkit.bench import run_suite, suite  # torch, after the checks
+    from mi_toolkit.bench.synthetic import run_suite, suite  # torch, after the checks
     from mi_toolkit.validate import resolve_device
 
     resolve_device(device)

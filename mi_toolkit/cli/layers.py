@@ -41,12 +41,14 @@ def layer_sweep_cmd(model: Model, dataset: Dataset, layers: Layers = "all", pool
                             outputs={"--output": output, "--json": json_out})
     config = estimator_config(estimator, estimator_option)  # before any weights load
     from mi_toolkit.measures.fmt import fmt_result
-    from mi_toolkit.measures.layers import layer_sweep
+    from mi_toolkit.measures.layers import layer_sweep_for
+    from mi_toolkit.measures.setting import FOLDS, Setting
     from mi_toolkit.reports.layers import write_layers
 
-    res = layer_sweep(model, dataset, layers, pooling=pooling, fit_split=fit_split, eval_split=split,
-                      data_dir=data_dir, max_samples=max_samples, estimator=estimator, seed=seed, device=device,
-                      row_dim=row_dim, config=config)
+    # the pools must fill the probe's own folds (--estimator-option folds=...), so the setting takes them
+    setting = Setting([model], dataset, fit_split=fit_split, eval_split=split, n_fit=max_samples, seed=seed,
+                      device=device, data_dir=data_dir, folds=getattr(config, "folds", FOLDS))
+    res = layer_sweep_for(setting, layers, pooling=pooling, estimator=estimator, row_dim=row_dim, config=config)
     con = Console()
     for lay, r in zip(res.layers, res.results):
         con.print(f"layer {lay:>3}  I(Y; {res.pooling}) = {fmt_result(r)} nats")

@@ -41,26 +41,27 @@ def _print_result(res: Any, info: dict[str, Any]) -> None:
                               f"tokens: {info.get('tokens_used')}"})
 
 
-def estimate_model_cmd(model: Path, dataset: str, *, split: str = "validation", fit_split: str = "train",
-                       representation: str = "full", pooling: str = "last", pca_k: int = 2, pca_axis: str = "token",
-                       layer: int = -1, estimator: Optional[str] = None, max_samples: Optional[int] = None,
-                       data_dir: Optional[str] = None, json_out: Optional[Path] = None, seed: int = 0,
-                       device: str = "auto", estimator_options: Optional[List[str]] = None) -> Any:
+def estimate_model_cmd(model: Path, dataset: str, representation: tuple[str, str, int, str], *,
+                       estimator: Optional[str] = None, estimator_options: Optional[List[str]] = None,
+                       json_out: Optional[Path] = None, **options: Any) -> Any:
     """``mi estimate --model CKPT --dataset NAME``: fit on ``fit_split``, report on ``split``; the fit pool
-    leaves out the checkpoint's training examples (the model's :class:`~mi_toolkit.measures.setting.Setting`)."""
-    check_representation(representation, pooling, pca_axis)
+    leaves out the checkpoint's training examples (the model's :class:`~mi_toolkit.measures.setting.Setting`).
+
+    ``representation``: ``(name, pooling, pca_k, pca_axis)``; ``options``: the Setting's option names
+    (``split``, ``fit_split``, ``layer``, ``max_samples``, ``data_dir``, ``seed``, ``device``)."""
+    check_representation(representation[0], representation[1], representation[3])
     check_options(estimator, estimator_options)
-    data_dir = check_inputs([model], dataset, (fit_split, split), data_dir=data_dir, max_samples=max_samples, seed=seed,
-                            outputs={"--json": json_out})
+    splits = (options.get("fit_split", "train"), options.get("split", "validation"))
+    options["data_dir"] = check_inputs([model], dataset, splits, data_dir=options.get("data_dir"),
+                                       max_samples=options.get("max_samples"), seed=options.get("seed", 0),
+                                       outputs={"--json": json_out})
     config = estimator_config(estimator, estimator_options)  # before any weights load
     from mi_toolkit.measures.estimate import estimate_for
     from mi_toolkit.measures.setting import Setting
     from mi_toolkit.states.representations import Representation
 
-    setting = Setting.from_options([model], dataset, split=split, fit_split=fit_split, layer=layer,
-                                   max_samples=max_samples, data_dir=data_dir, seed=seed, device=device)
-    res, info = estimate_for(setting, Representation(representation, pooling, pca_k, pca_axis), estimator=estimator,
-                             config=config)
+    setting = Setting.from_options([model], dataset, **options)
+    res, info = estimate_for(setting, Representation(*representation), estimator=estimator, config=config)
     _print_result(res, info)
     if json_out:
         write_results_json(json_out, {**res.to_dict(), **info, "checkpoint": str(model)})
@@ -135,10 +136,12 @@ def dpi_cmd(models: Annotated[List[Path], typer.Option("--models", help="checkpo
     from mi_toolkit.measures.setting import Setting
     from mi_toolkit.reports.dpi import write_dpi
 
-    setting = Setting.from_options([c for c, _ in expanded], dataset, [g for _, g in expanded], split=split,
-                                   fit_split=fit_split, layer=layer, max_samples=max_samples,
-                                   eval_samples=eval_samples, data_dir=data_dir, seed=seed, device=device,
-                                   overlapping_fit_pool=overlapping_fit_pool, any_length_fit_pool=any_length_fit_pool)
+    # the references again (not the expanded checkpoints): a seed group's unfinished seeds are named in the report
+    setting = Setting.from_references(list(models) + list(more or []), dataset, split=split, fit_split=fit_split,
+                                      layer=layer, max_samples=max_samples, eval_samples=eval_samples,
+                                      data_dir=data_dir, seed=seed, device=device,
+                                      overlapping_fit_pool=overlapping_fit_pool,
+                                      any_length_fit_pool=any_length_fit_pool)
     rep = dpi_for(setting, pca_k=pca_k, estimator=estimator, row_dim=row_dim, config=config)
     con = Console()
     for name, r, x in rep.across():
@@ -175,11 +178,15 @@ def heatmap_cmd(model: Model,
         check_png_renderer()
     data_dir = check_inputs([model], dataset, (split,), data_dir=data_dir, max_samples=max_samples, seed=seed,
                             outputs={"--output": output, "--json": json_out})
-    from mi_toolkit.measures.heatmap import heatmap
+    from mi_toolkit.measures.heatmap import HeatmapOptions, heatmap
+    from mi_toolkit.measures.setting import Setting
     from mi_toolkit.reports.heatmap import write_heatmap
 
-    res = heatmap(model, text, dataset, split=split, data_dir=data_dir, max_samples=max_samples, layer=layer,
-                  label=label, estimator=estimator, seed=seed, attributions=not no_attributions, controls=controls)
+    # the probes' pool is --split's (the fit split); a heatmap reads no evaluation pool. --estimator is checked
+    # and unused: the cells need a fitted probe that scores new tokens (pvi.GroupedProbe)
+    setting = Setting.from_options([model], dataset, fit_split=split, split=None, max_samples=max_samples,
+                                   layer=layer, seed=seed, data_dir=data_dir)
+    res = heatmap(setting, text, HeatmapOptions(label=label, attributions=not no_attributions, controls=controls))
     con = Console()
     shown = list(zip(res.rows, res.pvi)) + ([(f"gen:{res.generated_label}", res.generated[0])]
                                             if res.generated is not None else [])

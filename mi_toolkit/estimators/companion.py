@@ -24,7 +24,7 @@ import torch
 
 from mi_toolkit.estimators.evaluate import BOOTSTRAP_NOTE, evaluate_critics
 from mi_toolkit.estimators.result import MIResult
-from mi_toolkit.estimators.specs import EstimatorSpec
+from mi_toolkit.estimators.specs import CriticSpec
 from mi_toolkit.estimators.train import feature_transform, prepare, train_critics
 
 LABEL = "estimate, not a bound"
@@ -32,7 +32,7 @@ TEST_SIZE = 0.3       # the critic's held-out share of the rows (cross-fitting h
 HIDDEN_LAYERS = 2
 
 
-def companion_estimate(z: np.ndarray, y: np.ndarray, spec: EstimatorSpec, seed: int, n_fit: int | None = None,
+def companion_estimate(z: np.ndarray, y: np.ndarray, spec: CriticSpec, seed: int, n_fit: int | None = None,
                        device: str = "cpu") -> dict[str, Any]:
     """The critic estimator ``spec`` (a neural one; the API looks it up by the config's name, so this
     module needs no registry) on ``z (N, d)``, ``y (N, k)``: a dict with ``estimator``, ``label``, ``mi``,

@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from predgen_common.errors import UserError
 
-from mi_toolkit.estimators.continuous_crossfit import FoldScore, assemble, crossfit, fold_splits
+from mi_toolkit.estimators.continuous_crossfit import FoldScore, Folds, assemble, crossfit, fold_splits
 from mi_toolkit.estimators.continuous_models import check_bins, make_regressor, predict
 from mi_toolkit.estimators.discretised import fit_target, split_inner
 from mi_toolkit.estimators.multitarget import READERS, ReaderInput, as_classes, choose_per_unit, distinct_rows
@@ -166,8 +166,8 @@ def estimate_binned(z: np.ndarray, y: np.ndarray, cfg: BinnedConfig | None = Non
         raise UserError(f"no reader of {', '.join(cfg.readers)} can read these cells; add 'probe' to readers")
     picks = _pick_readers(scores, splits, n_fit is not None, cfg.folds, seed)
     chosen = [scores[p][i] for i, p in enumerate(picks)]
-    res = assemble("binned", chosen, [e for _, e in splits], len(z), min(len(f) for f, _ in splits),
-                   n_fit is not None, cfg, _note(BOUND_NOTE), seed, start, extra={"fold_readers": picks})
+    folds = Folds(chosen, [e for _, e in splits], len(z), min(len(f) for f, _ in splits), n_fit is not None)
+    res = assemble("binned", folds, cfg, _note(BOUND_NOTE), seed, start, extra={"fold_readers": picks})
     res.is_bound = True
     return res
 
@@ -205,7 +205,7 @@ def estimate_gaussian(z: np.ndarray, y: np.ndarray, cfg: GaussianConfig | None =
     y = y.reshape(len(y), -1)
     fold = lambda zf, yf, ze, ye, s: gaussian_fold(zf, yf, ze, ye, cfg, s)  # noqa: E731
     scores, rows, n_min = crossfit(fold, z, y, cfg.folds, seed, n_fit)
-    return assemble("gaussian", scores, rows, len(z), n_min, n_fit is not None, cfg, _note(GAUSS_NOTE), seed,
+    return assemble("gaussian", Folds(scores, rows, len(z), n_min, n_fit is not None), cfg, _note(GAUSS_NOTE), seed,
                     start)
 
 

@@ -34,6 +34,18 @@ class FoldScore:
     cells: np.ndarray | None = None   # (n_eval,) ... is re-estimated from these labels on each resample
 
 
+@dataclass
+class Folds:
+    """A cross-fit's read-outs for :func:`assemble`: each fold's score and scored rows (indices into the
+    ``n`` input rows), the size of the smallest fit set, and whether the one fold is an explicit held-out set."""
+
+    scores: list[FoldScore]
+    rows: list[np.ndarray]
+    n: int
+    n_fit: int
+    explicit: bool
+
+
 def crossfit(fold_fn: Callable, z: np.ndarray, y: np.ndarray, n_folds: int, seed: int,
              n_fit: int | None = None) -> tuple[list[FoldScore], list[np.ndarray], int]:
     """Run ``fold_fn(z_fit, y_fit, z_eval, y_eval, seed)`` over K folds (or the explicit split
@@ -81,11 +93,11 @@ def bootstrap(scores, rows, offset, fold_ids, pointwise, n_boot: int, rng) -> np
     return boot - boot.mean() + pointwise.mean()
 
 
-def assemble(name: str, scores: list[FoldScore], rows: list[np.ndarray], n: int, n_fit: int,
-             explicit: bool, cfg, note: Callable[[dict[str, Any]], str], seed: int, start: float,
+def assemble(name: str, folds: Folds, cfg, note: Callable[[dict[str, Any]], str], seed: int, start: float,
              extra: dict[str, Any] | None = None) -> MIResult:
     """Per-example values back in input order, bootstrap interval, p-value; ``note(facts)`` words the
     interval (``facts``: ``b``, ``n``, ``how``, ``p`` permutations or 0 for the bootstrap p-value)."""
+    scores, rows, n, n_fit, explicit = folds.scores, folds.rows, folds.n, folds.n_fit, folds.explicit
     rng = np.random.default_rng(seed + 7919)
     offset = rows[0][0] if explicit else 0
     n_eval = sum(len(r) for r in rows)

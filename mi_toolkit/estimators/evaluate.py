@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mi_toolkit.estimators.specs import EstimatorSpec, KSGConfig, NeuralConfig
+from mi_toolkit.estimators.specs import CriticSpec, KSGConfig, NeuralConfig
 from mi_toolkit.estimators.knn import ksg_terms
 from mi_toolkit.estimators.train import Prepared, marginal_terms, stack
 
@@ -30,7 +30,7 @@ class HeldOut:
     n_test: int
 
 
-def _bootstrap(spec: EstimatorSpec, t: Tensor, log_m: Tensor, n_boot: int, gen: torch.Generator):
+def _bootstrap(spec: CriticSpec, t: Tensor, log_m: Tensor, n_boot: int, gen: torch.Generator):
     n = t.shape[-1]
     idx = torch.randint(0, n, (n_boot, n), generator=gen).to(t.device)
     vals = spec.bound(t[:, idx], log_m[:, idx])  # (K, n_boot)
@@ -39,7 +39,7 @@ def _bootstrap(spec: EstimatorSpec, t: Tensor, log_m: Tensor, n_boot: int, gen: 
 
 
 @torch.no_grad()
-def evaluate_critics(spec: EstimatorSpec, cfg: NeuralConfig, critic: torch.nn.Module,
+def evaluate_critics(spec: CriticSpec, cfg: NeuralConfig, critic: torch.nn.Module,
                      preps: list[Prepared], device: torch.device, seed: int) -> HeldOut:
     """Evaluate ``K`` fixed critics on their held-out splits.
 
@@ -80,7 +80,7 @@ def evaluate_critics(spec: EstimatorSpec, cfg: NeuralConfig, critic: torch.nn.Mo
     return HeldOut(mi, lo, hi, p, log_norm, n)
 
 
-def _as_exclusive(spec: EstimatorSpec) -> EstimatorSpec:
+def _as_exclusive(spec: CriticSpec) -> CriticSpec:
     from dataclasses import replace
 
     return replace(spec, marginal="exclusive")

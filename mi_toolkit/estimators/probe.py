@@ -28,6 +28,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from predgen_common.errors import UserError
 
+from mi_toolkit.estimators.base import Estimator, Run, Task
 from mi_toolkit.estimators.probe_family import FamilyMember, array_candidates, split_log_prior
 from mi_toolkit.estimators.probe_prep import has_heavy_tails
 from mi_toolkit.estimators.reselect import SelectionRecord, choose, reselect_draws
@@ -343,3 +344,21 @@ def _probe_input(val: Any) -> Any:
 
 
 Part = Callable[[Any], Any] | np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeEstimator(Estimator):
+    """``probe``: H(Y) minus the cross-fitted (or held-out) log-loss of probes chosen by CV log-loss, with
+    the ``contains=`` parts' candidates joined to the representation's (discrete ``Y``)."""
+
+    config_cls: type = ProbeConfig
+    discrete_only: bool = True
+
+    @property
+    def nests(self) -> bool:
+        return True
+
+    def estimate_task(self, task: Task, run: Run) -> MIResult:
+        c = task.checked
+        return probe_result(resolve_parts(task.states, task.parts, len(c.y)), c.y, len(c.classes), self.cfg,
+                            run.seed, run.device, run.n_fit)

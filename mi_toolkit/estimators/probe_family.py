@@ -60,7 +60,7 @@ class ArrayFamily(GridFamily):
         prior = torch.tensor(np.stack([split_log_prior(y[tr], n_classes) for tr, _ in splits]),
                              dtype=torch.float32, device=device)
         pen = torch.tensor(self.penalties, dtype=torch.float32, device=device)
-        model = fit_heads(x, yt, w, prior, pen, n_classes, self.hidden, self.max_iter, seed)
+        model = fit_heads(x, yt, w, prior, pen, self.hidden, self.max_iter, seed)  # C: the prior's width
         preds = predict_heads(model, [torch.from_numpy(b).to(device) for _, b in feats])
         return [[p[g].double().cpu().numpy() for p in preds] for g in range(len(self.penalties))]
 

@@ -62,15 +62,16 @@ class StackedHeads(torch.nn.Module):
         return 0.5 * (sq * self.penalties).sum()
 
 
-def fit_heads(x: Tensor, y: Tensor, w: Tensor, log_prior: Tensor, penalties: Tensor, n_classes: int,
-              hidden: int, max_iter: int, seed: int) -> StackedHeads:
+def fit_heads(x: Tensor, y: Tensor, w: Tensor, log_prior: Tensor, penalties: Tensor, hidden: int, max_iter: int,
+              seed: int) -> StackedHeads:
     """Fit ``F x G`` heads by full-batch L-BFGS.
 
     ``x (F, n, p)`` train features (zero-padded rows allowed); ``y (F, n)`` codes; ``w (F, n)``
-    row weights (``1 / n_f`` on the split's real rows, 0 on padding); ``log_prior (F, C)``.
-    Deterministic for ``seed`` on CPU.
+    row weights (``1 / n_f`` on the split's real rows, 0 on padding); ``log_prior (F, C)`` (its
+    width is the number of classes ``C``). Deterministic for ``seed`` on CPU.
     """
     gen = torch.Generator().manual_seed(seed)
+    n_classes = log_prior.shape[1]
     model = StackedHeads(x.shape[0], penalties, x.shape[2], n_classes, hidden, log_prior, gen).to(x.device)
     G = len(penalties)
     xt = x.transpose(1, 2).contiguous()

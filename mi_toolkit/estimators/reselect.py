@@ -81,25 +81,48 @@ def choose(mean: np.ndarray, part_rows: np.ndarray, paired: Callable[[int, int],
     return best_part if d.mean() <= d.std(ddof=1) / np.sqrt(len(d)) else pick
 
 
-def _pick(vi: np.ndarray, sums: np.ndarray, counts: np.ndarray, fb: np.ndarray, f: int,
-          part_rows: np.ndarray) -> int:
-    """The candidate fold ``f`` chooses on the other folds' rows (:func:`choose`, means from the fold sums)."""
-    mean = (sums.sum(1) - sums[:, f]) / max(counts.sum() - counts[f], 1)
-    return choose(mean, part_rows, lambda a, b: vi[a, fb != f] - vi[b, fb != f])
+CHUNK = 256   # bootstrap draws computed at once: (CHUNK, n, K) weights stay a few tens of MB at n = 10,000
 
 
-def _one_draw(rec: SelectionRecord, idx: np.ndarray, new_folds: np.ndarray | None) -> float:
-    """The re-selected estimate of ``rec`` on the resampled rows ``idx``, averaged over its repeats."""
-    out = 0.0
-    n_rep = rec.values.shape[0]
-    for r in range(n_rep):
-        vi = rec.values[r][:, idx]                       # (C, n)
-        fb = (new_folds if rec.redraw else rec.folds[r])[idx]
-        onehot = np.zeros((len(idx), rec.k))
-        onehot[np.arange(len(idx)), fb] = 1.0
-        sums, counts = vi @ onehot, onehot.sum(0)        # (C, K), (K,)
-        out += sum(sums[_pick(vi, sums, counts, fb, f, rec.part_rows), f] for f in range(rec.k)) / len(idx)
-    return out / n_rep
+def _draws(rec: SelectionRecord, weights: np.ndarray, new_folds: np.ndarray | None) -> np.ndarray:
+    """The re-selected estimates ``(B,)`` of ``rec`` on resampled rows given as ``weights (B, n)`` (how many
+    times each scored example was drawn) and, where the folds only select, ``new_folds (B, n)``; averaged
+    over the record's repeats. Each fold's candidate is chosen on the other folds' drawn rows (:func:`choose`)."""
+    out = np.zeros(len(weights))
+    for r in range(rec.values.shape[0]):
+        v = rec.values[r]                                              # (C, n)
+        folds = new_folds if rec.redraw else np.broadcast_to(rec.folds[r], weights.shape)
+        onehot = (folds[:, :, None] == np.arange(rec.k)) * weights[:, :, None]   # (B, n, K)
+        sums = np.matmul(v[None], onehot)                              # (B, C, K)
+        counts = onehot.sum(1)                                         # (B, K)
+        other = (sums.sum(2, keepdims=True) - sums) / np.maximum(counts.sum(1)[:, None] - counts, 1)[:, None, :]
+        picks = np.argmax(other, axis=1)                               # (B, K): the highest mean on the other folds
+        picks = _one_standard_error(rec, v, weights, folds, other, picks)
+        out += np.take_along_axis(sums, picks[:, None, :], 1)[:, 0, :].sum(1) / weights.sum(1)
+    return out / rec.values.shape[0]
+
+
+def _one_standard_error(rec: SelectionRecord, v: np.ndarray, weights: np.ndarray, folds: np.ndarray,
+                        other: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """:func:`choose`'s rule over every draw and fold at once: where a container's own candidate is picked,
+    its best part instead unless the own candidate beats it by more than one standard error of the paired
+    difference over the other folds' drawn rows (each copy of a row counted)."""
+    parts = rec.part_rows
+    if len(parts) == 0:
+        return picks
+    best_part = parts[np.argmax(other[:, parts, :], axis=1)]          # (B, K)
+    weigh = (picks != 0) & ~np.isin(picks, parts)
+    for b, f in zip(*np.nonzero(weigh)):
+        w = weights[b] * (folds[b] != f)                               # (n,) drawn rows of the other folds
+        m = w.sum()
+        if m < 2:    # no spread to weigh the difference by
+            continue
+        d = v[picks[b, f]] - v[best_part[b, f]]
+        mean = (w * d).sum() / m
+        se = np.sqrt(max((w * d * d).sum() - m * mean * mean, 0.0) / (m - 1) / m)
+        if mean <= se:
+            picks[b, f] = best_part[b, f]
+    return picks
 
 
 def check_joint(records: Sequence[SelectionRecord]) -> None:
@@ -117,12 +140,17 @@ def reselect_draws(records: Sequence[SelectionRecord], n_boot: int, seed: int) -
     first = records[0]
     rng = np.random.default_rng(seed + 15485863)
     out = np.empty((n_boot, len(records)))
-    for b in range(n_boot):
-        idx = rng.integers(0, first.n, first.n)
-        # folds are dealt over the original examples, so the copies of one example share a fold and
-        # selection never sees a copy of the example it scores
-        new_folds = stratified_folds(first.y, first.k, rng) if first.redraw else None
-        out[b] = [_one_draw(rec, idx, new_folds) for rec in records]
+    for start in range(0, n_boot, CHUNK):
+        size = min(CHUNK, n_boot - start)
+        weights, folds = np.zeros((size, first.n)), np.zeros((size, first.n), dtype=int)
+        for b in range(size):
+            weights[b] = np.bincount(rng.integers(0, first.n, first.n), minlength=first.n)
+            # folds are dealt over the original examples, so the copies of one example share a fold and
+            # selection never sees a copy of the example it scores
+            if first.redraw:
+                folds[b] = stratified_folds(first.y, first.k, rng)
+        for j, rec in enumerate(records):
+            out[start:start + size, j] = _draws(rec, weights, folds if first.redraw else None)
     return out
 
 

@@ -298,12 +298,13 @@ class _LogisticArray:
         return _full_log_proba(lp, self.classes_, self.n_classes)
 
 
-def sequence_candidates(X: Any, n_classes: int, *, poolings: Sequence[str] = POOLINGS, attention: bool = True,
+def sequence_candidates(X: Any, n_classes: int, *, poolings: Sequence[str] = POOLINGS,
                         attention_heads: Sequence[str] = ("linear",), position: bool | None = None,
                         device: str = "cpu", array_candidates: Callable[..., list[ProbeCandidate]] | None = None,
                         config: AttentionConfig | None = None) -> list[ProbeCandidate]:
     """The candidate set for token states ``X`` (see the module docstring).
 
+    ``attention_heads``: one attention reader per head kind (``()``: no attention reader).
     ``position=None`` adds the position-aware reader exactly when ``X`` is a fixed window
     (all rows fully real) of at most 64 tokens. ``array_candidates(n_classes)`` gives the
     candidates for one pooled ``(N, d)`` array (default: the probe engine's).
@@ -315,7 +316,7 @@ def sequence_candidates(X: Any, n_classes: int, *, poolings: Sequence[str] = POO
         view = _pooled_view(how)
         out += [ProbeCandidate(f"{how}:{c.name}", c.make, _compose(c.view, view)) for c in array_candidates(n_classes)]
     base = config or AttentionConfig()
-    for head in attention_heads if attention else ():
+    for head in attention_heads:
         cfg = AttentionConfig(**{**base.__dict__, "head": head})
         out.append(ProbeCandidate(f"attention:{head}:k{cfg.k}",
                                   lambda seed, C, cfg=cfg: AttentionProbe(C, seed, cfg, device)))

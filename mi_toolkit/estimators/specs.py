@@ -1,4 +1,4 @@
-"""The estimators' specs and configuration dataclasses, apart from the registry.
+"""The estimators' configuration dataclasses and the critic protocol, apart from the registry.
 
 The trainer, the evaluator and the estimator modules import these; the registry
 (``mi_toolkit.estimators``) imports those modules to register them, so the specs live
@@ -7,9 +7,9 @@ here to keep the imports one-way. ``mi_toolkit.estimators`` re-exports every nam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable, Literal, Protocol
 
-__all__ = ["EstimatorSpec", "KSGConfig", "Marginal", "MineConfig", "NeuralConfig", "ProbeConfig", "SmileConfig"]
+__all__ = ["CriticSpec", "KSGConfig", "Marginal", "MineConfig", "NeuralConfig", "ProbeConfig", "SmileConfig"]
 
 
 @dataclass
@@ -53,30 +53,24 @@ class KSGConfig:
 Marginal = Literal["exclusive", "inclusive", "clipped", "none"]
 
 
-@dataclass(frozen=True)
-class EstimatorSpec:
-    """How to build, train and read out one estimator.
+class CriticSpec(Protocol):
+    """What the shared critic trainer (``train.py``) and read-out (``evaluate.py``) ask of a neural
+    estimator (:class:`~mi_toolkit.estimators.neural.NeuralEstimator` is one).
 
-    ``bound(t, log_m) -> mi`` is the pure function that is reported (and, unless
-    ``trainer`` is ``"mine"`` or ``"js"``, also maximised); ``marginal`` says which per-sample
-    marginal term it takes; ``critic`` is ``"ratio"`` (free scores ``T``) or
-    ``"density"`` (a normalised predictive density, the classifier family).
+    ``bound(t, log_m) -> mi`` is the pure function that is reported (and, unless ``trainer`` is
+    ``"mine"`` or ``"js"``, also maximised); ``marginal`` says which per-sample marginal term it takes;
+    ``critic`` is ``"ratio"`` (free scores ``T``) or ``"density"`` (a normalised predictive density, the
+    classifier family); ``null_score`` is the constant critic ``T`` whose bound is exactly 0 (NWJ: 1).
     """
 
     name: str
+    summary: str
     config_cls: type
-    family: Literal["neural", "knn", "probe", "direct"]
-    bound: Callable | None = None
-    marginal: Marginal = "exclusive"
-    critic: Literal["ratio", "density"] = "ratio"
-    trainer: Literal["bound", "mine", "js"] = "bound"
-    summary: str = ""
-    null_score: float = 0.0   # the constant critic T whose bound is exactly 0 (NWJ: T = 1)
-    discrete_only: bool = False  # reads integer labels only (the bench skips continuous tasks for it)
-    continuous_only: bool = False  # reads float targets only (the bench skips discrete tasks for it)
-    # family "direct": run(checked, config or None, seed, n_fit) -> MIResult; the estimator splits or
-    # cross-fits itself (n_fit: rows :n_fit are the fit set of an explicit held-out split)
-    run: Callable | None = None
+    bound: Callable
+    marginal: Marginal
+    critic: Literal["ratio", "density"]
+    trainer: Literal["bound", "mine", "js"]
+    null_score: float
 
 
 @dataclass

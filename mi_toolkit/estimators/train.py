@@ -20,7 +20,7 @@ from torch import Tensor
 
 from predgen_common.errors import UserError
 
-from mi_toolkit.estimators.specs import EstimatorSpec, NeuralConfig
+from mi_toolkit.estimators.specs import CriticSpec, NeuralConfig
 from mi_toolkit.estimators.bounds import js_objective, log_marginal, mine_surrogate
 from mi_toolkit.estimators.critics import DiscreteCritic, GaussianCritic, SeparableCritic
 
@@ -126,7 +126,7 @@ def stack(preps: list[Prepared], part: str, device: torch.device) -> tuple[Tenso
     return torch.from_numpy(z).to(device), torch.from_numpy(y).to(device)
 
 
-def build_critic(spec: EstimatorSpec, cfg: NeuralConfig, preps: list[Prepared], d_in: int,
+def build_critic(spec: CriticSpec, cfg: NeuralConfig, preps: list[Prepared], d_in: int,
                  generator: torch.Generator) -> torch.nn.Module:
     """The stacked critic for ``len(preps)`` tasks of one kind of ``Y``."""
     k = len(preps)
@@ -163,7 +163,7 @@ def _ridge(prep: Prepared, d_in: int) -> np.ndarray:
     return out
 
 
-def marginal_terms(spec: EstimatorSpec, cfg: NeuralConfig, t: Tensor, scores: Tensor,
+def marginal_terms(spec: CriticSpec, cfg: NeuralConfig, t: Tensor, scores: Tensor,
                    log_w: Tensor | None, self_mask: Tensor | None) -> Tensor:
     """Per-sample marginal term ``log_m`` (``(K, B)``) for ``spec.marginal``.
 
@@ -186,7 +186,7 @@ def marginal_terms(spec: EstimatorSpec, cfg: NeuralConfig, t: Tensor, scores: Te
     return log_marginal(masked, -torch.log(count)[:, None], clip)
 
 
-def batch_terms(spec: EstimatorSpec, cfg: NeuralConfig, critic: torch.nn.Module, z: Tensor,
+def batch_terms(spec: CriticSpec, cfg: NeuralConfig, critic: torch.nn.Module, z: Tensor,
                 y: Tensor, log_prior: Tensor | None) -> tuple[Tensor, Tensor]:
     """``(t, log_m)``, each ``(K, B)``, for a minibatch whose own ``y`` are the candidates."""
     zf, yf = critic.embed_z(z), critic.embed_y(y)
@@ -295,7 +295,7 @@ def _train_once(spec, cfg, preps, device, seed, lr):
     return critic, curve
 
 
-def train_critics(spec: EstimatorSpec, cfg: NeuralConfig, preps: list[Prepared],
+def train_critics(spec: CriticSpec, cfg: NeuralConfig, preps: list[Prepared],
                   device: torch.device, seed: int) -> tuple[torch.nn.Module, list[list[float]], float]:
     """Train ``len(preps)`` critics as one stacked model; returns ``(critic, curve, lr)``.
 

@@ -26,10 +26,10 @@ import numpy as np
 
 from predgen_common.errors import UserError
 
-from mi_toolkit.api import estimate_many
 from mi_toolkit.estimators.result import is_detection
 from mi_toolkit.estimators.views import TokenStates, as_input
 from mi_toolkit.measures.compare import paired_bootstrap
+from mi_toolkit.measures.estimate import Estimation
 from mi_toolkit.measures.fmt import detected, fmt_difference, fmt_result
 
 NOTE = ("95% paired bootstrap over the {n} examples (resampled within the scoring folds) of the per-example "
@@ -141,21 +141,28 @@ def check_same_examples(target: Any, given: Any, target_ids: Sequence[Any] | Non
                             "read both on the same examples, in the same order")
 
 
-def conditional_information(target: Any, given: Any, y: Any, *, joint: Any = None, target_name: str = "R",
-                            given_name: str = "B", target_ids: Sequence[Any] | None = None,
-                            given_ids: Sequence[Any] | None = None, seed: int = 0, device: str = "auto",
-                            config: Any = None) -> ConditionalResult:
+def conditional_information(target: Any, given: Any, y: Any, *, joint: Any = None,
+                            names: tuple[str, str] = ("R", "B"),
+                            ids: tuple[Sequence[Any], Sequence[Any]] | None = None,
+                            how: Estimation | None = None) -> ConditionalResult:
     """``I_V(Y; target | given)``, cross-fitted, with a paired interval (see the module docstring).
 
-    ``target``, ``given``: ``(N, d)`` arrays or token states of the same ``N`` examples (``*_ids`` checks
-    it); ``y`` integer labels ``(N,)``; ``joint``: the input [B, R] (default :func:`joint_input`).
+    ``target``, ``given``: ``(N, d)`` arrays or token states of the same ``N`` examples (``ids``, the
+    target's and the given's example ids, checks it); ``y`` integer labels ``(N,)``; ``joint``: the input
+    [B, R] (default :func:`joint_input`); ``names``: the target's and the given's names in the result;
+    ``how``: the probe's config, seed and device (the estimator is the probe).
     """
-    check_same_examples(target, given, target_ids, given_ids, (target_name, given_name))
+    how = how or Estimation()
+    if how.estimator not in (None, "probe"):
+        raise UserError(f"conditional usable information is read by the probe, not {how.estimator!r}; "
+                        "drop the estimator")
+    how = Estimation("probe", how.config, how.seed, how.device)
+    target_ids, given_ids = ids if ids is not None else (None, None)
+    check_same_examples(target, given, target_ids, given_ids, names)
     y = np.asarray(y)
     if len(y) != len(target):
         raise UserError(f"{len(y)} labels for {len(target)} examples; pass one label per example")
     joint = joint_input(given, target) if joint is None else joint
-    base = estimate_many([(given, y)], "probe", seed=seed, device=device, config=config)[0]
-    both = estimate_many([(joint, y)], "probe", seed=seed, device=device, config=config,
-                         contains=[{"given": given, "target": target}])[0]
-    return conditional_from_results(both, base, target_name=target_name, given_name=given_name, seed=seed)
+    base = how.many([(given, y)])[0]
+    both = how.many([(joint, y)], contains=[{"given": given, "target": target}])[0]
+    return conditional_from_results(both, base, target_name=names[0], given_name=names[1], seed=how.seed)

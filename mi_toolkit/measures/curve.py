@@ -186,18 +186,31 @@ def _select(scores: dict[str, list[np.ndarray]], n_eval: list[int],
     return chosen, cv
 
 
-def _measure_size(inputs: Mapping[str, Any], cands: Mapping[str, list], contains: Mapping[str, list[str]],
-                  y: np.ndarray, outer: list, orders: list, n: int, n_next: int | None, n_classes: int,
-                  seed: int, device: torch.device) -> dict[str, dict[str, Any]]:
+@dataclass
+class _Problem:
+    """What every size of one curve reads: the checked inputs ``{rep: X}``, each one's candidates, the nesting
+    ``{container: [parts]}``, the labels as class codes ``(N,)``, the number of classes and the fits' device."""
+
+    inputs: dict[str, Any]
+    cands: dict[str, list]
+    contains: dict[str, list[str]]
+    y: np.ndarray
+    n_classes: int
+    device: torch.device
+
+
+def _measure_size(problem: _Problem, outer: list, orders: list, n: int, n_next: int | None,
+                  seed: int) -> dict[str, dict[str, Any]]:
     """Fit every candidate of every representation on each fold's first ``n`` rows; select; return per rep
     ``{"point", "chosen", "cv", "block", "block_prior", "block_logq"}`` (block: the order's rows up to ``n_next``)."""
+    inputs, contains, y, n_classes = problem.inputs, problem.contains, problem.y, problem.n_classes
     splits, n_eval = [], []
     for (_, sc), order in zip(outer, orders):
         block = order[n:n_next] if n_next else order[:0]
         splits.append((order[:n], np.concatenate([sc, block])))
         n_eval.append(len(sc))
     shared: dict[tuple, Any] = {}     # fits and preprocessing of identical views, across representations
-    own = {rep: score_candidates(inputs[rep], cands[rep], y, splits, n_classes, seed, device, shared)
+    own = {rep: score_candidates(inputs[rep], problem.cands[rep], y, splits, n_classes, seed, problem.device, shared)
            for rep in inputs}
     prior = [split_log_prior(y[tr], n_classes)[y[sc]] for tr, sc in splits]
     out = {}
@@ -287,7 +300,8 @@ def learning_curve(reps: Mapping[str, Any], y: Any, *, contains: Mapping[str, Se
     inputs = _check(reps, y, contains)
     sizes = cfg.grid(len(y), C)
     dev = resolve_device(device)
-    cands = {r: candidates_for(Z, C, cfg.probe, str(dev)) for r, Z in inputs.items()}
+    problem = _Problem(inputs, {r: candidates_for(Z, C, cfg.probe, str(dev)) for r, Z in inputs.items()}, contains,
+                       y, C, dev)
     runs: dict[str, list[list[dict]]] = {r: [[] for _ in sizes] for r in inputs}
     schedules = []
     for r in range(cfg.repeats):
@@ -296,15 +310,17 @@ def learning_curve(reps: Mapping[str, Any], y: Any, *, contains: Mapping[str, Se
         orders = [prefix_order(y, tr, seed + 1000 * r + f) for f, (tr, _) in enumerate(outer)]
         schedules.append(orders)
         for i, n in enumerate(sizes):
-            got = _measure_size(inputs, cands, contains, y, outer, orders, n,
-                                sizes[i + 1] if i + 1 < len(sizes) else None, C, seed + r, dev)
+            got = _measure_size(problem, outer, orders, n, sizes[i + 1] if i + 1 < len(sizes) else None, seed + r)
             for rep, v in got.items():
                 runs[rep][i].append({**v, "outer": outer})
-    return _assemble(runs, sizes, y, C, contains, schedules, cfg, seed, str(dev), meta or {})
+    return _assemble(problem, runs, sizes, schedules, cfg, seed, meta or {})
 
 
-def _assemble(runs, sizes, y, C, contains, schedules, cfg: CurveConfig, seed: int, device: str,
-              meta: dict[str, Any]) -> CurveResult:
+def _assemble(problem: _Problem, runs: dict[str, list[list[dict]]], sizes: list[int], schedules: list,
+              cfg: CurveConfig, seed: int, meta: dict[str, Any]) -> CurveResult:
+    """The :class:`CurveResult` of every representation's ``runs[rep][size][repeat]`` (``schedules[repeat]``:
+    each fold's order), with the online codes, the comparisons and the crossings."""
+    y, C, contains, device = problem.y, problem.n_classes, problem.contains, str(problem.device)
     fold_ids = np.empty(len(y), int)
     for f, (_, sc) in enumerate(runs[next(iter(runs))][0][0]["outer"]):
         fold_ids[sc] = f

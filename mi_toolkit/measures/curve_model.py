@@ -1,7 +1,8 @@
 """Curves of a model's representations: pooled states, the full token states and R, on one pool.
 
-The pool is a seeded draw of one split, disjoint from the examples the model was trained on
-(:func:`mi_toolkit.measures.pools.fit_pool`); the states are extracted once (cached) and
+The model, its task, the pool and the layer are a :class:`~mi_toolkit.measures.setting.Setting`; the
+pool is its one pool (:meth:`~mi_toolkit.measures.setting.Setting.draw_pool`: a seeded draw of one split,
+disjoint from the examples the model was trained on); the states are read once through it (cached) and
 every representation is built from them:
 
 - ``pooled:first`` / ``pooled:mean`` / ``pooled:last``: ``(N, d)``;
@@ -15,7 +16,8 @@ candidates join the container's).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Collection, Sequence
 
 import numpy as np
 
@@ -26,9 +28,9 @@ from mi_toolkit.measures import controls as ctl
 from mi_toolkit.measures.conditional import conditional_from_results
 from mi_toolkit.measures.curve import CurveConfig, CurveResult, learning_curve
 from mi_toolkit.measures.dpi import pca_name, token_states
-from mi_toolkit.measures.pools import fit_pool
+from mi_toolkit.measures.setting import Setting
 from mi_toolkit.states import checkpoints as ck
-from mi_toolkit.states.extract import HiddenStates, extract, load_split
+from mi_toolkit.states.extract import HiddenStates
 from mi_toolkit.states.pca import token_pca_all
 from mi_toolkit.states.representations import labels_array, pooled_rows
 
@@ -76,58 +78,61 @@ def build_representations(states: HiddenStates, names: Sequence[str], pca_k: int
     return inputs, {k: v for k, v in contains.items() if v}
 
 
-def model_curve(model: Any, dataset: str, *, representations: Sequence[str] = ("pooled:last", FULL, R),
-                split: str = "train", max_samples: int | None = None, layer: int = -1, pca_k: int = 2,
-                data_dir: str | None = None, config: CurveConfig | None = None, seed: int = 0, device: str = "auto",
-                controls: bool = False, given: str | None = None, progress: bool = True,
-                like_split: str | None = None, like_samples: int | None = None) -> tuple[CurveResult, list[Any]]:
-    """The curve of ``model``'s representations on a pool of ``split`` (disjoint from its training examples).
+@dataclass(frozen=True)
+class CurveOptions:
+    """What a model's curve reads besides its :class:`~mi_toolkit.measures.setting.Setting`: the representations
+    (:func:`representation_names`), the token-PCA size, the curve's config (sizes, folds, repeats, probe; None:
+    :class:`CurveConfig`'s defaults), the controls (True; for groups of checkpoints also the methods whose groups
+    get them) and the representation the conditional readings are ``given``."""
 
-    Returns ``(curve, examples)``; with ``controls`` the curve carries shuffled-label and random-init
-    controls; with ``given`` the conditional readings ``I_V(Y; rep | given)`` of every rep containing it.
-    ``like_split``: draw the pool to the sentence lengths of a seeded draw of ``like_samples`` examples of
-    that split (:func:`~mi_toolkit.measures.pools.length_matched`; e.g. train examples drawn like
-    validation, as ``mi dpi`` draws its fit pool).
+    representations: Sequence[str] = ("pooled:last", FULL, R)
+    pca_k: int = 2
+    config: CurveConfig | None = None
+    controls: bool | Collection[str] = False
+    given: str | None = None
+
+    def controls_for(self, method: str) -> bool:
+        """Whether a checkpoint of ``method`` gets the controls."""
+        return self.controls is True or (not isinstance(self.controls, bool) and method in self.controls)
+
+
+def model_curve(setting: Setting, options: CurveOptions = CurveOptions()) -> tuple[CurveResult, list[Any]]:
+    """The curve of the one model of ``setting``'s representations on one pool (:meth:`Setting.draw_pool`):
+    ``n_fit`` examples of ``fit_split`` disjoint from its training examples, drawn to the lengths of ``n_eval``
+    examples of ``eval_split`` when that is set (``mi curve --like-split``; e.g. train examples drawn like
+    validation, as ``mi dpi`` draws its fit pool), at the setting's one layer.
+
+    Returns ``(curve, examples)``; with ``options.controls`` the curve carries shuffled-label and random-init
+    controls; with ``options.given`` the conditional readings ``I_V(Y; rep | given)`` of every rep containing it.
     """
-    info = ck.describe(model)
-    task = ck.task_for(info, dataset)
-    if controls:
+    model = setting.only()
+    info = setting.infos_[0]
+    options = replace(options, controls=options.controls_for(ck.method_name(info)))
+    if options.controls:
         ctl.architecture_config(model)  # one line now, before the work, if there is no config to read
-    examples, pool, lm, warnings = curve_pool([model], task, split, max_samples, seed, data_dir, like_split,
-                                              like_samples)
-    meta = {"model": ck.identity(info)[0], "dataset": dataset, "split": split, "layer": layer, "pca_k": pca_k,
-            "pool": pool, "lm_train": lm, "warnings": warnings}
-    curve = measure_model(model, dataset, examples, representations=representations, split=split, layer=layer,
-                          pca_k=pca_k, data_dir=data_dir, config=config, seed=seed, device=device, controls=controls,
-                          given=given, progress=progress, meta=meta)
-    return curve, examples
+    examples, pool, lm, warnings = setting.draw_pool()
+    meta = {"model": ck.identity(info)[0], "dataset": setting.dataset, "split": setting.fit_split,
+            "layer": setting.layer, "pca_k": options.pca_k, "pool": pool, "lm_train": lm, "warnings": warnings,
+            "setting": setting.to_dict()}
+    return measure_model(setting, model, examples, options, meta), examples
 
 
-def curve_pool(models: Sequence[Any], task: Any, split: str, n: int | None, seed: int, data_dir: str | None,
-               like_split: str | None, like_samples: int | None) -> tuple[list[Any], dict, dict, list[str]]:
-    """:func:`~mi_toolkit.measures.pools.fit_pool` for ``models``, drawn like ``like_split`` when given."""
-    like = (load_split(task, like_split, data_dir=data_dir, max_samples=like_samples, seed=seed)
-            if like_split else None)
-    return fit_pool(list(models), task, split=split, n=n, seed=seed, data_dir=data_dir, like=like)
-
-
-def measure_model(model: Any, dataset: str, examples: list[Any], *, representations: Sequence[str], split: str,
-                  layer: int, pca_k: int, data_dir: str | None, config: CurveConfig | None, seed: int, device: str,
-                  controls: bool, given: str | None, progress: bool, meta: dict[str, Any]) -> CurveResult:
-    """One model's curve on ``examples`` (extracted once, cached), with its controls and conditional readings."""
-    states = extract(model, dataset, split, layer, examples=examples, data_dir=data_dir, seed=seed, progress=progress)
+def measure_model(setting: Setting, model: Any, examples: list[Any], options: CurveOptions,
+                  meta: dict[str, Any]) -> CurveResult:
+    """``model``'s curve on ``examples`` (its states read once through ``setting``, cached), with its controls
+    (``options.controls``, here True or False) and conditional readings; ``meta`` joins the curve's."""
+    states = setting.states(examples, model)
     y = labels_array(states.labels)
-    inputs, contains = build_representations(states, representations, pca_k)
-    curve = learning_curve(inputs, y, contains=contains, config=config, seed=seed, device=device,
-                           meta={**meta, "tokens_used": states.used})
-    if controls:
-        rand = extract(ctl.random_init_model(model, seed), dataset, split, layer, examples=examples,
-                       data_dir=data_dir, seed=seed, progress=progress)
-        rand_inputs, _ = build_representations(rand, representations, pca_k)
+    inputs, contains = build_representations(states, options.representations, options.pca_k)
+    curve = learning_curve(inputs, y, contains=contains, config=options.config, seed=setting.seed,
+                           device=setting.device, meta={**meta, "tokens_used": states.used})
+    if options.controls:
+        rand = setting.states(examples, ctl.random_init_model(model, setting.seed))
+        rand_inputs, _ = build_representations(rand, options.representations, options.pca_k)
         curve.controls = ctl.curve_controls(inputs, y, curve, contains=contains, random_reps=rand_inputs,
-                                            config=config, seed=seed, device=device)
-    if given:
-        curve.conditional = conditional_curve(curve, given, seed)
+                                            config=options.config, seed=setting.seed, device=setting.device)
+    if options.given:
+        curve.conditional = conditional_curve(curve, options.given, setting.seed)
     return curve
 
 

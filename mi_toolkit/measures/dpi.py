@@ -40,11 +40,11 @@ import numpy as np
 from predgen_common.errors import UserError
 from predgen_core.methods.heads import POOLINGS
 
-from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.compare import Comparison, adjust, compare
 from mi_toolkit.measures.conditional import conditional_from_results
+from mi_toolkit.measures.estimate import Estimation
 from mi_toolkit.measures.fmt import fmt_result, shown_below_zero
-from mi_toolkit.measures.seeds import MIN_SEEDS, expand_groups, method_table, per_seed_values, unfinished_seeds
+from mi_toolkit.measures.seeds import MIN_SEEDS, method_table, per_seed_values
 from mi_toolkit.measures.pools import Pools
 # ModelStates and check_groups live with the Setting that reads them; importable from here as before
 from mi_toolkit.measures.setting import ModelStates, Setting, check_groups  # noqa: F401
@@ -140,23 +140,24 @@ def _contains(rep: str, k: int) -> list[str]:
     return {FULL: pooled, R: pooled + [pca_name(k)]}.get(rep, [])
 
 
-def estimate_model_reps(m: ModelStates, y_fit: np.ndarray, y_eval: np.ndarray, *, pca_k: int, estimator: str,
-                        seed: int, device: str, config: Any, row_dim: int | None) -> dict[str, Any]:
-    """Every representation of one model: ``{rep: MIResult}`` (probe: the containers nest their parts)."""
-    nested = estimator == "probe"
+def estimate_model_reps(m: ModelStates, y_fit: np.ndarray, y_eval: np.ndarray, how: Estimation, *, pca_k: int,
+                        row_dim: int | None) -> dict[str, Any]:
+    """Every representation of one model: ``{rep: MIResult}`` (probe: the containers nest their parts);
+    ``how.estimator`` named."""
+    nested = how.estimator == "probe"
     tasks = _tasks(m, pca_k, row_dim, with_full=nested and row_dim is None)
     out = {}
     for rep, zf, ze, parts in tasks:  # one call per input kind: token states and arrays differ in shape
-        res = estimate_many([(zf, y_fit)], estimator, seed=seed, device=device, config=config, test=[(ze, y_eval)],
-                            contains=[parts] if nested and parts else None)[0]
-        out[rep] = res
+        out[rep] = how.many([(zf, y_fit)], test=[(ze, y_eval)], contains=[parts] if nested and parts else None)[0]
     return out
 
 
-def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator: str | None = None,
-                    seed: int = 0, device: str = "auto", config: Any = None, meta: dict[str, Any] | None = None,
-                    row_dim: int | None = None, pools: Pools | None = None) -> DPIReport:
-    """Estimate every representation of every model, compare them pairwise and judge the results."""
+def dpi_from_states(models: Sequence[ModelStates], how: Estimation | None = None, *, pca_k: int = 2,
+                    row_dim: int | None = None, meta: dict[str, Any] | None = None,
+                    pools: Pools | None = None) -> DPIReport:
+    """Estimate every representation of every model, compare them pairwise and judge the results.
+
+    ``how``: estimator, config, seed and device (default: the default estimator for the labels, seed 0)."""
     if not models:
         raise UserError("mi dpi needs at least one model")
     y_fit, y_eval = labels_array(models[0].fit.labels), labels_array(models[0].eval.labels)
@@ -164,10 +165,9 @@ def dpi_from_states(models: Sequence[ModelStates], *, pca_k: int = 2, estimator:
         if not (np.array_equal(m.fit.labels, models[0].fit.labels) and np.array_equal(m.eval.labels, models[0].eval.labels)):
             raise UserError(f"model {m.name!r} was extracted on different examples; every model must be read on "
                             "the same fit and evaluation pools (same dataset, splits, --max-samples, seed)")
-    discrete = np.issubdtype(y_eval.dtype, np.integer)
-    est = estimator or ("probe" if discrete else "binned")
-    results = {m.name: estimate_model_reps(m, y_fit, y_eval, pca_k=pca_k, estimator=est, seed=seed, device=device,
-                                           config=config, row_dim=row_dim) for m in models}
+    how = (how or Estimation()).named(y_eval)
+    est, seed = how.estimator, how.seed
+    results = {m.name: estimate_model_reps(m, y_fit, y_eval, how, pca_k=pca_k, row_dim=row_dim) for m in models}
     out = DPIReport(results, {m.name: m.method for m in models}, {m.name: m.pooling for m in models},
                     plugin_entropy(y_eval), pca_k, meta={**(meta or {}), "row_dim": row_dim, "estimator": est,
                                                          "nested_by_construction": est == "probe", "r_row_k": ROW_K},
@@ -282,30 +282,6 @@ def over_seeds(rep: DPIReport) -> None:
     rep.seed_readings, rep.seed_comparisons = method_table(values, pairs)
 
 
-def dpi_report(checkpoints: Sequence[str | Path], dataset: str, *, fit_split: str = "train",
-               eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
-               max_samples: int | None = None, pca_k: int = 2, estimator: str | None = None, seed: int = 0,
-               device: str = "auto", progress: bool = True, row_dim: int | None = None,
-               eval_samples: int | None = None, disjoint: bool = True,
-               match_lengths: bool = True) -> DPIReport:
-    """:func:`dpi_for` on the :class:`~mi_toolkit.measures.setting.Setting` of these arguments (kept for callers
-    that pass them one by one); a folder of one method's seeds or a quoted glob is a seed group.
-
-    ``max_samples``: fit-pool size (and evaluation-pool size unless ``eval_samples`` is given;
-    None: the whole split). ``disjoint=False`` forces a fit pool that may overlap the LMs'
-    training examples (the report then warns); ``match_lengths=False`` draws it without following
-    the evaluation pool's lengths (:func:`~mi_toolkit.measures.pools.draw_pools`).
-    """
-    expanded = expand_groups(checkpoints)
-    setting = Setting([c for c, _ in expanded], dataset, fit_split=fit_split, eval_split=eval_split,
-                      n_fit=max_samples, n_eval=eval_samples, layer=layer, seed=seed, device=device,
-                      data_dir=data_dir, disjoint=disjoint, match_lengths=match_lengths,
-                      groups=[g for _, g in expanded], progress=progress)
-    rep = dpi_for(setting, pca_k=pca_k, estimator=estimator, row_dim=row_dim)
-    name_unfinished(rep, {str(c): unfinished_seeds(c) for c in checkpoints})
-    return rep
-
-
 def name_unfinished(rep: DPIReport, unfinished: dict[str, list[str]]) -> None:
     """Name the seed folders of each group that hold no finished checkpoint, and say how many seeds each
     group's mean stands on (``meta["unfinished_seeds"]``, and a line of the verdicts)."""
@@ -323,11 +299,16 @@ def name_unfinished(rep: DPIReport, unfinished: dict[str, list[str]]) -> None:
 def dpi_for(setting: Setting, *, pca_k: int = 2, estimator: str | None = None, row_dim: int | None = None,
             config: Any = None) -> DPIReport:
     """The DPI report of every model of ``setting``: its pools and states (:meth:`Setting.read`), every
-    representation estimated, compared pairwise and judged; ``meta["setting"]`` records the setting."""
+    representation estimated, compared pairwise and judged; ``meta["setting"]`` records the setting. A
+    setting built from references (:meth:`Setting.from_references`: folders of seeds, quoted globs) has its
+    unfinished seeds named (:func:`name_unfinished`)."""
     reading = setting.read()
     meta = {"dataset": setting.dataset, "fit_split": setting.fit_split, "eval_split": setting.eval_split,
             "layer": setting.layer, "seed": setting.seed, "max_samples": setting.n_fit,
             "checkpoints": [str(p) for p in setting.models], "used": {m.name: m.eval.used for m in reading.models},
             "setting": setting.to_dict()}
-    return dpi_from_states(reading.models, pca_k=pca_k, estimator=estimator, seed=setting.seed,
-                           device=setting.device, config=config, meta=meta, row_dim=row_dim, pools=reading.pools)
+    rep = dpi_from_states(reading.models, Estimation.of(setting, estimator, config), pca_k=pca_k, row_dim=row_dim,
+                          meta=meta, pools=reading.pools)
+    if setting.unfinished_ is not None:
+        name_unfinished(rep, setting.unfinished_)
+    return rep

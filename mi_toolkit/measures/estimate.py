@@ -4,16 +4,48 @@
 split (not a random split of one pool), as ``mi estimate --model`` promises. :func:`estimate_for` reads a
 model's states through its :class:`~mi_toolkit.measures.setting.Setting`, so its fit pool leaves out the
 model's training examples and follows the evaluation pool's lengths, as ``mi dpi`` and ``mi pca-sweep`` do.
+:class:`Estimation` is how every measure estimates: estimator, config, seed and device, together.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.setting import Setting
 from mi_toolkit.states.representations import Representation, build, labels_array, plugin_entropy
+
+
+@dataclass(frozen=True)
+class Estimation:
+    """How a measure estimates: the estimator (a registered name, an estimator object, or None: the default
+    for the labels), its ``config``, the ``seed`` and the ``device``; the four travel together from a
+    measure to :func:`mi_toolkit.estimate_many`."""
+
+    estimator: Any = None
+    config: Any = None
+    seed: int = 0
+    device: str = "auto"
+
+    @classmethod
+    def of(cls, setting: Setting, estimator: Any = None, config: Any = None) -> "Estimation":
+        """The estimation of a measure read in ``setting``: its seed and device."""
+        return cls(estimator, config, setting.seed, setting.device)
+
+    def named(self, y: np.ndarray) -> "Estimation":
+        """This estimation with its estimator named: the default for labels ``y`` (``probe`` for integer
+        labels, ``binned`` otherwise) when none was chosen."""
+        if self.estimator:
+            return self
+        return replace(self, estimator="probe" if np.issubdtype(np.asarray(y).dtype, np.integer) else "binned")
+
+    def many(self, tasks: Sequence[tuple[Any, Any]], *, test: Sequence[tuple[Any, Any]] | None = None,
+             contains: Sequence[Mapping[str, Any] | None] | None = None) -> list:
+        """:func:`mi_toolkit.estimate_many` of ``tasks`` with this estimator, config, seed and device."""
+        return estimate_many(tasks, self.estimator, seed=self.seed, device=self.device, config=self.config,
+                             test=test, contains=contains)
 
 
 def estimate_split(tasks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
@@ -24,17 +56,6 @@ def estimate_split(tasks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.
     All tasks go to :func:`mi_toolkit.estimate_many` as one batched job."""
     return estimate_many([(t[0], t[1]) for t in tasks], estimator, seed=seed, device=device,
                          config=config, test=[(t[2], t[3]) for t in tasks])
-
-
-def estimate_model(checkpoint: Any, dataset: str, *, rep: Representation | None = None, eval_split: str = "validation",
-                   fit_split: str = "train", layer: int = -1, data_dir: str | None = None,
-                   max_samples: int | None = None, estimator: str | None = None, seed: int = 0,
-                   device: str = "auto", progress: bool = True):
-    """:func:`estimate_for` on the :class:`~mi_toolkit.measures.setting.Setting` of these arguments (kept for
-    callers that pass them one by one). Returns ``(MIResult, info)``."""
-    setting = Setting([checkpoint], dataset, fit_split=fit_split, eval_split=eval_split, n_fit=max_samples,
-                      layer=layer, seed=seed, device=device, data_dir=data_dir, progress=progress)
-    return estimate_for(setting, rep, estimator=estimator)
 
 
 def estimate_for(setting: Setting, rep: Representation | None = None, *, estimator: str | None = None,

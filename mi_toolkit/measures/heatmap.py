@@ -18,7 +18,7 @@ Beside them go captum LayerIntegratedGradients attributions of each row's label-
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -30,9 +30,9 @@ from predgen_core.tasks import Example
 from mi_toolkit.measures.attribution import integrated_gradients
 from mi_toolkit.measures.controls import token_selectivity
 from mi_toolkit.measures.pvi import GroupedProbe
+from mi_toolkit.measures.setting import Setting
 from mi_toolkit.states import checkpoints as ck
-from mi_toolkit.measures.pools import fit_pool
-from mi_toolkit.states.extract import HiddenStates, extract
+from mi_toolkit.states.extract import HiddenStates
 
 
 @dataclass
@@ -221,37 +221,53 @@ def _generated_view(loaded: Any, task: Any, states: HiddenStates, masks: list, p
                                                                                 "view": "generated label"}
 
 
-def heatmap(checkpoint: Any, text: str, dataset: str | None = None, *, split: str = "train",
-            data_dir: str | None = None, max_samples: int | None = 1000, layer: int = -1, label: float | None = None,
-            estimator: str | None = None, seed: int = 0, attributions: bool = True, n_steps: int = 32,
-            progress: bool = True, disjoint: bool = True, controls: bool = False) -> HeatmapResult:
-    """The token-label heatmap of ``text`` under ``checkpoint``; the probes fit on ``split`` examples that the
-    LM was not trained on (``disjoint``), split by sentence. ``estimator`` is accepted for compatibility and
-    unused (the cells need a fitted probe that scores new tokens: :class:`GroupedProbe`). ``controls``: also
-    read the control task (:func:`control_task`) and report the token probe's selectivity."""
-    del estimator
-    loaded = ck.load_checkpoint(checkpoint)
-    task = ck.task_for(loaded, dataset)
+@dataclass(frozen=True)
+class HeatmapOptions:
+    """What a heatmap reads besides its :class:`~mi_toolkit.measures.setting.Setting`: ``label`` (regression: the
+    value whose digits form the rows; None: the model's prediction), ``attributions`` (captum
+    LayerIntegratedGradients beside the cells, ``n_steps`` steps) and ``controls`` (the control task,
+    :func:`control_task`, and the token probe's selectivity)."""
+
+    label: float | None = None
+    attributions: bool = True
+    n_steps: int = 32
+    controls: bool = False
+
+
+def heatmap(setting: Setting, text: str, options: HeatmapOptions = HeatmapOptions()) -> HeatmapResult:
+    """The token-label heatmap of ``text`` under the one model of ``setting`` at its one layer.
+
+    The probes fit on the setting's one pool (:meth:`Setting.draw_pool`: ``n_fit`` examples of ``fit_split``
+    that the LM was not trained on, with ``disjoint``), split by sentence. A heatmap reads no evaluation pool
+    (the text is what it reads): ``setting.eval_split`` must be None. ``dataset`` None: the checkpoint's task.
+    """
+    if setting.eval_split is not None:
+        raise UserError(f"a heatmap reads one pool, the probes' ({setting.fit_split!r}), and no evaluation pool; "
+                        f"build its Setting with eval_split=None, not {setting.eval_split!r}")
+    model = setting.only()
+    if setting.dataset is None:  # the checkpoint's task names it (in the states' cache key too)
+        setting = replace(setting, dataset=setting.task_.name)
+    examples, pool, _, warnings = setting.draw_pool(split_flag="--split")  # before any weights load
+    task = setting.task_
+    loaded = ck.load_checkpoint(model)
+    states = setting.states(examples, loaded, max_samples=setting.n_fit)
     tok, maxlen = loaded.tokenizer, ck.max_length(loaded)
-    prompt, ids, mask, z_text = _text_states(loaded, task, text, layer)
-    examples, pool, _, warnings = fit_pool([loaded], task, split=split, n=max_samples, seed=seed, data_dir=data_dir,
-                                           disjoint=disjoint, split_flag="--split")
-    states = extract(loaded, task.name, split, layer, data_dir=data_dir, max_samples=max_samples, seed=seed,
-                     progress=progress, examples=examples)
+    prompt, ids, mask, z_text = _text_states(loaded, task, text, setting.layer)
     masks = [span_mask(tok, p, text_spans(task, e, p), maxlen) for e, p in ((e, task.prompt(e)) for e in examples)]
     z_pairs, y_pairs, groups = token_label_pairs(states, masks, states.labels)
-    rows_spec, row_names, value = _rows(task, loaded, prompt, label)
-    pvi_fn, probe_results = _probes(task, z_pairs, y_pairs, groups, rows_spec, seed)
-    gen, gen_label, gen_probe = _generated_view(loaded, task, states, masks, prompt, z_text, seed)
-    ctrl = control_task(task, states, masks, z_pairs, y_pairs, groups, seed) if controls else []
+    rows_spec, row_names, value = _rows(task, loaded, prompt, options.label)
+    pvi_fn, probe_results = _probes(task, z_pairs, y_pairs, groups, rows_spec, setting.seed)
+    gen, gen_label, gen_probe = _generated_view(loaded, task, states, masks, prompt, z_text, setting.seed)
+    ctrl = control_task(task, states, masks, z_pairs, y_pairs, groups, setting.seed) if options.controls else []
     attr, info = None, []
-    if attributions:
+    if options.attributions:
         targets = (_class_targets(task, tok, rows_spec) if task.kind == "classification"
                    else _digit_targets(task, tok, value, rows_spec))
-        attr, info = _attributions(loaded.model, tok, ids, mask, targets, tok.pad_token_id or 0, n_steps)
+        attr, info = _attributions(loaded.model, tok, ids, mask, targets, tok.pad_token_id or 0, options.n_steps)
     meta = {"checkpoint": str(ck.checkpoint_path(loaded)), "method": ck.method_name(loaded), "dataset": task.name,
-            "split": split, "max_samples": max_samples, "layer": layer, "n_pairs": int(len(y_pairs)),
-            "n_examples": len(examples), "prompt": prompt, "seed": seed, "fit_pool": pool, "warnings": warnings}
+            "split": setting.fit_split, "max_samples": setting.n_fit, "layer": setting.layer,
+            "n_pairs": int(len(y_pairs)), "n_examples": len(examples), "prompt": prompt, "seed": setting.seed,
+            "fit_pool": pool, "warnings": warnings, "setting": setting.to_dict()}
     tokens = [tok.decode([i]) for i, m in zip(ids, mask) if m]
     return HeatmapResult(text, tokens, row_names, pvi_fn(z_text), attr, probe_results + ([gen_probe] if gen_probe else []),
                          meta, info, gen, gen_label, row_names, ctrl)

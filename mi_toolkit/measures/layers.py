@@ -27,9 +27,9 @@ from predgen_core.methods.heads import POOLINGS
 from mi_toolkit.estimators.probe_batch import batchable, probe_held_out_many
 from mi_toolkit.estimators.specs import ProbeConfig
 from mi_toolkit.measures import compare as cmp
-from mi_toolkit.measures.estimate import estimate_split
+from mi_toolkit.measures.estimate import Estimation, estimate_split
 from mi_toolkit.measures.fmt import fmt_result, shown_below_zero
-from mi_toolkit.measures.setting import FOLDS, Setting
+from mi_toolkit.measures.setting import Setting
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states.extract import HiddenStates
 from mi_toolkit.states.pca import reduce_rows
@@ -89,21 +89,6 @@ def model_depth(model: Any) -> int:
     return ck.depth(model)
 
 
-def layer_sweep(model: Any, dataset: str, layers: str | Sequence[int] = "all", *, pooling: str | None = None,
-                fit_split: str = "train", eval_split: str = "validation", data_dir: str | None = None,
-                max_samples: int | None = None, estimator: str | None = None, seed: int = 0,
-                device: str = "auto", progress: bool = True, row_dim: int | None = None,
-                config: Any = None) -> LayerSweepResult:
-    """:func:`layer_sweep_for` on the :class:`~mi_toolkit.measures.setting.Setting` of these arguments (kept
-    for callers that pass them one by one).
-
-    ``model``: anything ``--model`` takes (checkpoint, transformers folder, registered name, hub id).
-    """
-    setting = Setting([model], dataset, fit_split=fit_split, eval_split=eval_split, n_fit=max_samples, seed=seed,
-                      device=device, data_dir=data_dir, folds=getattr(config, "folds", FOLDS), progress=progress)
-    return layer_sweep_for(setting, layers, pooling=pooling, estimator=estimator, row_dim=row_dim, config=config)
-
-
 def layer_sweep_for(setting: Setting, layers: str | Sequence[int] = "all", *, pooling: str | None = None,
                     estimator: str | None = None, row_dim: int | None = None, config: Any = None) -> LayerSweepResult:
     """Extract (one pass, cached) and estimate every requested layer of the one model of ``setting`` on its
@@ -123,34 +108,38 @@ def layer_sweep_for(setting: Setting, layers: str | Sequence[int] = "all", *, po
             "eval_split": setting.eval_split, "max_samples": setting.n_fit, "n_layers": depth, "row_dim": row_dim,
             "tokens_used": ev.used, "pools": reading.pools.to_dict(), "warnings": reading.pools.warnings,
             "setting": at_layers.to_dict()}
-    return sweep_layer_states(fit, ev, chosen, pooling=pooling, estimator=estimator, seed=setting.seed,
-                              device=setting.device, row_dim=row_dim, config=config, meta=meta)
+    return sweep_layer_states(fit, ev, chosen, Estimation.of(setting, estimator, config), pooling=pooling,
+                              row_dim=row_dim, meta=meta)
 
 
-def sweep_layer_states(fit: HiddenStates, ev: HiddenStates, layers: Sequence[int], *, pooling: str = "last",
-                       estimator: str | None = None, seed: int = 0, device: str = "auto", row_dim: int | None = None,
-                       config: Any = None, meta: dict[str, Any] | None = None) -> LayerSweepResult:
+def sweep_layer_states(fit: HiddenStates, ev: HiddenStates, layers: Sequence[int], how: Estimation | None = None, *,
+                       pooling: str = "last", row_dim: int | None = None,
+                       meta: dict[str, Any] | None = None) -> LayerSweepResult:
     """Estimate the pooled state of each layer (``(N, d)`` per layer, reduced to ``row_dim`` by a PCA
-    fitted on the fit split when given) as one batched job, then flag and compare."""
+    fitted on the fit split when given) as one batched job, then flag and compare (``how``: estimator,
+    config, seed and device)."""
     fits, evs = [], []
     for layer in layers:
         zf, ze = reduce_rows(fit.at(layer).pooled(pooling), ev.at(layer).pooled(pooling), row_dim)
         fits.append(zf)
         evs.append(ze)
-    return sweep_layer_arrays(fits, evs, labels_array(fit.labels), labels_array(ev.labels), layers, pooling=pooling,
-                              estimator=estimator, seed=seed, device=device, config=config, meta=meta)
+    return sweep_layer_arrays(fits, evs, labels_array(fit.labels), labels_array(ev.labels), layers, how,
+                              pooling=pooling, meta=meta)
 
 
 def sweep_layer_arrays(fits: Sequence[np.ndarray], evs: Sequence[np.ndarray], y_fit: np.ndarray, y_ev: np.ndarray,
-                       layers: Sequence[int], *, pooling: str = "last", estimator: str | None = None, seed: int = 0,
-                       device: str = "auto", config: Any = None, meta: dict[str, Any] | None = None) -> LayerSweepResult:
+                       layers: Sequence[int], how: Estimation | None = None, *, pooling: str = "last",
+                       meta: dict[str, Any] | None = None) -> LayerSweepResult:
     """The sweep of per-layer arrays ``fits[i] (n_fit, d)``, ``evs[i] (n_eval, d)`` of the same examples
-    (labels ``y_fit (n_fit,)``, ``y_ev (n_eval,)``): one estimate per layer, flags, comparisons with the best."""
-    results = layer_estimates(fits, evs, y_fit, y_ev, estimator, seed=seed, device=device, config=config)
+    (labels ``y_fit (n_fit,)``, ``y_ev (n_eval,)``): one estimate per layer (``how``: estimator, config, seed
+    and device), flags, comparisons with the best."""
+    how = how or Estimation()
+    results = layer_estimates(fits, evs, y_fit, y_ev, how.estimator, seed=how.seed, device=how.device,
+                              config=how.config)
     out = LayerSweepResult(list(layers), results, pooling, plugin_entropy(y_ev),
-                           meta={**(meta or {}), "n_fit": len(y_fit), "n_eval": len(y_ev), "seed": seed})
+                           meta={**(meta or {}), "n_fit": len(y_fit), "n_eval": len(y_ev), "seed": how.seed})
     _flag(out)
-    out.comparisons = compare_to_best(out, seed=seed)
+    out.comparisons = compare_to_best(out, seed=how.seed)
     return out
 
 

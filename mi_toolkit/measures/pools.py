@@ -67,6 +67,22 @@ class Pools:
                 "every model is scored on these same examples"]
 
 
+@dataclass(frozen=True)
+class PoolSpec:
+    """How the probe's fit pool and the evaluation pool are drawn: the two splits, their sizes (None: the whole
+    split), the seed and data folder, whether the fit pool leaves out the LMs' training examples
+    (``disjoint``) and follows the evaluation pool's lengths (``match_lengths``)."""
+
+    fit_split: str = "train"
+    eval_split: str = "validation"
+    n_fit: int | None = None
+    n_eval: int | None = None
+    seed: int = 0
+    data_dir: str | None = None
+    disjoint: bool = True
+    match_lengths: bool = True
+
+
 def _training(manifest: dict[str, Any]) -> dict[str, Any]:
     return manifest.get("training", {}) or {}
 
@@ -111,15 +127,15 @@ def training_texts(info: Any, task: Any, data_dir: str | None) -> tuple[set[str]
     return {e.text for e in examples}, {**summary, "n": len(examples)}
 
 
-def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, *, split: str, n: int | None, seed: int,
-             data_dir: str | None, disjoint: bool = True,
-             like: Sequence[Any] | None = None,
-             split_flag: str = "--fit-split") -> tuple[list[Any], dict[str, Any], dict, list[str]]:
+def fit_pool(checkpoints: Sequence[str | Path | Any], task: Any, spec: PoolSpec, *,
+             like: Sequence[Any] | None = None, split_flag: str = "--fit-split",
+             ) -> tuple[list[Any], dict[str, Any], dict, list[str]]:
     """``(examples, fit summary, per-model training summaries, warnings)``: a seeded (stratified) draw of
-    ``n`` examples of ``split`` after removing every checkpoint's training examples (``disjoint``);
-    with ``like`` (the evaluation examples) the draw follows their length distribution. ``checkpoints``:
-    model references, loaded models or their descriptions (``ModelInfo``). ``split_flag``:
-    the command's option naming ``split``, for the advice when nothing is left."""
+    ``spec.n_fit`` examples of ``spec.fit_split`` after removing every checkpoint's training examples
+    (``spec.disjoint``); with ``like`` (the evaluation examples) the draw follows their length distribution.
+    ``checkpoints``: model references, loaded models or their descriptions (``ModelInfo``). ``split_flag``:
+    the command's option naming the split, for the advice when nothing is left."""
+    split, n, seed, data_dir, disjoint = spec.fit_split, spec.n_fit, spec.seed, spec.data_dir, spec.disjoint
     trained: set[str] = set()
     lm: dict[str, dict[str, Any]] = {}
     for c in checkpoints:
@@ -185,17 +201,15 @@ def length_matched(pool: Sequence[Any], like: Sequence[Any], n: int, seed: int) 
     return [pool[i] for i in sorted(chosen)]
 
 
-def draw_pools(checkpoints: Sequence[str | Path | Any], task: Any, *, fit_split: str, eval_split: str,
-               n_fit: int | None, n_eval: int | None, seed: int, data_dir: str | None,
-               disjoint: bool = True, match_lengths: bool = True) -> tuple[list[Any], list[Any], Pools]:
-    """``(fit_examples, eval_examples, pools)``: the seeded draw of ``n_eval`` examples of ``eval_split``
-    (the same for every model) and the fit pool of :func:`fit_pool`, drawn like it (``match_lengths``)
-    when the splits differ."""
-    ev = load_split(task, eval_split, data_dir=data_dir, max_samples=n_eval, seed=seed)
-    like = ev if match_lengths and fit_split != eval_split else None
-    fit, summary, lm, warnings = fit_pool(checkpoints, task, split=fit_split, n=n_fit, seed=seed,
-                                          data_dir=data_dir, disjoint=disjoint, like=like)
-    return fit, ev, Pools(lm, summary, {"split": eval_split, "n": len(ev), "seed": seed,
+def draw_pools(checkpoints: Sequence[str | Path | Any], task: Any,
+               spec: PoolSpec) -> tuple[list[Any], list[Any], Pools]:
+    """``(fit_examples, eval_examples, pools)``: the seeded draw of ``spec.n_eval`` examples of
+    ``spec.eval_split`` (the same for every model) and the fit pool of :func:`fit_pool`, drawn like it
+    (``spec.match_lengths``) when the splits differ."""
+    ev = load_split(task, spec.eval_split, data_dir=spec.data_dir, max_samples=spec.n_eval, seed=spec.seed)
+    like = ev if spec.match_lengths and spec.fit_split != spec.eval_split else None
+    fit, summary, lm, warnings = fit_pool(checkpoints, task, spec, like=like)
+    return fit, ev, Pools(lm, summary, {"split": spec.eval_split, "n": len(ev), "seed": spec.seed,
                                         "median_words": _median_words(ev)}, warnings)
 
 

@@ -8,6 +8,10 @@ training examples and drawn like the evaluation pool), then extract each model's
 load; :meth:`Setting.read` is the one place the sequence is written. Every result records
 :meth:`Setting.to_dict` in its ``meta["setting"]`` as its provenance.
 
+The measures that read one pool (``mi curve``, ``mi heatmap``) draw it with :meth:`Setting.draw_pool` (the
+fit pool alone, following ``eval_split``'s lengths when one is named) and read their states on it with
+:meth:`Setting.states`.
+
 A setting that cannot hold is one ``UserError`` line: the same split for fitting and scoring (the
 probe would be scored on examples it was fitted on), a pool smaller than the cross-fitting folds
 need, models of different tasks or base models in one report, a seed group that mixes methods.
@@ -20,9 +24,10 @@ from typing import Any, Sequence
 
 from predgen_common.errors import UserError
 
-from mi_toolkit.measures.pools import Pools, check_same_setting, draw_pools
+from mi_toolkit.measures.pools import Pools, PoolSpec, check_same_setting, draw_pools, fit_pool
+from mi_toolkit.measures.seeds import expand_groups, unfinished_seeds
 from mi_toolkit.states import checkpoints as ck
-from mi_toolkit.states.extract import HiddenStates, extract, extract_layers
+from mi_toolkit.states.extract import ExtractOptions, HiddenStates, extract, extract_layers, load_split
 
 FOLDS = 5           # the probe's cross-fitting folds (ProbeConfig.folds) unless a measure says otherwise
 ROWS_PER_FOLD = 2   # a pool needs this many rows per fold: every fold fits on some rows and scores others
@@ -86,7 +91,8 @@ class Setting:
     training examples (the pools then warn); ``match_lengths=False`` draws it without following the
     evaluation pool's lengths. ``folds``: the cross-fitting folds each pool must fill.
 
-    After :meth:`check`: ``infos_`` (one description per model) and ``task_``.
+    After :meth:`check`: ``infos_`` (one description per model) and ``task_``. Built by
+    :meth:`from_references`: ``unfinished_`` (each reference's seed folders without a finished checkpoint).
     """
 
     models: Sequence[Any]
@@ -106,6 +112,7 @@ class Setting:
     progress: bool = field(default=True, compare=False)
     infos_: list[Any] | None = field(default=None, init=False, repr=False, compare=False)
     task_: Any = field(default=None, init=False, repr=False, compare=False)
+    unfinished_: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.models = [self.models] if isinstance(self.models, (str, Path)) else list(self.models)
@@ -138,6 +145,17 @@ class Setting:
         given.update({NEGATED_OPTIONS[k]: not v for k, v in options.items() if k in NEGATED_OPTIONS})
         return cls(list(models), dataset, groups=list(groups), **given)
 
+    @classmethod
+    def from_references(cls, references: Sequence[Any], dataset: str, **options: Any) -> "Setting":
+        """:meth:`from_options` on model references where a folder of one method's seeds (a checkpoint per
+        subfolder) or a quoted glob is a seed group (:func:`~mi_toolkit.measures.seeds.expand_groups`); each
+        reference's seed folders that hold no finished checkpoint are kept in ``unfinished_``, for the report
+        to name."""
+        expanded = expand_groups(references)
+        out = cls.from_options([c for c, _ in expanded], dataset, [g for _, g in expanded], **options)
+        out.unfinished_ = {str(r): unfinished_seeds(r) for r in references}
+        return out
+
     @property
     def min_rows(self) -> int:
         """The fewest examples a pool may hold: :data:`ROWS_PER_FOLD` per cross-fitting fold."""
@@ -146,7 +164,7 @@ class Setting:
     def with_layer(self, layer: int | Sequence[int]) -> "Setting":
         """The same setting at another layer (or layers), checked already when this one was."""
         out = replace(self, layer=layer if isinstance(layer, int) else list(layer))
-        out.infos_, out.task_ = self.infos_, self.task_
+        out.infos_, out.task_, out.unfinished_ = self.infos_, self.task_, self.unfinished_
         return out
 
     def check(self) -> "Setting":
@@ -160,13 +178,18 @@ class Setting:
             self.infos_, self.task_ = infos, tasks[0]
         return self
 
+    @property
+    def pool_spec(self) -> PoolSpec:
+        """How this setting's two pools are drawn (``n_eval`` None follows ``n_fit``)."""
+        return PoolSpec(fit_split=self.fit_split, eval_split=self.eval_split, n_fit=self.n_fit,
+                        n_eval=self.n_eval or self.n_fit, seed=self.seed, data_dir=self.data_dir,
+                        disjoint=self.disjoint, match_lengths=self.match_lengths)
+
     def draw(self) -> tuple[list[Any], list[Any], Pools]:
         """``(fit examples, evaluation examples, pools)`` (data and manifests only), each pool checked to hold
         at least :attr:`min_rows` examples."""
         self.check()
-        fit, ev, pools = draw_pools(self.infos_, self.task_, fit_split=self.fit_split, eval_split=self.eval_split,
-                                    n_fit=self.n_fit, n_eval=self.n_eval or self.n_fit, seed=self.seed,
-                                    data_dir=self.data_dir, disjoint=self.disjoint, match_lengths=self.match_lengths)
+        fit, ev, pools = draw_pools(self.infos_, self.task_, self.pool_spec)
         # the sizes asked for were checked already: a pool this small is all its split holds
         if len(fit) < self.min_rows:
             removed = (f" once the {pools.fit['excluded']} the models were trained on are left out" if self.disjoint
@@ -190,8 +213,53 @@ class Setting:
                                       self._extract(ref, self.eval_split, eval_ex), info.pooling, group, info))
         return Reading(models, pools)
 
+    def only(self) -> Any:
+        """The one model of a single-model setting (checked); one line when the setting holds several."""
+        self.check()
+        if len(self.models) != 1:
+            raise UserError(f"this measure reads one model, but the setting holds {len(self.models)}; "
+                            "pass a single model")
+        return self.models[0]
+
+    def draw_pool(self, split_flag: str = "--fit-split") -> tuple[list[Any], dict[str, Any], dict, list[str]]:
+        """One pool, for the measures that read a single pool (``mi curve``, ``mi heatmap``): ``(examples, fit
+        summary, per-model training summaries, warnings)`` of :func:`~mi_toolkit.measures.pools.fit_pool`.
+
+        A seeded draw of ``n_fit`` examples of ``fit_split`` without every model's training examples
+        (``disjoint``); with ``eval_split`` set (and ``match_lengths``) it follows the lengths of a seeded draw
+        of ``n_eval`` examples of ``eval_split``, where ``n_eval`` None is the whole split (only the lengths
+        are read: no evaluation pool is drawn); ``eval_split`` None: no lengths to follow. ``split_flag``: the
+        command's option naming ``fit_split``, for the advice when too little is left. The pool is checked to
+        hold at least :attr:`min_rows` examples.
+        """
+        self.check()
+        like = (load_split(self.task_, self.eval_split, data_dir=self.data_dir, max_samples=self.n_eval,
+                           seed=self.seed) if self.eval_split and self.match_lengths else None)
+        examples, summary, lm, warnings = fit_pool(self.infos_, self.task_, self.pool_spec, like=like,
+                                                   split_flag=split_flag)
+        if len(examples) < self.min_rows:
+            removed = (f" once the {summary['excluded']} the models were trained on are left out" if self.disjoint
+                       else "")
+            raise UserError(f"the pool holds {len(examples)} {self.fit_split!r} examples{removed}, fewer than the "
+                            f"{self.min_rows} that {self.folds} folds need; retrain with a smaller "
+                            f"--max-train-samples, or pick another {split_flag}")
+        return examples, summary, lm, warnings
+
+    def states(self, examples: Sequence[Any], model: Any = None, *, max_samples: int | None = None) -> HiddenStates:
+        """States (cached, every token's kept) on ``examples`` of ``fit_split`` at the setting's one ``layer``:
+        the first model's, or ``model``'s (the same model loaded, a random-init control). ``max_samples`` is
+        only recorded in the states' manifest (``mi heatmap`` records its ``--max-samples`` there, and so its
+        cached states stay valid)."""
+        self.check()
+        if not isinstance(self.layer, int):
+            raise UserError(f"this measure reads one layer, not {list(self.layer)}; pass one --layer")
+        return extract(self.models[0] if model is None else model, self.dataset, self.fit_split, self.layer,
+                       data_dir=self.data_dir, max_samples=max_samples, seed=self.seed,
+                       options=ExtractOptions(examples=examples, progress=self.progress))
+
     def _extract(self, ref: Any, split: str, examples: list[Any]) -> HiddenStates:
-        common = dict(examples=examples, data_dir=self.data_dir, seed=self.seed, progress=self.progress)
+        common = dict(data_dir=self.data_dir, seed=self.seed,
+                      options=ExtractOptions(examples=examples, progress=self.progress))
         if isinstance(self.layer, int):
             return extract(ref, self.dataset, split, self.layer, **common)
         return extract_layers(ref, self.dataset, split, list(self.layer), **common)

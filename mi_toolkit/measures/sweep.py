@@ -18,8 +18,8 @@ import numpy as np
 
 from predgen_common.errors import UserError
 
-from mi_toolkit.api import estimate_many
 from mi_toolkit.measures.compare import Comparison, adjust, compare
+from mi_toolkit.measures.estimate import Estimation
 from mi_toolkit.measures.fmt import fmt_result
 from mi_toolkit.measures.setting import Setting
 from mi_toolkit.states.extract import HiddenStates
@@ -96,30 +96,31 @@ def monotonicity_flags(ks: Sequence[int], results: Sequence[Any],
     return flags
 
 
-def _nested(ks: Sequence[int], zf: dict, ze: dict, estimator: str, seed: int, device: str, config: Any,
-            y_fit: np.ndarray, y_eval: np.ndarray) -> list:
-    """One estimate per k; with ``probe`` each k contains every smaller k (``(N, k, w)`` rows, flattened).
+def _nested(ks: Sequence[int], zf: dict, ze: dict, y_fit: np.ndarray, y_eval: np.ndarray, how: Estimation) -> list:
+    """One estimate per k (``how.estimator`` named); with ``probe`` each k contains every smaller k
+    (``(N, k, w)`` rows, flattened).
 
     Each k reads the same rows as the DPI report's and Figure 2's token-PCA_k (all ``k x w`` numbers, the
     probe's own PCA candidates choosing directions), so one name is one quantity across reports."""
     flat = lambda a: np.ascontiguousarray(np.asarray(a).reshape(len(a), -1))  # noqa: E731
     out = []
     for k in ks:
-        parts = {f"k{s}": (flat(zf[s]), flat(ze[s])) for s in ks if s < k} if estimator == "probe" else None
-        out.append(estimate_many([(flat(zf[k]), y_fit)], estimator, seed=seed, device=device, config=config,
-                                 test=[(flat(ze[k]), y_eval)], contains=[parts] if parts else None)[0])
+        parts = {f"k{s}": (flat(zf[s]), flat(ze[s])) for s in ks if s < k} if how.estimator == "probe" else None
+        out.append(how.many([(flat(zf[k]), y_fit)], test=[(flat(ze[k]), y_eval)],
+                            contains=[parts] if parts else None)[0])
     return out
 
 
-def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: np.ndarray, ks: Sequence[int], *,
-                 axis: str = "token", estimator: str | None = None, seed: int = 0, device: str = "auto",
-                 config: Any = None, meta: dict[str, Any] | None = None, row_dim: int | None = None) -> SweepResult:
+def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: np.ndarray, ks: Sequence[int],
+                 how: Estimation | None = None, *, axis: str = "token", row_dim: int | None = None) -> SweepResult:
     """Sweep over ``ks`` from per-example states.
 
     ``fit_states`` / ``eval_states``: sequences (or re-iterables) of ``(n_i, d)`` arrays;
     ``y_*`` labels ``(N,)``. One SVD per example serves every k (token axis); each k is fitted
-    on the fit states and scores the evaluation states (nested: it contains every smaller k). ``row_dim``: reduce
+    on the fit states and scores the evaluation states (nested: it contains every smaller k). ``how``:
+    estimator, config, seed and device (default: the labels' default estimator, seed 0). ``row_dim``: reduce
     each ``d``-wide PCA row to that many dims (:class:`~mi_toolkit.states.pca.RowPCA`, token axis only).
+    The result's ``meta`` records the sweep's settings; a caller adds its provenance to it.
     """
     ks = sorted(set(int(k) for k in ks))
     y_fit, y_eval = labels_array(y_fit), labels_array(y_eval)
@@ -140,37 +141,25 @@ def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: n
         ze = {k: ze_all[..., :k] for k in ks}
     else:
         raise UserError(f"unknown PCA axis {axis!r}; choose token or feature")
-    est = estimator or ("probe" if np.issubdtype(y_eval.dtype, np.integer) else "binned")
-    results = _nested(ks, zf, ze, est, seed, device, config, y_fit, y_eval)
-    comps = step_comparisons(ks, results, seed)
+    how = (how or Estimation()).named(y_eval)
+    results = _nested(ks, zf, ze, y_fit, y_eval, how)
+    comps = step_comparisons(ks, results, how.seed)
     drops = monotonicity_flags(ks, results, comps)
     return SweepResult(ks, results, [d for d in drops if d["beyond_intervals"]], plugin_entropy(y_eval),
-                       {"axis": axis, "seed": seed, "row_dim": row_dim, "estimator": est,
-                        "nested_by_construction": est == "probe", **(meta or {})}, comps,
+                       {"axis": axis, "seed": how.seed, "row_dim": row_dim, "estimator": how.estimator,
+                        "nested_by_construction": how.estimator == "probe"}, comps,
                        dips=[d for d in drops if not d["beyond_intervals"]])
 
 
-def sweep_states(fit: HiddenStates, ev: HiddenStates, ks: Sequence[int], **kwargs: Any) -> SweepResult:
-    """:func:`sweep_arrays` over two extractions (memory-mapped, read in chunks)."""
-    meta = {"fit": fit.manifest.get("meta", {}), "eval": ev.manifest.get("meta", {}), "used": ev.used}
-    fit_iter = fit.iter_full() if kwargs.get("axis", "token") == "token" else list(fit.iter_full())
-    return sweep_arrays(fit_iter, ev.iter_full(), fit.labels, ev.labels, ks, meta={**meta, **kwargs.pop("meta", {})},
-                        **kwargs)
-
-
-def pca_sweep(checkpoint: Any, dataset: str, ks: Sequence[int], *, fit_split: str = "train",
-              eval_split: str = "validation", layer: int = -1, data_dir: str | None = None,
-              max_samples: int | None = None, axis: str = "token", estimator: str | None = None,
-              seed: int = 0, device: str = "auto", progress: bool = True, row_dim: int | None = None,
-              eval_samples: int | None = None, disjoint: bool = True,
-              match_lengths: bool = True) -> SweepResult:
-    """:func:`pca_sweep_for` on the :class:`~mi_toolkit.measures.setting.Setting` of these arguments (kept for
-    callers that pass them one by one): the pools (fit pool disjoint from the LM's training examples), the
-    (cached) states of ``checkpoint`` on both, and the sweep over ``ks``."""
-    setting = Setting([checkpoint], dataset, fit_split=fit_split, eval_split=eval_split, n_fit=max_samples,
-                      n_eval=eval_samples, layer=layer, seed=seed, device=device, data_dir=data_dir,
-                      disjoint=disjoint, match_lengths=match_lengths, progress=progress)
-    return pca_sweep_for(setting, ks, axis=axis, estimator=estimator, row_dim=row_dim)
+def sweep_states(fit: HiddenStates, ev: HiddenStates, ks: Sequence[int], how: Estimation | None = None, *,
+                 axis: str = "token", row_dim: int | None = None, meta: dict[str, Any] | None = None) -> SweepResult:
+    """:func:`sweep_arrays` over two extractions (memory-mapped, read in chunks); ``meta`` (with the
+    extractions' own) is added to the result's."""
+    fit_iter = fit.iter_full() if axis == "token" else list(fit.iter_full())
+    res = sweep_arrays(fit_iter, ev.iter_full(), fit.labels, ev.labels, ks, how, axis=axis, row_dim=row_dim)
+    res.meta.update({"fit": fit.manifest.get("meta", {}), "eval": ev.manifest.get("meta", {}), "used": ev.used,
+                     **(meta or {})})
+    return res
 
 
 def pca_sweep_for(setting: Setting, ks: Sequence[int], *, axis: str = "token", estimator: str | None = None,
@@ -182,5 +171,5 @@ def pca_sweep_for(setting: Setting, ks: Sequence[int], *, axis: str = "token", e
     meta = {"checkpoint": str(setting.models[0]), "dataset": setting.dataset, "fit_split": setting.fit_split,
             "eval_split": setting.eval_split, "layer": setting.layer, "max_samples": setting.n_fit,
             "pools": reading.pools.to_dict(), "warnings": reading.pools.warnings, "setting": setting.to_dict()}
-    return sweep_states(m.fit, m.eval, ks, axis=axis, estimator=estimator, seed=setting.seed, device=setting.device,
-                        row_dim=row_dim, config=config, meta=meta)
+    return sweep_states(m.fit, m.eval, ks, Estimation.of(setting, estimator, config), axis=axis, row_dim=row_dim,
+                        meta=meta)

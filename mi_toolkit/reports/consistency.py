@@ -1,4 +1,4 @@
-"""Console table of ``mi bench --suite consistency`` (:mod:`mi_toolkit.consistency` computes it)."""
+"""Console table of ``mi bench --suite consistency`` (:mod:`mi_toolkit.bench.consistency` computes it)."""
 from __future__ import annotations
 
 from typing import Any

@@ -36,65 +36,20 @@ from predgen_common.progress import Phase
 
 from mi_toolkit.states import checkpoints as ck
 from mi_toolkit.states import distributed
+from mi_toolkit.states.options import ExtractConfig, ExtractOptions, Generation, TextsOptions
 from mi_toolkit.states.store import FORMAT_VERSION, HiddenStates, fresh_manifest, pool, shard_done, write_shard
 
-__all__ = ["ExtractConfig", "Generation", "HiddenStates", "extract", "extract_layers", "extract_texts", "load_split",
-           "pool", "FORMAT_VERSION"]
+__all__ = ["ExtractConfig", "ExtractOptions", "Generation", "HiddenStates", "TextsOptions", "extract", "extract_layers",
+           "extract_texts", "load_split", "pool", "FORMAT_VERSION"]
 
 
-@dataclass
-class ExtractConfig:
-    """How to run the forward passes and store the states.
+@dataclass(frozen=True)
+class _Rows:
+    """Which rows of the split :func:`extract` reads (``load_split``'s arguments)."""
 
-    layer: index into the model's hidden states (``0`` = embeddings, ``-1`` = last
-        layer after the final norm, as ``output_hidden_states`` numbers them).
-    layers: read all of these from the same pass instead (None: ``(layer,)``).
-    batch_size: examples per forward pass.
-    shard_size: examples per shard on disk (bounds peak memory).
-    max_length: keep the last this many prompt tokens (None: the model's budget,
-        ``min(max positions, 512)``); how many rows were cut is said on stderr.
-    storage_dtype: ``float32`` or ``float16`` for the stored states.
-    padding_side: ``right`` or ``left``; the states do not depend on it.
-    keep_tokens: store every token's states (False: the pooled states only).
-    sort_by_length: batch examples of similar length together (False: in input order).
-    """
-
-    layer: int = -1
-    layers: tuple[int, ...] | None = None
-    batch_size: int = 16
-    shard_size: int = 512
-    max_length: int | None = None
-    storage_dtype: str = "float32"
-    padding_side: str = "right"
-    keep_tokens: bool = True
-    sort_by_length: bool = True
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.shard_size < 1:
-            raise UserError("batch_size and shard_size must be at least 1")
-        if self.storage_dtype not in ("float32", "float16"):
-            raise UserError(f"storage_dtype must be float32 or float16, not {self.storage_dtype!r}")
-        if self.padding_side not in ("left", "right"):
-            raise UserError(f"padding_side must be left or right, not {self.padding_side!r}")
-
-    @property
-    def read_layers(self) -> list[int]:
-        return list(self.layers) if self.layers is not None else [self.layer]
-
-    def result_fields(self) -> dict[str, Any]:
-        """What the stored states depend on (not batch size, order or padding side: they do not change them)."""
-        out = asdict(self)
-        for key in ("batch_size", "padding_side", "sort_by_length"):
-            out.pop(key)
-        return out
-
-
-@dataclass
-class Generation:
-    """Greedy continuation of each prompt (one decoding pass): up to ``max_new_tokens``, stopping after ``eos_id``."""
-
-    max_new_tokens: int = 8
-    eos_id: int | None = None
+    data_dir: str | None = None
+    max_samples: int | None = None
+    seed: int = 0
 
 
 def _progress(total: int, done: int, enabled: bool, description: str):
@@ -124,21 +79,21 @@ def extract_texts(
     out_dir: str | Path,
     *,
     labels: Sequence[int | float] | np.ndarray | None = None,
-    continuations: Sequence[Sequence[int]] | None = None,
-    generate: Generation | None = None,
     config: ExtractConfig | None = None,
-    meta: dict[str, Any] | None = None,
     progress: bool = True,
+    options: TextsOptions | None = None,
 ) -> HiddenStates:
     """Extract hidden states of ``texts`` (plus optional continuation token ids) into ``out_dir``.
 
-    ``continuations[i]`` are token ids appended after prompt ``i``; ``generate`` instead
-    has the model write them (greedy, one decoding pass that also yields their states).
+    ``options.continuations[i]`` are token ids appended after prompt ``i``; ``options.generate``
+    instead has the model write them (greedy, one decoding pass that also yields their states).
     Their states become ``Z[n:n+m]``. Re-running with the same arguments resumes a killed
     run and returns at once when it is complete. Under ``accelerate launch`` each process
     writes its share of the shards. Returns a :class:`HiddenStates` over ``out_dir``.
     """
     config = config or ExtractConfig()
+    options = options or TextsOptions()
+    continuations, generate = options.continuations, options.generate
     if continuations is not None and generate is not None:
         raise ValueError("pass continuations or generate, not both")
     labels_arr = _check_inputs(model, texts, labels, continuations, config)
@@ -147,7 +102,7 @@ def extract_texts(
     if ranks.device is not None:
         model = model.to(ranks.device)
     shard_size = min(config.shard_size, -(-len(texts) // ranks.world))  # every process gets work
-    meta = {**(meta or {}), "architecture": architecture_of(model)}  # auto class, stack, pooling, padding side
+    meta = {**(options.meta or {}), "architecture": architecture_of(model)}  # auto class, stack, pooling, padding side
     fingerprint = {
         "config": {**config.result_fields(), "shard_size": shard_size}, "n_examples": len(texts), "meta": meta,
         "texts_sha": rows_sha(texts, labels_arr.tolist()),
@@ -164,15 +119,16 @@ def extract_texts(
     with bar:
         for k in todo:
             lo, hi = k * shard_size, min(len(texts), (k + 1) * shard_size)
-            cut += _extract_shard(model, tokenizer, texts[lo:hi], continuations[lo:hi] if continuations else None,
-                                  generate, config, out_dir, f"shard-{k:05d}", lambda m: bar.advance(task, m))
+            part = replace(options, continuations=continuations[lo:hi] if continuations else None)
+            cut += _extract_shard(model, tokenizer, texts[lo:hi], part, config, out_dir, f"shard-{k:05d}",
+                                  lambda m: bar.advance(task, m))
     if cut:
         print(f"note: {cut} of {sum(min(len(texts), (k + 1) * shard_size) - k * shard_size for k in todo)} rows were "
               f"longer than {config.max_length} tokens and were cut to their last {config.max_length}", file=sys.stderr)
     ranks.barrier()
     if ranks.main:
         used = "prompt+generated" if continuations is not None or generate is not None else "prompt"
-        _finish(out_dir, manifest, n_shards, shard_size, len(texts), config, used, {**meta, "processes": ranks.world},
+        _finish(out_dir, manifest, shard_size, len(texts), config, used, {**meta, "processes": ranks.world},
                 model_depth(model))
     ranks.barrier()
     return HiddenStates(out_dir)
@@ -209,10 +165,10 @@ def _open(out_dir: Path, fingerprint: dict[str, Any], labels: np.ndarray, ranks:
     return manifest if ranks.main else fresh_manifest(out_dir, fingerprint, clear=False)
 
 
-def _finish(out_dir: Path, manifest: dict[str, Any], n_shards: int, shard_size: int, n: int, config: ExtractConfig,
-            used: str, meta: dict[str, Any], depth: int) -> None:
-    """List every shard (written by whichever process) and mark the folder complete."""
-    names = [f"shard-{k:05d}" for k in range(n_shards)]
+def _finish(out_dir: Path, manifest: dict[str, Any], shard_size: int, n: int, config: ExtractConfig, used: str,
+            meta: dict[str, Any], depth: int) -> None:
+    """List every shard of ``n`` rows (written by whichever process) and mark the folder complete."""
+    names = [f"shard-{k:05d}" for k in range(-(-n // shard_size))]
     missing = [x for x in names if not shard_done(out_dir, x)]
     if missing:
         raise RuntimeError(f"shards {missing} were not written; run the extraction again to resume it")
@@ -225,8 +181,11 @@ def _finish(out_dir: Path, manifest: dict[str, Any], n_shards: int, shard_size: 
     write_json_atomic(out_dir / "manifest.json", manifest)
 
 
-def _extract_shard(model, tokenizer, texts, continuations, generate, config, out_dir, name, advance) -> int:
-    """Extract one shard; returns how many of its rows were cut to the token budget."""
+def _extract_shard(model: Any, tokenizer: Any, texts: Sequence[str], part: TextsOptions, config: ExtractConfig,
+                   out_dir: Path, name: str, advance: Any) -> int:
+    """Extract one shard (``part``: the options with the shard's continuations); returns how many of its
+    rows were cut to the token budget."""
+    continuations, generate = part.continuations, part.generate
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     encoder = architecture_of(model).get("kind", "decoder") != "decoder"  # a cut row keeps its CLS
     prompts, cut = prompt_ids_cut(tokenizer, texts, config.max_length, keep_first_special=encoder)
@@ -304,12 +263,7 @@ def extract(
     data_dir: str | None = None,
     max_samples: int | None = None,
     seed: int = 0,
-    generated: bool | None = None,
-    config: ExtractConfig | None = None,
-    cache: bool = True,
-    out_dir: str | Path | None = None,
-    progress: bool = True,
-    examples: Sequence[Any] | None = None,
+    options: ExtractOptions | None = None,
 ) -> HiddenStates:
     """Hidden states of a model on a dataset split at ``layer``, cached in the user cache.
 
@@ -317,45 +271,45 @@ def extract(
     hub id (``states.checkpoints``) or an already loaded model. For generator and predgen
     checkpoints the full states also cover the tokens the model generates after the prompt
     (``Z[n:n+m]``, from the same decoding pass); ``HiddenStates.used`` says which.
-    ``examples``: the examples to read instead of the seeded subset of ``split`` (e.g. a fit pool
-    disjoint from the LM's training examples); their texts and labels are part of the cache key.
+    ``data_dir``, ``max_samples``, ``seed``: the seeded subset of ``split`` read (:func:`load_split`);
+    ``options``: other examples, generated tokens, settings, folder, progress (:class:`ExtractOptions`).
     """
-    return _extract(checkpoint, dataset, split, [layer], dict(
-        data_dir=data_dir, max_samples=max_samples, seed=seed, generated=generated, config=config, cache=cache,
-        out_dir=out_dir, progress=progress, examples=examples, keep_tokens=True))
+    return _extract(checkpoint, dataset, split, [layer], True, _Rows(data_dir, max_samples, seed), options)
 
 
 def extract_layers(checkpoint: str | Path | Any, dataset: str, split: str, layers: Sequence[int], *,
-                   keep_tokens: bool = False, **kwargs: Any) -> HiddenStates:
+                   keep_tokens: bool = False, options: ExtractOptions | None = None, **rows: Any) -> HiddenStates:
     """States of every layer in ``layers`` from ONE forward pass per batch, in one cached folder.
 
     Returns a :class:`HiddenStates` at ``layers[0]``; ``.at(layer)`` reads another. By
     default only the pooled states are stored (``keep_tokens=True``: every token's, ``L``
-    times the disk space). Other arguments as :func:`extract`.
+    times the disk space). ``rows`` (``data_dir``, ``max_samples``, ``seed``) and ``options`` as
+    :func:`extract`.
     """
     if not layers:
         raise UserError("no layers to extract; pass at least one layer index")
-    return _extract(checkpoint, dataset, split, list(layers), {**kwargs, "keep_tokens": keep_tokens})
+    return _extract(checkpoint, dataset, split, list(layers), keep_tokens, _Rows(**rows), options)
 
 
-def _extract(checkpoint: Any, dataset: str, split: str, layers: list[int], opts: dict[str, Any]) -> HiddenStates:
+def _extract(checkpoint: Any, dataset: str, split: str, layers: list[int], keep_tokens: bool, rows: _Rows,
+             options: ExtractOptions | None) -> HiddenStates:
+    opts = options or ExtractOptions()
     info = ck.describe(checkpoint)  # the manifest only: a cached result needs no weights
     task = ck.task_for(info, dataset)
-    use_gen = ck.generates(info) if opts.get("generated") is None else opts["generated"]
+    use_gen = ck.generates(info) if opts.generated is None else opts.generated
     _check_generates(info, getattr(info, "architecture", None), use_gen)
-    examples = opts.get("examples")
+    examples = opts.examples
     if examples is None:  # the rows are read before the cache is looked at: their content is part of the key
-        examples = load_split(task, split, data_dir=opts.get("data_dir"), max_samples=opts.get("max_samples"),
-                              seed=opts.get("seed", 0))
+        examples = load_split(task, split, data_dir=rows.data_dir, max_samples=rows.max_samples, seed=rows.seed)
     texts, labels = [task.prompt(ex) for ex in examples], [ex.label for ex in examples]
-    config = replace(opts.get("config") or ExtractConfig())  # a copy: the caller's is not filled in
+    config = replace(opts.config or ExtractConfig())  # a copy: the caller's is not filled in
     ref, stamp = ck.identity(info)
     source = CheckpointSource(ref, dataset, split, layers[0] if len(layers) == 1 else layers, rows_sha(texts, np.asarray(labels).tolist()),
-                              use_gen, {} if opts["keep_tokens"] else {"pooled_only": True}, stamp,
+                              use_gen, {} if keep_tokens else {"pooled_only": True}, stamp,
                               {"max_length": config.max_length, "storage_dtype": config.storage_dtype,
                                "default_budget": DEFAULT_TOKEN_BUDGET})
-    target = Path(opts["out_dir"]) if opts.get("out_dir") else cache_dir("states", cache_key(source))
-    if opts.get("cache", True) and (target / "manifest.json").is_file():
+    target = Path(opts.out_dir) if opts.out_dir else cache_dir("states", cache_key(source))
+    if opts.cache and (target / "manifest.json").is_file():
         try:
             states = HiddenStates(target)
             if states.manifest.get("fingerprint", {}).get("texts_sha") == source.rows_sha:
@@ -365,12 +319,12 @@ def _extract(checkpoint: Any, dataset: str, split: str, layers: list[int], opts:
     loaded = ck.load_checkpoint(checkpoint)
     config.layer = check_layer(loaded.model, layers[0])
     config.layers = tuple(check_layer(loaded.model, x) for x in layers) if len(layers) > 1 else None
-    config.keep_tokens = opts["keep_tokens"]
+    config.keep_tokens = keep_tokens
     if config.max_length is None:
         config.max_length = ck.max_length(loaded)
     _check_generates(info, architecture_of(loaded.model), use_gen)  # a hub id's architecture is known now
     generate = Generation(ck.max_new_tokens(loaded), loaded.tokenizer.eos_token_id) if use_gen else None
     meta = {"checkpoint": ref, "dataset": dataset, "split": split, "method": ck.method_name(loaded),
-            "task_kind": task.kind, "max_samples": opts.get("max_samples")}
-    return extract_texts(loaded.model, loaded.tokenizer, texts, target, labels=labels, generate=generate,
-                         config=config, meta=meta, progress=opts.get("progress", True))
+            "task_kind": task.kind, "max_samples": rows.max_samples}
+    return extract_texts(loaded.model, loaded.tokenizer, texts, target, labels=labels, config=config,
+                         progress=opts.progress, options=TextsOptions(generate=generate, meta=meta))

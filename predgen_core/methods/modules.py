@@ -17,7 +17,7 @@ from torch import nn
 from predgen_core.methods import losses
 from predgen_core.methods.collate import PromptCollator, TargetCollator, position_ids
 from predgen_core.methods.heads import PooledHead
-from predgen_core.methods.sampling import greedy_decode, mix_targets
+from predgen_core.methods.sampling import GoldTargets, greedy_decode, mix_targets
 from predgen_core.methods.schedules import ordered_alphas, sampling_mask
 
 
@@ -159,7 +159,7 @@ class PredGenModule(GeneratorModule):
         n = input_ids.shape[1] - m
         use_model = sampling_mask(input_ids.shape[0], m, sampling_p, self.sampling_level).to(input_ids.device)
         dec = greedy_decode(self.lm, input_ids[:, :n], attention_mask[:, :n], m,
-                            gold=target_ids, gold_mask=target_mask, use_model=use_model)
+                            gold=GoldTargets(target_ids, target_mask, use_model))
         mixed = mix_targets(input_ids, n, dec.tokens, target_mask)
         logits, z = self._target_logits(mixed, attention_mask, m, hidden=True)
         out = {"writer": losses.writer_loss(logits, target_ids, target_mask),

@@ -33,6 +33,16 @@ class Decoded:
     states: torch.Tensor | None = None
 
 
+@dataclass(frozen=True)
+class GoldTargets:
+    """Scheduled sampling's gold targets for :func:`greedy_decode`, each ``(B, m)``: ``tokens``; ``mask``
+    bool, False at padding; ``use_model`` bool, where the model's own greedy token replaces the gold one."""
+
+    tokens: torch.Tensor
+    mask: torch.Tensor
+    use_model: torch.Tensor
+
+
 @contextmanager
 def eval_mode(module: nn.Module) -> Iterator[None]:
     """Dropout off while the model writes its own tokens; the previous mode comes back after."""
@@ -66,9 +76,7 @@ def greedy_decode(
     attention_mask: torch.Tensor,
     max_new_tokens: int,
     *,
-    gold: torch.Tensor | None = None,
-    gold_mask: torch.Tensor | None = None,
-    use_model: torch.Tensor | None = None,
+    gold: GoldTargets | None = None,
     eos_id: int | None = None,
     return_hidden: bool = False,
     layers: Sequence[int] | None = None,
@@ -76,14 +84,15 @@ def greedy_decode(
     """Decode up to ``max_new_tokens`` after left-padded prompts ``(B, n)``.
 
     Plain mode (``gold`` None): greedy tokens; a row stops after ``eos_id``.
-    Scheduled-sampling mode: ``gold``/``gold_mask``/``use_model`` ``(B, m)``; the
-    token placed at step t is the model's greedy token where ``use_model[:, t]``,
+    Scheduled-sampling mode: ``gold`` (:class:`GoldTargets`, ``(B, m)``); the
+    token placed at step t is the model's greedy token where ``gold.use_model[:, t]``,
     else the gold one, so the model's later choices condition on the mixed prefix.
     Decoding stops after the last column any row samples; the rest is gold.
     ``layers``: also return ``Decoded.states`` at these layers for the prompt and every chosen
     token from this one pass (positions skip the left padding: the states of one unpadded pass).
     """
     device = input_ids.device
+    gold, gold_mask, use_model = (gold.tokens, gold.mask, gold.use_model) if gold is not None else (None, None, None)
     use_model, steps = _plan(gold, gold_mask, use_model, max_new_tokens, device)
     if steps == 0:  # no row samples: the gold targets as they are
         return Decoded(gold.clone(), gold_mask.clone())

@@ -115,3 +115,25 @@ def test_bad_input_raises_a_one_line_user_error(name):
             assert "\n" not in str(err) and len(str(err)) > 20, (name, case, str(err))
         else:
             pytest.fail(f"{name} accepted bad input ({case}) without a UserError")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_object_interface_runs_with_its_config_on_an_explicit_held_out_set(name):
+    """``ESTIMATORS.get(name).with_config(cfg).estimate_many(tasks, test=...)``: the one interface; the config
+    reaches the result, and the API's ``estimate_many`` through a name reads the same number."""
+    from mi_toolkit.api import estimate_many
+    from mi_toolkit.estimators.base import Estimator
+
+    est = ESTIMATORS.get(name)
+    assert isinstance(est, Estimator) and est.name == name and est.cfg == est.config_cls()
+    cfg = fast_config(name)
+    z, rng = features(), np.random.default_rng(3)
+    y = z[:, 0] + 0.5 * rng.standard_normal(N) if continuous_only(name) else (z[:, 0] > 0).astype(np.int64)
+    fit, test = (z[:700], y[:700]), (z[700:], y[700:])
+    direct = est.with_config(cfg).estimate_many([fit], test=[test], seed=0, device="cpu")[0]
+    via_api = estimate_many([fit], name, config=cfg, test=[test], seed=0, device="cpu")[0]
+    assert direct.detected and direct.mi == pytest.approx(via_api.mi, abs=1e-9), (direct.describe(), via_api.describe())
+    assert all(direct.config[k] == v for k, v in FAST.items() if k in direct.config), direct.config
+    with pytest.raises(UserError):
+        est.with_config(next(ESTIMATORS.get(n).config_cls() for n in NAMES
+                             if not issubclass(ESTIMATORS.get(n).config_cls, est.config_cls)))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mi_toolkit import ESTIMATORS, estimate, estimate_many, fit_critic
-from mi_toolkit.bench import BenchTask
+from mi_toolkit.bench.synthetic import BenchTask
 from mi_toolkit.estimators import MineConfig, NeuralConfig
 from mi_toolkit.estimators.train import EstimatorDiverged
 from predgen_common.errors import UserError

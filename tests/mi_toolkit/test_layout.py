@@ -13,7 +13,10 @@ from mi_toolkit.states import extract as states_extract
 
 OLD = ("mi_toolkit.extract", "mi_toolkit._checkpoints", "mi_toolkit.pca", "mi_toolkit.representations",
        "mi_toolkit.dpi", "mi_toolkit.sweep", "mi_toolkit.heatmap", "mi_toolkit.attribution", "mi_toolkit.report",
-       "mi_toolkit.cli_models", "mi_toolkit.pipeline", "mi_toolkit._moved")
+       "mi_toolkit.cli_models", "mi_toolkit.pipeline", "mi_toolkit._moved",
+       # the suites of `mi bench`, now in mi_toolkit.bench (issue 21, item 2)
+       "mi_toolkit.bench_bmi", "mi_toolkit.bench_suites", "mi_toolkit.consistency", "mi_toolkit.estimators.realbench",
+       "mi_toolkit.estimators.groundtruth_real")
 
 
 def test_extract_is_the_function_of_states_extract(monkeypatch):

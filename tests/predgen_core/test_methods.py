@@ -8,7 +8,7 @@ from predgen_core.methods import METHODS
 from predgen_core.methods.collate import PromptCollator, TargetCollator, position_ids
 from predgen_core.methods.heads import PooledHead, pool_hidden
 from predgen_core.methods.modules import GeneratorModule, PredGenModule, PredictorModule
-from predgen_core.methods.sampling import greedy_decode, mix_targets
+from predgen_core.methods.sampling import GoldTargets, greedy_decode, mix_targets
 from predgen_core.peft_methods import apply_peft
 
 
@@ -86,10 +86,10 @@ def test_scheduled_sampling_mixes_gold_and_own_tokens(tiny):
     m = gold.shape[1]
     n = batch["input_ids"].shape[1] - m
     prompt = (batch["input_ids"][:, :n], batch["attention_mask"][:, :n])
-    none = greedy_decode(lm, *prompt, m, gold=gold, gold_mask=gmask, use_model=torch.zeros_like(gmask))
+    none = greedy_decode(lm, *prompt, m, gold=GoldTargets(gold, gmask, torch.zeros_like(gmask)))
     assert torch.equal(none.tokens, gold)
     use = torch.tensor([[True, False, True, True, False], [False, True, True, True, True], [True] * 5])[:, :m]
-    dec = greedy_decode(lm, *prompt, m, gold=gold, gold_mask=gmask, use_model=use)
+    dec = greedy_decode(lm, *prompt, m, gold=GoldTargets(gold, gmask, use))
     mixed = mix_targets(batch["input_ids"], n, dec.tokens, gmask)
     logits = lm(mixed, attention_mask=batch["attention_mask"], position_ids=position_ids(batch["attention_mask"])).logits
     for b in range(3):
@@ -101,7 +101,7 @@ def test_scheduled_sampling_mixes_gold_and_own_tokens(tiny):
             else:
                 assert dec.tokens[b, t] == gold[b, t]
     free = greedy_decode(lm, *prompt, m, eos_id=None)
-    seq = greedy_decode(lm, *prompt, m, gold=gold, gold_mask=gmask, use_model=torch.ones_like(gmask))
+    seq = greedy_decode(lm, *prompt, m, gold=GoldTargets(gold, gmask, torch.ones_like(gmask)))
     assert torch.equal(seq.tokens[gmask], free.tokens[gmask])  # sequence level, p=1: free-running
 
 

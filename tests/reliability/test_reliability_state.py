@@ -90,7 +90,7 @@ def test_another_gguf_of_the_same_size_is_another_model(tmp_path, monkeypatch):
 
 def test_bench_states_follow_the_sentences(tmp_path):
     from fixtures import tiny_lm
-    from mi_toolkit.estimators.groundtruth_real import real_states
+    from mi_toolkit.bench.groundtruth_real import real_states
 
     (tmp_path / "sst2").mkdir()
     rows = [f"this is test sentence number {i} with quite a few words in it\t{i % 2}" for i in range(14)]

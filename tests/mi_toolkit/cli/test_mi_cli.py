@@ -122,7 +122,7 @@ def test_bench_runs_the_suite_and_writes_json(tmp_path):
     res = _run("bench", "--quick", "--estimators", "ksg", "--n", 300, "--json", out)
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
-    from mi_toolkit.bench import suite
+    from mi_toolkit.bench.synthetic import suite
 
     assert len(data["rows"]) == len(suite(True)) and "ksg" in data["summary"]
     assert {"truth", "mi", "ci_low", "ci_high", "seconds", "within_tol"} <= set(data["rows"][0])

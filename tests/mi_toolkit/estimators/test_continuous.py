@@ -133,7 +133,8 @@ def test_multivariate_target_is_bounded_and_gaussian_full_covariance():
 
 
 def test_registry_and_default_reading():
-    assert ESTIMATORS.get("binned").family == "direct"
+    binned = ESTIMATORS.get("binned")
+    assert binned.continuous_only and binned.nests and not binned.keeps_critic
     assert "not a bound" in ESTIMATORS.get("gaussian").summary
 
 

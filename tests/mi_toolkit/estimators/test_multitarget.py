@@ -15,7 +15,7 @@ import pytest
 from predgen_common.errors import UserError
 
 from mi_toolkit.api import estimate, estimate_many
-from mi_toolkit.bench_bmi import dense_task, student_task, two_pair_task
+from mi_toolkit.bench.bmi import dense_task, student_task, two_pair_task
 from mi_toolkit.estimators.continuous import BinnedConfig
 from mi_toolkit.estimators.multitarget import (choose_per_unit, choose_quantiser, distinct_rows, non_gaussian,
                                                quantiser_grid)

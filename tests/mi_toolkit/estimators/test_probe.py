@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mi_toolkit import estimate, estimate_many
-from mi_toolkit.bench import BenchTask
+from mi_toolkit.bench.synthetic import BenchTask
 from mi_toolkit.estimators import KSGConfig, NeuralConfig, ProbeConfig
 from mi_toolkit.estimators.views import TokenStates
 from predgen_common.errors import UserError
@@ -132,7 +132,7 @@ def test_token_states_are_read_with_pooled_candidates():
     mask = np.ones((400, 6), bool)
     mask[::2, 4:] = False
     y = (z[:, 0, 0] > 0).astype(int)
-    res = estimate(z, y, "probe", config=ProbeConfig(n_bootstrap=100, sequence=False), device="cpu", mask=mask)
+    res = estimate(TokenStates(z, mask), y, "probe", config=ProbeConfig(n_bootstrap=100, sequence=False), device="cpu")
     assert res.detected and res.chosen.startswith("first:")
 
 

@@ -88,3 +88,29 @@ def test_probe_results_carry_the_record_and_compare_through_it() -> None:
     assert "selection" not in a.to_dict() and "select-and-score" in a.interval_method
     p = paired_difference(a, b, n_boot=200)
     assert p.ci_low <= p.diff <= p.ci_high
+
+
+def _reference_draws(rec: SelectionRecord, n_boot: int, seed: int) -> np.ndarray:
+    """One draw at a time with the engine's rule (:func:`choose` on the drawn rows of the other folds): what
+    the vectorised draws must reproduce, draw for draw (same random numbers)."""
+    from mi_toolkit.estimators.reselect import choose
+
+    rng, out = np.random.default_rng(seed + 15485863), []
+    for _ in range(n_boot):
+        idx = rng.integers(0, rec.n, rec.n)
+        folds = (stratified_folds(rec.y, rec.k, rng) if rec.redraw else rec.folds[0])[idx]
+        v, total = rec.values[0][:, idx], 0.0
+        for f in range(rec.k):
+            rest = folds != f
+            pick = choose(v[:, rest].mean(1), rec.part_rows, lambda a, b: v[a, rest] - v[b, rest])
+            total += v[pick, folds == f].sum()
+        out.append(total / rec.n)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("redraw", [True, False])
+def test_the_vectorised_draws_match_one_draw_at_a_time(redraw: bool) -> None:
+    y, cont, base, rec_c, _ = _case(4, own_shift=0.0, n_own=6)
+    folds = stratified_folds(y, K, np.random.default_rng(9))[None]
+    rec = SelectionRecord(cont[None], folds, np.array([1]), y, K, redraw)
+    np.testing.assert_allclose(reselect_draws([rec], 300, 2)[:, 0], _reference_draws(rec, 300, 2), atol=1e-12)

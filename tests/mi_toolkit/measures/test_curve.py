@@ -104,19 +104,24 @@ def test_cli_curve_writes_page_and_table_and_rejects_bad_input_before_work(tmp_p
 def test_model_mode_draws_its_pool_like_another_split(tmp_path):
     from fixtures import write_sst2
 
-    from mi_toolkit.measures.curve_model import model_curve
+    from mi_toolkit.measures.curve_model import CurveOptions, model_curve
+    from mi_toolkit.measures.setting import Setting
 
     root = write_sst2(tmp_path / "data", n=120, unique=True)
     cfg = CurveConfig(sizes=(40, 80), probe=FAST)
-    res, examples = model_curve("tiny-llama", "sst2", representations=["pooled:last", "pooled:mean"], split="train",
-                                max_samples=100, data_dir=str(root), config=cfg, like_split="validation",
-                                like_samples=60, progress=False)
+    # the pool: 100 train examples drawn to the lengths of 60 validation examples (mi curve --like-split)
+    like = Setting(["tiny-llama"], "sst2", fit_split="train", eval_split="validation", n_fit=100, n_eval=60,
+                   data_dir=str(root), progress=False)
+    res, examples = model_curve(like, CurveOptions(("pooled:last", "pooled:mean"), config=cfg))
     pool = res.meta["pool"]
     assert len(examples) == 100 and pool["n"] == 100 and pool["length_matched"] and pool["disjoint"]
     assert res.sizes == [40, 80] and set(res.results) == {"pooled:last", "pooled:mean"}
-    plain, _ = model_curve("tiny-llama", "sst2", representations=["pooled:last"], split="train", max_samples=100,
-                              data_dir=str(root), config=cfg, progress=False)
+    assert res.meta["setting"]["eval_split"] == "validation" and res.meta["setting"]["n_fit"] == 100
+    plain, _ = model_curve(Setting(["tiny-llama"], "sst2", fit_split="train", eval_split=None, n_fit=100,
+                                   data_dir=str(root), progress=False), CurveOptions(("pooled:last",), config=cfg))
     assert not plain.meta["pool"]["length_matched"]
+    with pytest.raises(UserError, match="reads one model, but the setting holds 2"):
+        model_curve(Setting(["tiny-llama", "tiny-llama"], "sst2", eval_split=None), CurveOptions(config=cfg))
 
 
 def test_one_pca_per_split_and_order_and_one_fit_per_identical_view(monkeypatch):

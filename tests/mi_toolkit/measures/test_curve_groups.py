@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from mi_toolkit.cli import app
 from mi_toolkit.estimators import ProbeConfig
 from mi_toolkit.measures.curve import CurveConfig
+from predgen_common.errors import UserError
 
 from fixtures import write_sst2
 
@@ -38,12 +40,20 @@ def seeds(tmp_path_factory):
     return root, data
 
 
+def _setting(models, data):
+    """One pool of 64 train examples, no lengths to follow."""
+    from mi_toolkit.measures.setting import Setting
+
+    return Setting(models, "sst2", fit_split="train", eval_split=None, n_fit=64, data_dir=str(data), progress=False)
+
+
 def test_groups_are_read_on_one_pool_with_each_seed_named_and_kept(seeds):
     from mi_toolkit.measures.curve_groups import model_curves
+    from mi_toolkit.measures.curve_model import CurveOptions
 
     root, data = seeds
-    sc, examples = model_curves([root / "predictor", root / "predgen"], "sst2", representations=["pooled:last"],
-                                max_samples=64, data_dir=str(data), config=CFG, progress=False)
+    options = CurveOptions(("pooled:last",), config=CFG)
+    sc, examples = model_curves(_setting([root / "predictor", root / "predgen"], data), options)
     assert sc.groups == {"predictor": ["predictor/seed-0", "predictor/seed-1"],
                          "predgen": ["predgen/seed-0", "predgen/seed-1"]}
     assert len(examples) == 64 and sc.meta["pool"]["disjoint"] and sc.meta["pool"]["excluded"] == 16
@@ -58,14 +68,20 @@ def test_groups_are_read_on_one_pool_with_each_seed_named_and_kept(seeds):
     assert c.comparison.summary.n_seeds == (2, 2) and c.verdict in (
         "no method verdict (fewer than 3 seeds in a group)", "not detected")
     assert not sc.has_method_verdict
+    assert sc.meta["setting"]["groups"] == ["predictor"] * 2 + ["predgen"] * 2   # the members' setting
+    assert [Path(m).relative_to(root.resolve()).as_posix() for m in sc.meta["setting"]["models"]] == list(sc.curves)
     # a quoted glob is a group too, labelled by its pattern; the states come from the cache
     pattern = str(root / "predgen" / "seed-*")
-    glob, _ = model_curves([pattern], "sst2", representations=["pooled:last"], max_samples=64,
-                           data_dir=str(data), config=CFG, progress=False)
+    glob, _ = model_curves(_setting([pattern], data), options)
     assert list(glob.groups) == [pattern] and len(glob.groups[pattern]) == 2 and glob.comparisons == []
     for m in ("seed-0", "seed-1"):
         a, b = glob.curves[f"{pattern}/{m}"].final("pooled:last"), sc.curves[f"predgen/{m}"].final("pooled:last")
         assert a.mi == b.mi
+    # the curve names its groups itself (two folders of one name by their parents): a setting naming them is refused
+    grouped = _setting([root / "predgen" / "seed-0", root / "predgen" / "seed-1"], data)
+    grouped.groups = ["predgen", "predgen"]
+    with pytest.raises(UserError, match="expands its folders of seeds"):
+        model_curves(grouped, options)
 
 
 def _copy(src, dst, **manifest):
@@ -83,14 +99,14 @@ def _copy(src, dst, **manifest):
 
 
 def test_bad_groups_are_one_line_exit_2_before_any_weights_load(seeds, tmp_path, monkeypatch):
-    from mi_toolkit.measures import curve_model
+    from mi_toolkit.measures import setting
     from mi_toolkit.states import checkpoints as ck
 
     def no_weights(*a, **k):
         raise AssertionError("weights loaded before the groups were checked")
 
     monkeypatch.setattr(ck, "load_checkpoint", no_weights)
-    monkeypatch.setattr(curve_model, "extract", no_weights)
+    monkeypatch.setattr(setting, "extract", no_weights)
     root, data = seeds
     (tmp_path / "empty").mkdir()
     (tmp_path / "unfinished" / "seed-0.trainer").mkdir(parents=True)
@@ -143,7 +159,6 @@ def test_curve_by_n_reads_seed_folders_into_one_file_over_seeds(seeds, tmp_path,
     """analyses/curve_by_n.py --models-from DIR with DIR/<method>/seed-<s>/: one file with the means over seeds."""
     import runpy
     import sys
-    from pathlib import Path
 
     root, data = seeds
     script = Path(__file__).resolve().parents[3] / "analyses" / "curve_by_n.py"

@@ -11,7 +11,8 @@ from mi_toolkit.estimators import ProbeConfig
 from mi_toolkit.estimators.result import MIResult
 from mi_toolkit.measures.compare import VERDICTS
 from mi_toolkit.measures.dpi import DPIReport, ModelStates, dpi_from_states, judge
-from mi_toolkit.measures.pools import check_same_setting, draw_pools
+from mi_toolkit.measures.estimate import Estimation
+from mi_toolkit.measures.pools import PoolSpec, check_same_setting, draw_pools
 from mi_toolkit.reports.dpi import dpi_html
 from predgen_common.errors import UserError
 from predgen_core.tasks import TASKS
@@ -107,7 +108,7 @@ def test_dpi_from_states_nests_every_container_and_checks_the_examples():
     models = [ModelStates(f"m{i}", "predgen" if i else "predictor", _states(rng, 150, yf), _states(rng, 300, ye))
               for i in range(2)]
     cfg = ProbeConfig(n_bootstrap=200, sequence=False)
-    rep = dpi_from_states(models, config=cfg)
+    rep = dpi_from_states(models, Estimation(config=cfg))
     assert set(rep.results["m0"]) == {"full", "R", "token-PCA_2", "pooled:first", "pooled:mean", "pooled:last"}
     assert rep.results["m0"]["pooled:last"].detected and rep.meta["nested_by_construction"]
     for c in rep.comparisons:
@@ -131,7 +132,7 @@ def test_dpi_from_states_nests_every_container_and_checks_the_examples():
     assert rep.verdicts[-1].startswith("(b) No method verdict") and "No method verdict" in dpi_html(rep)
     bad = ModelStates("m2", "generator", models[0].fit, _states(rng, 300, 1 - ye))
     with pytest.raises(UserError, match="same fit and evaluation pools"):
-        dpi_from_states([models[0], bad], config=cfg)
+        dpi_from_states([models[0], bad], Estimation(config=cfg))
 
 
 def _ckpt(manifest):
@@ -149,13 +150,12 @@ def test_pools_exclude_training_examples_and_mismatched_checkpoints_fail(tmp_pat
     b = _ckpt({"method": "generator", "task": "sst2", "base_model": "m", "training": {**training, "seed": 1}})
     task = TASKS.get("sst2")
     trained = {e.text for s in (0, 1) for e in task.load("train", data_dir=str(tmp_path), max_samples=20, seed=s)}
-    fit, ev, pools = draw_pools([a, b], task, fit_split="train", eval_split="validation", n_fit=None, n_eval=30,
-                                seed=0, data_dir=str(tmp_path))
+    fit, ev, pools = draw_pools([a, b], task, PoolSpec(n_eval=30, data_dir=str(tmp_path)))
     assert not ({e.text for e in fit} & trained) and len(fit) == 60 - len(trained)
     assert pools.fit["excluded"] == len(trained) and len(ev) == 30 and pools.warnings == []
     assert "disjoint from every LM's training examples" in " ".join(pools.lines())
-    fit2, _, forced = draw_pools([a, b], task, fit_split="train", eval_split="validation", n_fit=30, n_eval=30,
-                                 seed=0, data_dir=str(tmp_path), disjoint=False)
+    fit2, _, forced = draw_pools([a, b], task, PoolSpec(n_fit=30, n_eval=30, data_dir=str(tmp_path),
+                                                        disjoint=False))
     assert forced.fit["overlap"] > 0 and "overlaps the LMs' training examples" in forced.warnings[0]
     other = _ckpt({"method": "predgen", "task": "sst2", "base_model": "other-model", "training": training})
     with pytest.raises(UserError, match="differ in base model"):
@@ -199,6 +199,34 @@ def test_seed_groups_give_method_readings_and_verdicts_over_seeds(tmp_path):
     assert rep.verdicts[-1] == ("Each mean over seeds stands on pred: 3 seeds; pg: 3 seeds "
                                 "(left out, no finished checkpoint: pg: seed-2.trainer)")
     assert rep.meta["unfinished_seeds"] == {str(tmp_path / "pg"): ["seed-2.trainer"]}
+
+
+def test_dpi_for_names_the_unfinished_seeds_of_a_setting_built_from_references(tmp_path, monkeypatch):
+    """A folder of seeds read through Setting.from_references: the report says how many seeds each mean stands
+    on and names the seed that never finished (as `mi pipeline` and analyses/fig2 report it)."""
+    from mi_toolkit.measures.dpi import dpi_for
+    from mi_toolkit.measures.pools import Pools
+    from mi_toolkit.measures.setting import Reading, Setting
+
+    for s in range(2):
+        (tmp_path / "pg" / f"seed-{s}").mkdir(parents=True)
+        (tmp_path / "pg" / f"seed-{s}" / "manifest.json").write_text("{}")
+    (tmp_path / "pg" / "seed-2.trainer").mkdir()
+    setting = Setting.from_references([tmp_path / "pg"], "sst2")
+    assert setting.groups == ["pg", "pg"] and setting.unfinished_ == {str(tmp_path / "pg"): ["seed-2.trainer"]}
+    rng = np.random.default_rng(0)
+    yf, ye = rng.integers(0, 2, 60), rng.integers(0, 2, 60)
+    models = [ModelStates(f"pg/seed-{s}", "predgen", _states(rng, 60, yf), _states(rng, 60, ye), group="pg")
+              for s in range(2)]
+    monkeypatch.setattr(Setting, "read", lambda self: Reading(models, Pools({}, {}, {})))
+    cfg = ProbeConfig(n_bootstrap=50, sequence=False)
+    rep = dpi_for(setting, config=cfg)
+    assert rep.groups == {"pg/seed-0": "pg", "pg/seed-1": "pg"}
+    assert rep.verdicts[-1] == ("Each mean over seeds stands on pg: 2 seeds (left out, no finished checkpoint: "
+                                "pg: seed-2.trainer)")
+    assert rep.meta["unfinished_seeds"] == {str(tmp_path / "pg"): ["seed-2.trainer"]}
+    plain = dpi_for(Setting.from_options(setting.models, "sst2", setting.groups), config=cfg)
+    assert "unfinished_seeds" not in plain.meta   # references already expanded: nothing to name
 
 
 def test_a_seed_group_mixing_methods_is_one_line():

@@ -6,12 +6,21 @@ import types
 import numpy as np
 import pytest
 
-from mi_toolkit.measures.heatmap import _digit_targets, digit_rows, heatmap, make_example, span_mask, text_spans
+from mi_toolkit.measures.heatmap import (HeatmapOptions, _digit_targets, digit_rows, heatmap, make_example,
+                                         span_mask, text_spans)
+from mi_toolkit.measures.setting import Setting
 from mi_toolkit.reports.heatmap import heatmap_html
 from predgen_common.errors import UserError
 from predgen_core.tasks import TASKS
 
 from fixtures import tiny_lm, write_sst2
+
+
+def _probes(loaded, data, n_fit=None, dataset="sst2"):
+    """The heatmap's Setting: its probes' pool of ``n_fit`` train sentences, no evaluation pool."""
+    return Setting([loaded], dataset, fit_split="train", eval_split=None, n_fit=n_fit, data_dir=str(data),
+                   progress=False)
+
 
 def _masked(task_name: str, text: str, max_length: int | None = None):
     """``(mask, kept text)``: the prompt tokens the heatmap reads for ``text``, and their decoding."""
@@ -57,8 +66,7 @@ def test_heatmap_end_to_end_on_a_tiny_model(tmp_path):
                                    method="generator", manifest={}, pooling="last", generates=True,
                                    generate_targets=lambda prompts, batch_size=16: [[11, tok.eos_token_id]] * len(prompts))
     data = write_sst2(tmp_path / "data")
-    res = heatmap(loaded, "a funny film", "sst2", data_dir=str(data), max_samples=80, progress=False, n_steps=8,
-                  controls=True)
+    res = heatmap(_probes(loaded, data, 80), "a funny film", HeatmapOptions(n_steps=8, controls=True))
     # the control task (a random label per token type) is read on the same pairs, with a paired interval
     (ctrl,) = res.controls
     assert ctrl["kind"] == "control task" and ctrl["n_pairs"] == res.meta["n_pairs"] and ctrl["n_sentences"] == 80
@@ -76,8 +84,11 @@ def test_heatmap_end_to_end_on_a_tiny_model(tmp_path):
     page = heatmap_html(res)
     assert "Plotly" in page and "<script src=" not in page and "funny" in page and "PVI" in page
     assert "Control task" in page and "selectivity" in page
+    assert res.meta["setting"]["n_fit"] == 80 and res.meta["setting"]["eval_split"] is None
     with pytest.raises(UserError, match="stsb.*regression"):
-        heatmap(loaded, "a funny film", "stsb", data_dir=str(data), progress=False)
+        heatmap(_probes(loaded, data, dataset="stsb"), "a funny film")
+    with pytest.raises(UserError, match="reads one pool.*eval_split=None"):
+        heatmap(Setting([loaded], "sst2", data_dir=str(data)), "a funny film")
 
 
 def test_multiple_choice_text_is_split_into_question_and_options():
@@ -97,8 +108,7 @@ def test_generated_label_view_on_a_tiny_generative_model(tmp_path, monkeypatch):
                                    generate_targets=lambda prompts, batch_size=16: [
                                        ids["positive" if "funny" in p else "negative"] for p in prompts])
     data = write_sst2(tmp_path / "data", n=40)
-    res = heatmap(loaded, "a funny film", "sst2", data_dir=str(data), max_samples=40, progress=False,
-                  attributions=False)
+    res = heatmap(_probes(loaded, data, 40), "a funny film", HeatmapOptions(attributions=False))
     assert res.generated_label == "positive" and res.generated.shape == (1, 3)
     assert res.probes[-1]["view"] == "generated label" and res.probes[-1]["n_sentences"] == 40
     assert res.generated[0, res.tokens.index(" funny")] > 0

@@ -8,7 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mi_toolkit.cli import app
-from mi_toolkit.measures.layers import LayerSweepResult, layer_sweep, parse_layers
+from mi_toolkit.measures.estimate import Estimation
+from mi_toolkit.measures.layers import LayerSweepResult, layer_sweep_for, parse_layers
+from mi_toolkit.measures.setting import Setting
 from mi_toolkit.reports.layers import layers_html
 from mi_toolkit.states import extract as ex
 from predgen_common.errors import UserError
@@ -36,7 +38,8 @@ def test_layer_sweep_reads_every_layer_once_and_estimates_each(data, monkeypatch
     passes = []
     real = ex.forward_layers
     monkeypatch.setattr(ex, "forward_layers", lambda lm, rows, layers, *a: passes.append(list(layers)) or real(lm, rows, layers, *a))
-    res = layer_sweep("tiny-llama", "sst2", "all", data_dir=str(data), max_samples=40, estimator="probe", progress=False)
+    setting = Setting.from_options(["tiny-llama"], "sst2", data_dir=str(data), max_samples=40, progress=False)
+    res = layer_sweep_for(setting, "all", estimator="probe")
     assert isinstance(res, LayerSweepResult) and res.layers == [0, 1, 2]
     assert passes and all(p == [0, 1, 2] for p in passes)  # every batch read all layers in one pass
     assert len(passes) == 2 * 3  # fit + eval split, 40 examples in batches of 16
@@ -59,8 +62,7 @@ def test_layer_sweep_reads_every_layer_once_and_estimates_each(data, monkeypatch
     page = layers_html(res)
     assert "Layer sweep" in page and "plotly" in page and "Holm" in page
     passes.clear()
-    again = layer_sweep("tiny-llama", "sst2", [0, 2], data_dir=str(data), max_samples=40, estimator="probe",
-                        progress=False)
+    again = layer_sweep_for(setting, [0, 2], estimator="probe")
     assert again.layers == [0, 2] and passes  # another layer set: its own cache entry
 
 
@@ -101,5 +103,5 @@ def test_heads_batched_across_layers_read_what_each_layer_reads_alone():
         assert b.mi == pytest.approx(a.mi, abs=2e-3) and b.ci_low == pytest.approx(a.ci_low, abs=2e-3)
         assert b.detected == a.detected and b.n_eval == a.n_eval == n
     assert batched[1].detected and batched[2].detected and not batched[3].detected
-    sweep = sweep_layer_arrays(fits, evs, y[:n], y[n:], [0, 1, 2, 3], config=cfg, device="cpu")
+    sweep = sweep_layer_arrays(fits, evs, y[:n], y[n:], [0, 1, 2, 3], Estimation(config=cfg, device="cpu"))
     assert sweep.best in (1, 2) and len(sweep.comparisons) == 3

@@ -1,11 +1,13 @@
 """The fit pool follows the evaluation pool's lengths (measures.pools.length_matched, draw_pools)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
-from mi_toolkit.measures.pools import draw_pools, length_matched
+from mi_toolkit.measures.pools import PoolSpec, draw_pools, fit_pool, length_matched
 from predgen_core.tasks import TASKS
 
 
@@ -38,12 +40,16 @@ def test_draw_pools_matches_lengths_only_across_splits(tmp_path):
             "validation": [" ".join(["b"] * (18 + i % 5)) + f" v{i}\t{i % 2}" for i in range(100)]}
     for split, lines in rows.items():
         (tmp_path / "sst2" / f"{split}.tsv").write_text("sentence\tlabel\n" + "\n".join(lines) + "\n")
-    task, kw = TASKS.get("sst2"), dict(n_fit=100, n_eval=50, seed=0, data_dir=str(tmp_path))
-    _, ev, matched = draw_pools([], task, fit_split="train", eval_split="validation", **kw)
-    _, _, plain = draw_pools([], task, fit_split="train", eval_split="validation", match_lengths=False, **kw)
+    task, spec = TASKS.get("sst2"), PoolSpec(n_fit=100, n_eval=50, seed=0, data_dir=str(tmp_path))
+    _, ev, matched = draw_pools([], task, spec)
+    _, _, plain = draw_pools([], task, replace(spec, match_lengths=False))
     assert matched.fit["length_matched"] and not plain.fit["length_matched"]
     assert abs(matched.fit["median_words"] - matched.eval["median_words"]) <= 2
     assert abs(plain.fit["median_words"] - plain.eval["median_words"]) > 4
     assert "drawn to the evaluation pool's lengths" in " ".join(matched.lines())
-    _, _, same = draw_pools([], task, fit_split="validation", eval_split="validation", **{**kw, "n_fit": 50})
+    _, _, same = draw_pools([], task, replace(spec, fit_split="validation", n_fit=50))
     assert not same.fit["length_matched"]
+    # fit_pool alone: a PoolSpec's fit side, the same draw as draw_pools' fit pool
+    alone = fit_pool([], task, spec, like=ev)
+    fit, _, _ = draw_pools([], task, spec)
+    assert [e.text for e in alone[0]] == [e.text for e in fit] and alone[1]["length_matched"]

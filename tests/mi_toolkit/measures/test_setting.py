@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mi_toolkit.cli import app
+from mi_toolkit.measures.pools import PoolSpec
 from mi_toolkit.measures.setting import Setting
 from mi_toolkit.states import checkpoints as ck
 from predgen_common.errors import UserError
@@ -81,6 +82,22 @@ def test_the_pools_leave_out_the_training_sentences_and_the_setting_is_provenanc
     assert doc["eval_split"] == "validation" and doc["seed"] == 3 and "progress" not in doc
     with pytest.raises(TypeError, match="not an option of a Setting: max_sampels"):
         Setting.from_options(models, "sst2", max_sampels=24)
+
+
+def test_references_expand_seed_groups_and_the_pools_spec_follows_the_setting(data, tmp_path, no_weights):
+    for s in range(2):
+        (tmp_path / "pg" / f"seed-{s}").mkdir(parents=True)
+        (tmp_path / "pg" / f"seed-{s}" / "manifest.json").write_text("{}")
+    (tmp_path / "pg" / "seed-2.trainer").mkdir()   # a seed whose training never finished
+    setting = Setting.from_references([tmp_path / "pg", "tiny-llama"], "sst2", max_samples=24, eval_samples=30,
+                                      seed=3, data_dir=str(data))
+    assert setting.models == [str(tmp_path / "pg" / "seed-0"), str(tmp_path / "pg" / "seed-1"), "tiny-llama"]
+    assert setting.groups == ["pg", "pg", None]
+    assert setting.unfinished_ == {str(tmp_path / "pg"): ["seed-2.trainer"], "tiny-llama": []}
+    assert setting.with_layer([0, 1]).unfinished_ == setting.unfinished_
+    assert Setting.from_options(["tiny-llama"], "sst2").unfinished_ is None
+    assert setting.pool_spec == PoolSpec("train", "validation", 24, 30, 3, str(data), True, True)
+    assert Setting(["tiny-llama"], "sst2", n_fit=24).pool_spec.n_eval == 24   # n_eval None follows n_fit
 
 
 def test_read_yields_each_models_states_on_both_pools(data):

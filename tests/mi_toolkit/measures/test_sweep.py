@@ -6,7 +6,7 @@ import pytest
 
 from mi_toolkit.estimators import NeuralConfig, ProbeConfig
 from mi_toolkit.estimators.result import MIResult
-from mi_toolkit.measures.estimate import estimate_split
+from mi_toolkit.measures.estimate import Estimation, estimate_split
 from mi_toolkit.measures.sweep import SweepResult, monotonicity_flags, parse_ks, step_comparisons, sweep_arrays
 from mi_toolkit.reports.sweep import sweep_figure, sweep_html
 from predgen_common.errors import UserError
@@ -75,7 +75,7 @@ def test_real_sweep_on_synthetic_states_finds_the_informative_component():
     rng = np.random.default_rng(0)
     fit, yf = _states(rng, 300, 2)
     ev, ye = _states(rng, 150, 2)
-    out = sweep_arrays(fit, ev, yf, ye, [1, 2, 4], seed=0, config=PROBE)
+    out = sweep_arrays(fit, ev, yf, ye, [1, 2, 4], Estimation(config=PROBE, seed=0))
     assert out.ks == [1, 2, 4] and out.results[0].n_test == 150
     assert out.results[1].mi > out.results[0].mi + 0.2
     assert out.results[1].mi <= out.ceiling + 0.05
@@ -103,7 +103,7 @@ def test_sweep_with_reduced_rows_keeps_the_signal_and_records_it():
     rng = np.random.default_rng(0)
     fit, yf = _states(rng, 300, 2)
     ev, ye = _states(rng, 150, 2)
-    out = sweep_arrays(fit, ev, yf, ye, [1, 2], seed=0, config=PROBE, row_dim=3)
+    out = sweep_arrays(fit, ev, yf, ye, [1, 2], Estimation(config=PROBE, seed=0), row_dim=3)
     assert out.results[1].mi > out.results[0].mi + 0.2
     assert out.to_dict()["meta"]["row_dim"] == 3
     with pytest.raises(UserError, match="--row-dim applies to the token-axis PCA"):
@@ -134,9 +134,10 @@ def test_the_sweep_reads_the_rows_figure_2_reads():
     yf, ye = rng.integers(0, 2, 300), rng.integers(0, 2, 300)
     fit, ev = _wide_states(rng, 300, yf), _wide_states(rng, 300, ye)
     cfg = ProbeConfig(n_bootstrap=200, sequence=False)
-    dpi = dpi_from_states([ModelStates("m", "predgen", FakeStates(fit, yf), FakeStates(ev, ye))], config=cfg)
+    dpi = dpi_from_states([ModelStates("m", "predgen", FakeStates(fit, yf), FakeStates(ev, ye))],
+                          Estimation(config=cfg))
     fig2 = dpi.results["m"]["token-PCA_2"]
-    sweep = sweep_arrays(fit, ev, yf, ye, [1, 2], config=cfg)
+    sweep = sweep_arrays(fit, ev, yf, ye, [1, 2], Estimation(config=cfg))
     own = {c["name"]: c["cv_logloss"] for c in sweep.results[1].candidates}
     theirs = {c["name"]: c["cv_logloss"] for c in fig2.candidates}
     assert theirs and all(abs(own[name] - v) < 1e-9 for name, v in theirs.items())

@@ -8,12 +8,13 @@ from typer.testing import CliRunner
 
 from mi_toolkit.cli import app
 from mi_toolkit.states import checkpoints as ck
-from mi_toolkit.states.extract import extract, extract_texts
+from mi_toolkit.states.extract import ExtractOptions, extract, extract_texts
 from predgen_common.errors import UserError
 
 from fixtures import tiny_lm, write_sst2
 
 HUB_ID = "someorg/tiny-llama-copy"
+QUIET = ExtractOptions(progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_a_folder_reads_the_prompt_states_as_the_task_formats_them(folder):
     from predgen_core.tasks import TASKS
 
     data = str(folder / "data")
-    hs = extract(folder / "tiny", "sst2", "train", data_dir=data, progress=False)
+    hs = extract(folder / "tiny", "sst2", "train", data_dir=data, options=QUIET)
     task = TASKS.get("sst2")
     examples = task.load("train", data_dir=data)
     model, tok = tiny_lm()
@@ -54,7 +55,7 @@ def test_a_folder_reads_the_prompt_states_as_the_task_formats_them(folder):
     for a, b in zip(hs.iter_full(), ref.iter_full()):
         np.testing.assert_allclose(a, b, atol=1e-5)
     np.testing.assert_array_equal(hs.labels, [e.label for e in examples])
-    by_name = extract("tiny-llama", "sst2", "train", data_dir=data, progress=False)  # the registered name
+    by_name = extract("tiny-llama", "sst2", "train", data_dir=data, options=QUIET)  # the registered name
     np.testing.assert_allclose(by_name.pooled("last"), hs.pooled("last"), atol=1e-5)
 
 
@@ -71,10 +72,10 @@ def test_a_hub_id_goes_through_the_hub_code_path(folder, monkeypatch):
             return _real(klass, str(folder / "tiny") if str(name) == HUB_ID else name, *args, **kwargs)
 
         monkeypatch.setattr(cls, "from_pretrained", classmethod(redirect))
-    hs = extract(HUB_ID, "sst2", "validation", data_dir=str(folder / "data"), progress=False)
+    hs = extract(HUB_ID, "sst2", "validation", data_dir=str(folder / "data"), options=QUIET)
     assert asked.count(HUB_ID) >= 3 and hs.manifest["meta"]["checkpoint"] == HUB_ID  # config, model, tokenizer
     assert hs.manifest["meta"]["architecture"]["auto_class"] == "AutoModelForCausalLM"
-    local = extract(folder / "tiny", "sst2", "validation", data_dir=str(folder / "data"), progress=False)
+    local = extract(folder / "tiny", "sst2", "validation", data_dir=str(folder / "data"), options=QUIET)
     np.testing.assert_allclose(hs.pooled("mean"), local.pooled("mean"), atol=1e-5)
 
 
@@ -100,9 +101,12 @@ def test_bad_models_and_layers_are_one_line_exit_2(folder, tmp_path, monkeypatch
 
 @pytest.mark.slow
 def test_the_dpi_reports_within_model_part_reads_a_plain_model(folder):
-    from mi_toolkit.measures.dpi import dpi_report
+    from mi_toolkit.measures.dpi import dpi_for
+    from mi_toolkit.measures.setting import Setting
 
-    rep = dpi_report([str(folder / "tiny")], "sst2", data_dir=str(folder / "data"), max_samples=12, progress=False)
+    setting = Setting.from_references([str(folder / "tiny")], "sst2", data_dir=str(folder / "data"), max_samples=12,
+                                      progress=False)
+    rep = dpi_for(setting)
     within = rep.to_dict()["within_model"]["base"]
     assert {"pooled:first", "pooled:mean", "pooled:last"} <= set(within)
     assert all(r["n_eval"] == 12 for r in within.values() if r.get("n_eval") is not None)

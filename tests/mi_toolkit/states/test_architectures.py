@@ -12,13 +12,14 @@ from typer.testing import CliRunner
 
 from mi_toolkit.cli import app
 from mi_toolkit.states import checkpoints as ck
-from mi_toolkit.states.extract import extract, extract_texts
+from mi_toolkit.states.extract import ExtractOptions, extract, extract_texts
 from predgen_common.errors import UserError
 from predgen_core.models import load_base_model, model_identity
 
 from fixtures import tiny_lm, write_sst2
 
 SMALL = dict(max_position_embeddings=128)
+QUIET = ExtractOptions(progress=False)
 
 
 def _configs(vocab: int) -> dict:
@@ -81,7 +82,7 @@ def test_each_architecture_loads_through_the_class_that_fits(root, name):
     assert model.architecture["auto_class"] == ("T5EncoderModel" if name == "t5-encoder" else
                                                 "AutoModelForCausalLM" if KINDS[name] == "decoder" else "AutoModel")
     assert tok.padding_side == ("left" if KINDS[name] == "decoder" else "right")
-    hs = extract(root / name, "sst2", "validation", data_dir=str(root / "data"), progress=False)
+    hs = extract(root / name, "sst2", "validation", data_dir=str(root / "data"), options=QUIET)
     assert hs.manifest["meta"]["architecture"]["kind"] == KINDS[name]
     assert hs.manifest["meta"]["architecture"]["pooling"] == expected_pooling
     assert hs.pooled("first").shape == (16, 32) and np.isfinite(hs.pooled("mean")).all()
@@ -125,8 +126,8 @@ def test_the_encoder_reads_the_model_s_own_states(root):
 
 def test_the_stack_is_part_of_the_cache_key(root):
     data = str(root / "data")
-    enc = extract(root / "t5", "sst2", "validation", data_dir=data, progress=False)
-    dec = extract(f"{root / 't5'}:decoder", "sst2", "validation", data_dir=data, progress=False)
+    enc = extract(root / "t5", "sst2", "validation", data_dir=data, options=QUIET)
+    dec = extract(f"{root / 't5'}:decoder", "sst2", "validation", data_dir=data, options=QUIET)
     assert enc.path != dec.path and dec.manifest["meta"]["architecture"]["stack"] == "decoder"
     assert not np.allclose(enc.pooled("mean"), dec.pooled("mean"))
     assert model_identity(str(root / "t5")) != model_identity(f"{root / 't5'}:decoder")
@@ -192,9 +193,10 @@ def test_bad_models_are_one_line_exit_2(root, tmp_path):
 
 def test_an_encoder_has_no_generated_token_states(root):
     with pytest.raises(UserError, match="'bert' encoder model: it writes no tokens"):
-        extract(root / "bert", "sst2", "validation", data_dir=str(root / "data"), generated=True, progress=False)
+        extract(root / "bert", "sst2", "validation", data_dir=str(root / "data"),
+                options=ExtractOptions(generated=True, progress=False))
     with pytest.raises(UserError, match="out of range for the encoder of a 'distilbert' model with 2 layers"):
-        extract(root / "distilbert", "sst2", "validation", 7, data_dir=str(root / "data"), progress=False)
+        extract(root / "distilbert", "sst2", "validation", 7, data_dir=str(root / "data"), options=QUIET)
 
 
 def test_a_cut_encoder_row_keeps_its_leading_special_token():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mi_toolkit.states import distributed
-from mi_toolkit.states.extract import extract_layers
+from mi_toolkit.states.extract import ExtractOptions, extract_layers
 
 from fixtures import accelerate_launcher, write_sst2
 
@@ -35,11 +35,12 @@ def test_extract_under_accelerate_launch_with_two_cpu_processes(tmp_path, monkey
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 process(es)" in proc.stdout
     monkeypatch.setenv("PREDGEN_CACHE", str(cache))
-    merged = extract_layers("tiny-llama", "sst2", "train", [0, -1], keep_tokens=True, data_dir=data, progress=False)
+    merged = extract_layers("tiny-llama", "sst2", "train", [0, -1], keep_tokens=True, data_dir=data,
+                            options=ExtractOptions(progress=False))
     assert merged.manifest["meta"]["processes"] == 2  # served from the launched run's cache, not recomputed
     assert [s["name"] for s in merged.manifest["shards"]] == ["shard-00000", "shard-00001"] and len(merged) == 20
-    alone = extract_layers("tiny-llama", "sst2", "train", [0, -1], keep_tokens=True, data_dir=data, progress=False,
-                           out_dir=tmp_path / "alone")
+    alone = extract_layers("tiny-llama", "sst2", "train", [0, -1], keep_tokens=True, data_dir=data,
+                           options=ExtractOptions(progress=False, out_dir=tmp_path / "alone"))
     assert alone.manifest["meta"]["processes"] == 1
     np.testing.assert_array_equal(merged.labels, alone.labels)
     for layer in (0, -1):

@@ -62,7 +62,8 @@ def test_states_do_not_depend_on_padding_or_batching(model, tmp_path):
 
 def test_generated_tokens_follow_the_prompt(model, tmp_path):
     conts = [[11, 12], [13], [14, 15, 16], [17], [18], [19], [20]]
-    hs = extract_texts(model, tokenizer(), TEXTS, tmp_path / "g", continuations=conts, progress=False)
+    hs = extract_texts(model, tokenizer(), TEXTS, tmp_path / "g", progress=False,
+                       options=ex.TextsOptions(continuations=conts))
     assert hs.used == "prompt+generated"
     n_prompt = hs.n_prompt()
     np.testing.assert_array_equal(hs.lengths() - n_prompt, [len(c) for c in conts])
@@ -133,11 +134,11 @@ def test_one_decoding_pass_gives_the_two_pass_tokens_and_states(model, tmp_path)
     real_eos, tok.eos_token_id = tok.eos_token_id, eos
     try:
         two = generate_ids(model, tok, TEXTS, 4, batch_size=3)
-        two_hs = extract_texts(model, tok, TEXTS, tmp_path / "two", continuations=two,
+        two_hs = extract_texts(model, tok, TEXTS, tmp_path / "two", options=ex.TextsOptions(continuations=two),
                                config=ExtractConfig(batch_size=3, layers=(0, 1, -1)), progress=False)
     finally:
         tok.eos_token_id = real_eos
-    one_hs = extract_texts(model, tok, TEXTS, tmp_path / "one", generate=ex.Generation(4, eos),
+    one_hs = extract_texts(model, tok, TEXTS, tmp_path / "one", options=ex.TextsOptions(generate=ex.Generation(4, eos)),
                            config=ExtractConfig(batch_size=3, layers=(0, 1, -1)), progress=False)
     assert len({len(c) for c in two}) > 1  # the test covers rows that stop early
     assert [t.tolist() for t in one_hs.iter_token_ids()] == [r + c for r, c in zip(rows, two)]

@@ -6,8 +6,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import mi_toolkit.consistency as consistency
-from mi_toolkit.bench_suites import SUITES, BenchSuite, register
+import mi_toolkit.bench.consistency as consistency
+from mi_toolkit.bench.suites import SUITES, BenchSuite, register
 from mi_toolkit.cli import app
 
 

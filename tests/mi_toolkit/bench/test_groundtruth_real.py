@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mi_toolkit.estimators.groundtruth_real import (RealTask, channel_truth, noisy_channel, real_states,
-                                                    real_suite, synthetic_states)
+from mi_toolkit.bench.groundtruth_real import (RealTask, channel_truth, noisy_channel, real_states,
+                                              real_suite, synthetic_states)
 from predgen_common.errors import UserError
 
 
@@ -93,14 +93,14 @@ def test_real_states_extract_once_into_the_cache(tmp_path):
 
 
 def test_run_real_reports_each_estimator_beside_the_grid(monkeypatch):
-    from mi_toolkit.estimators import realbench
+    from mi_toolkit.bench import real
 
-    monkeypatch.setattr(realbench, "GRID", {"pca8+logreg": realbench.GRID["pca8+logreg"]})
-    monkeypatch.setitem(realbench.RUNNERS, "fake", lambda z, y, C, seed, device: {
+    monkeypatch.setattr(real, "GRID", {"pca8+logreg": real.GRID["pca8+logreg"]})
+    monkeypatch.setitem(real.RUNNERS, "fake", lambda z, y, C, seed, device: {
         "estimator": "fake", "mi": 0.1, "ci_low": 0.0, "ci_high": 0.2, "seconds": 0.0, "input": "array"})
     states = synthetic_states(400, 16, window=4, seed=3)
     tasks = [RealTask("lin", "last", "linear", eps=0.0), RealTask("null", "window", "null")]
-    out = realbench.run_real(tasks, ["fake"], states, seed=0)
+    out = real.run_real(tasks, ["fake"], states, seed=0)
     grid = {r["task"]: r for r in out["rows"] if r["requested"] == "sklearn-grid"}
     assert grid["lin"]["mi"] > 0.3 and abs(grid["null"]["mi"]) < 0.05  # truth ln 2 and 0
     fake = [r for r in out["rows"] if r["requested"] == "fake"]

@@ -13,7 +13,7 @@ never committed. Each task makes a label ``U = f(Z)`` deterministically from the
 and passes it through a symmetric noisy channel of known error ``eps`` over ``C``
 classes (:func:`channel_truth` gives the exact ``I(Y; Z)``); :func:`real_suite` lists the
 tasks, :meth:`RealTask.make` builds one. The runner (grid baseline, estimators, summary) is
-:mod:`mi_toolkit.estimators.realbench`.
+:mod:`mi_toolkit.bench.real`.
 """
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def real_states(model: str = DEFAULT_MODEL, n: int = DEFAULT_N, *, window: int =
     target = folder / "states.npz"
     if target.is_file():
         return _read(target, folder / "meta.json")
-    from mi_toolkit.states.extract import ExtractConfig, extract_texts
+    from mi_toolkit.states.extract import ExtractConfig, TextsOptions, extract_texts
 
     if loader is None:
         from predgen_core.models import load_base_model as loader
@@ -128,7 +128,7 @@ def real_states(model: str = DEFAULT_MODEL, n: int = DEFAULT_N, *, window: int =
             "texts_sha": hashlib.sha256("\x1e".join(texts).encode()).hexdigest()[:16], "dtype": "float16"}
     scratch = folder / "extract"
     hs = extract_texts(lm, tok, texts, scratch, config=ExtractConfig(layer=layer, storage_dtype="float16"),
-                       meta=meta, progress=progress)
+                       progress=progress, options=TextsOptions(meta=meta))
     last = hs.pooled("last").astype(np.float16)
     win = np.stack([np.asarray(s[:window], np.float16) for s in hs.iter_full()])
     with atomic_path(target) as tmp:

@@ -1,6 +1,6 @@
 """``mi bench --real``: estimators on real-LM-state tasks with a known answer, beside a scikit-learn grid.
 
-For every task of :func:`~mi_toolkit.estimators.groundtruth_real.real_suite` this runs each
+For every task of :func:`~mi_toolkit.bench.groundtruth_real.real_suite` this runs each
 requested estimator (through :func:`mi_toolkit.api.estimate`) and, on the *same* ``K``
 cross-fitting folds the ``probe`` engine uses, a grid of scikit-learn probes
 (:data:`GRID`: ``PCA(k) -> StandardScaler -> LogisticRegressionCV`` for a few ``k``, and
@@ -25,7 +25,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mi_toolkit.estimators.groundtruth_real import DEFAULT_MODEL, RealStates, RealTask, real_states, real_suite
+from mi_toolkit.bench.groundtruth_real import DEFAULT_MODEL, RealStates, RealTask, real_states, real_suite
 from mi_toolkit.estimators.result import table_cells
 from mi_toolkit.estimators.seqprobe import LOGREG_QUIET
 from predgen_common.errors import UserError

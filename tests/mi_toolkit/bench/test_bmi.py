@@ -10,8 +10,8 @@ from scipy import stats
 from scipy.special import ndtr
 from typer.testing import CliRunner
 
-import mi_toolkit.bench_bmi as bmi
-from mi_toolkit.bench_suites import SUITES
+import mi_toolkit.bench.bmi as bmi
+from mi_toolkit.bench.suites import SUITES
 from mi_toolkit.cli import app
 
 

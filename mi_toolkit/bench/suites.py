@@ -1,6 +1,6 @@
 """The named suites of ``mi bench --suite NAME``: one registry every suite registers into.
 
-Without ``--suite``, ``mi bench`` runs the built-in ground-truth tasks (:mod:`mi_toolkit.bench`) and
+Without ``--suite``, ``mi bench`` runs the built-in ground-truth tasks (:mod:`mi_toolkit.bench.synthetic`) and
 ``--real`` the real-state tasks; each named suite here is one :class:`BenchSuite` (its ``run`` computes
 and returns a JSON-able dict, its ``show`` prints it). ``SUITES.list()`` feeds the option's choices
 and ``SUITES.get`` names the valid ones on a typo; ``register`` raises on a duplicate name.
@@ -47,7 +47,7 @@ def register(name: str) -> Callable[[BenchSuite], BenchSuite]:
 
 
 def _run_consistency(opts: SuiteOptions) -> dict[str, Any]:
-    from mi_toolkit.consistency import run_consistency
+    from mi_toolkit.bench.consistency import run_consistency
 
     reports = [run_consistency(name, n=opts.n, seed=opts.seed, device=opts.device, quick=opts.quick)
                for name in opts.estimators]
@@ -66,13 +66,13 @@ register("consistency")(BenchSuite(
 
 
 def _run_bmi(opts: SuiteOptions) -> dict[str, Any]:
-    from mi_toolkit.bench_bmi import run_bmi
+    from mi_toolkit.bench.bmi import run_bmi
 
     return run_bmi(opts)
 
 
 def _show_bmi(out: dict[str, Any]) -> None:
-    from mi_toolkit.bench_bmi import show_bmi
+    from mi_toolkit.bench.bmi import show_bmi
 
     show_bmi(out)
 

@@ -298,7 +298,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def run_bmi(opts) -> dict[str, Any]:
-    """``mi bench --suite bmi``: every task through every estimator (``opts``: ``bench_suites.SuiteOptions``).
+    """``mi bench --suite bmi``: every task through every estimator (``opts``: ``suites.SuiteOptions``).
     Estimators that read integer labels only (``probe``) are skipped: every bmi target is continuous."""
     from predgen_common.progress import Phase
 

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from mi_toolkit.consistency import (LABELINGS, PROCESSINGS, Reading, additivity_holds, load_digits_arrays,
-                                    processing_holds, run_consistency, sum_of_independent)
+from mi_toolkit.bench.consistency import (LABELINGS, PROCESSINGS, Reading, additivity_holds, load_digits_arrays,
+                                          processing_holds, run_consistency, sum_of_independent)
 from predgen_common.errors import UserError
 
 
