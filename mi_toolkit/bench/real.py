@@ -8,8 +8,9 @@ cross-fitting folds the ``probe`` engine uses, a grid of scikit-learn probes
 ``K - 1`` folds, scored on the last) and read as ``mean_i [log q(y_i|z_i) - log p(y_i)]``
 with ``p`` the training folds' label frequencies; the best grid reading *in hindsight* is
 reported (an optimistic baseline: the engine has to choose without seeing the scores).
-Token windows reach the grid flattened to ``(N, W * d)``; an estimator that does not take
-token states gets them flattened too (the row says so).
+Token windows reach the grid flattened to ``(N, W * d)``; the estimators get them as token states
+``(N, W, d)``, as a user would pass them: ``probe`` reads them with its sequence candidates, and an
+estimator that does not take token states flattens them in its input check (the row says which).
 """
 from __future__ import annotations
 
@@ -96,14 +97,22 @@ def engine(z: np.ndarray, y: np.ndarray, n_classes: int, seed: int, device: str)
 
 
 def via_api(name: str | None) -> Callable[..., dict]:
-    """An estimator through :func:`mi_toolkit.api.estimate` (token windows flattened by its input check)."""
+    """An estimator through :func:`mi_toolkit.api.estimate`, token windows passed as token states."""
     def run(z: np.ndarray, y: np.ndarray, n_classes: int, seed: int, device: str) -> dict:
         from mi_toolkit.api import estimate
 
-        d = estimate(z.reshape(len(z), -1), y, name, seed=seed, device=device).to_dict()
+        d = estimate(z, y, name, seed=seed, device=device).to_dict()
         keep = {k: d[k] for k in ("estimator", "mi", "ci_low", "ci_high", "seconds", "interval_method") if k in d}
-        return {**keep, "chosen": d.get("chosen"), "input": "flattened" if z.ndim == 3 else "array"}
+        return {**keep, "chosen": d.get("chosen"), "input": _input_form(z, d)}
     return run
+
+
+def _input_form(z: np.ndarray, result: dict) -> str:
+    """How the estimator read the task's input: an array, token states (its config reads them with the
+    sequence probe's candidates), or token states flattened by the estimator's input check."""
+    if z.ndim != 3:
+        return "array"
+    return "tokens" if result.get("config", {}).get("sequence") else "flattened"
 
 
 # "engine" runs the probe engine on the task's own input form; any other name goes through the API

@@ -106,3 +106,16 @@ def test_run_real_reports_each_estimator_beside_the_grid(monkeypatch):
     fake = [r for r in out["rows"] if r["requested"] == "fake"]
     assert [r["vs_grid"] for r in fake] == pytest.approx([0.1 - grid[t]["mi"] for t in ("lin", "null")])
     assert out["summary"]["fake"]["max_abs_null"] == pytest.approx(0.1)
+
+
+def test_the_api_path_passes_windows_as_token_states():
+    """The default reads a window as token states (its sequence candidates), as the engine does; an estimator
+    that does not read token states gets them flattened by its input check, and the row says which."""
+    from mi_toolkit.bench.real import via_api
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((300, 4, 6)).astype(np.float32)
+    y = (z[:, 2, 0] > 0).astype(np.int64)      # the label sits at one window position
+    default = via_api(None)(z, y, 2, 0, "cpu")
+    assert default["input"] == "tokens" and default["mi"] > 0.2, default
+    assert via_api("ksg")(z, y, 2, 0, "cpu")["input"] == "flattened"
