@@ -159,6 +159,26 @@ def test_the_parameter_check_counts_what_it_should():
     assert _is_command("mi_toolkit.cli.measures", fns["cmd"]) and not _is_command("mi_toolkit.measures.dpi", fns["cmd"])
 
 
+SETUP_CALLS = {"draw_pools", "fit_pool", "extract", "extract_layers"}
+
+
+def test_the_setup_sequence_is_written_once():
+    """Among the measures only the Setting draws pools and extracts states (``measures/setting.py``; the pool
+    functions live in ``pools.py``): every other measure reads them through a Setting."""
+    found = []
+    for name, path in _modules().items():
+        if not name.startswith("mi_toolkit.measures.") or name in ("mi_toolkit.measures.setting",
+                                                                   "mi_toolkit.measures.pools"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                f = node.func
+                called = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                if called in SETUP_CALLS:
+                    found.append(f"{name}:{node.lineno} {called}")
+    assert not found, f"a measure draws pools or extracts states itself: {found}"
+
+
 def _fresh_python(code: str) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter with the repository importable; it must exit 0."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
