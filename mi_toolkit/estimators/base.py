@@ -78,6 +78,11 @@ class Estimator:
         return False
 
     @property
+    def reads_token_states(self) -> bool:
+        """Whether it reads token states ``(N, n, d)`` as such (others flatten them in the input check)."""
+        return False
+
+    @property
     def keeps_critic(self) -> bool:
         """Whether it trains a critic that :func:`mi_toolkit.api.fit_critic` can keep for pointwise scores."""
         return False

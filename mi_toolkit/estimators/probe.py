@@ -354,9 +354,8 @@ class ProbeEstimator(Estimator):
     config_cls: type = ProbeConfig
     discrete_only: bool = True
 
-    @property
-    def nests(self) -> bool:
-        return True
+    nests = True                 # type: ignore[assignment]  (a constant here: the parts' candidates join)
+    reads_token_states = True    # type: ignore[assignment]  (the sequence probe's candidates)
 
     def estimate_task(self, task: Task, run: Run) -> MIResult:
         c = task.checked

@@ -144,8 +144,8 @@ def estimate_model_reps(m: ModelStates, y_fit: np.ndarray, y_eval: np.ndarray, h
                         row_dim: int | None) -> dict[str, Any]:
     """Every representation of one model: ``{rep: MIResult}`` (probe: the containers nest their parts);
     ``how.estimator`` named."""
-    nested = how.estimator == "probe"
-    tasks = _tasks(m, pca_k, row_dim, with_full=nested and row_dim is None)
+    nested = how.nests
+    tasks = _tasks(m, pca_k, row_dim, with_full=how.nests_token_states and row_dim is None)
     out = {}
     for rep, zf, ze, parts in tasks:  # one call per input kind: token states and arrays differ in shape
         out[rep] = how.many([(zf, y_fit)], test=[(ze, y_eval)], contains=[parts] if nested and parts else None)[0]
@@ -170,7 +170,7 @@ def dpi_from_states(models: Sequence[ModelStates], how: Estimation | None = None
     results = {m.name: estimate_model_reps(m, y_fit, y_eval, how, pca_k=pca_k, row_dim=row_dim) for m in models}
     out = DPIReport(results, {m.name: m.method for m in models}, {m.name: m.pooling for m in models},
                     plugin_entropy(y_eval), pca_k, meta={**(meta or {}), "row_dim": row_dim, "estimator": est,
-                                                         "nested_by_construction": est == "probe", "r_row_k": ROW_K},
+                                                         "nested_by_construction": how.nests, "r_row_k": ROW_K},
                     pools=pools.to_dict() if pools else {})
     if pools:
         out.flags += pools.warnings

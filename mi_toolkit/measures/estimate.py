@@ -14,7 +14,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from mi_toolkit.api import estimate_many
+from mi_toolkit.estimators import ESTIMATORS, Estimator, default_estimator
 from mi_toolkit.measures.setting import Setting
+from mi_toolkit.ground import POOLINGS
 from mi_toolkit.states.representations import Representation, build, labels_array, plugin_entropy
 
 
@@ -39,7 +41,24 @@ class Estimation:
         labels, ``binned`` otherwise) when none was chosen."""
         if self.estimator:
             return self
-        return replace(self, estimator="probe" if np.issubdtype(np.asarray(y).dtype, np.integer) else "binned")
+        return replace(self, estimator=default_estimator(bool(np.issubdtype(np.asarray(y).dtype, np.integer))))
+
+    @property
+    def chosen(self) -> Estimator:
+        """The estimator object (after :meth:`named`)."""
+        if self.estimator is None:
+            raise ValueError("name the estimator first (Estimation.named)")
+        return self.estimator if isinstance(self.estimator, Estimator) else ESTIMATORS.get(self.estimator)
+
+    @property
+    def nests(self) -> bool:
+        """Whether a container's estimate takes its parts' candidates (``contains=``): nesting by construction."""
+        return self.chosen.nests
+
+    @property
+    def nests_token_states(self) -> bool:
+        """Whether the full token states can be estimated as a container of their pooled states."""
+        return self.chosen.nests and self.chosen.reads_token_states
 
     def many(self, tasks: Sequence[tuple[Any, Any]], *, test: Sequence[tuple[Any, Any]] | None = None,
              contains: Sequence[Mapping[str, Any] | None] | None = None) -> list:
@@ -68,8 +87,13 @@ def estimate_for(setting: Setting, rep: Representation | None = None, *, estimat
     reading = setting.read()
     fit, ev = reading.only.fit, reading.only.eval
     zf, ze = build(rep, fit, ev)
-    res = estimate_split([(zf, labels_array(fit.labels), ze, labels_array(ev.labels))], estimator,
-                         seed=setting.seed, device=setting.device, config=config)[0]
+    y_fit, y_eval = labels_array(fit.labels), labels_array(ev.labels)
+    how = Estimation.of(setting, estimator, config).named(y_eval)
+    # the full states contain every pooled state (a generator's include its generated tokens, so their "last"
+    # is not the pooled state): their candidates join, as in mi dpi, and full cannot read below pooled
+    parts = ({f"pooled_{g}": (fit.pooled(g), ev.pooled(g)) for g in POOLINGS}
+             if rep.kind == "full" and how.nests_token_states else None)
+    res = how.many([(zf, y_fit)], test=[(ze, y_eval)], contains=[parts] if parts else None)[0]
     info = {"representation": rep.label, "tokens_used": ev.used, "dataset": setting.dataset,
             "fit_split": setting.fit_split, "eval_split": setting.eval_split, "layer": setting.layer,
             "max_samples": setting.n_fit, "method": ev.manifest.get("meta", {}).get("method"),

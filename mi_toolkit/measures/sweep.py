@@ -97,7 +97,7 @@ def monotonicity_flags(ks: Sequence[int], results: Sequence[Any],
 
 
 def _nested(ks: Sequence[int], zf: dict, ze: dict, y_fit: np.ndarray, y_eval: np.ndarray, how: Estimation) -> list:
-    """One estimate per k (``how.estimator`` named); with ``probe`` each k contains every smaller k
+    """One estimate per k (``how.estimator`` named); with an estimator that nests each k contains every smaller k
     (``(N, k, w)`` rows, flattened).
 
     Each k reads the same rows as the DPI report's and Figure 2's token-PCA_k (all ``k x w`` numbers, the
@@ -105,7 +105,7 @@ def _nested(ks: Sequence[int], zf: dict, ze: dict, y_fit: np.ndarray, y_eval: np
     flat = lambda a: np.ascontiguousarray(np.asarray(a).reshape(len(a), -1))  # noqa: E731
     out = []
     for k in ks:
-        parts = {f"k{s}": (flat(zf[s]), flat(ze[s])) for s in ks if s < k} if how.estimator == "probe" else None
+        parts = {f"k{s}": (flat(zf[s]), flat(ze[s])) for s in ks if s < k} if how.nests else None
         out.append(how.many([(flat(zf[k]), y_fit)], test=[(flat(ze[k]), y_eval)],
                             contains=[parts] if parts else None)[0])
     return out
@@ -147,7 +147,7 @@ def sweep_arrays(fit_states: Any, eval_states: Any, y_fit: np.ndarray, y_eval: n
     drops = monotonicity_flags(ks, results, comps)
     return SweepResult(ks, results, [d for d in drops if d["beyond_intervals"]], plugin_entropy(y_eval),
                        {"axis": axis, "seed": how.seed, "row_dim": row_dim, "estimator": how.estimator,
-                        "nested_by_construction": how.estimator == "probe"}, comps,
+                        "nested_by_construction": how.nests}, comps,
                        dips=[d for d in drops if not d["beyond_intervals"]])
 
 

@@ -44,6 +44,11 @@ def test_estimate_model_writes_the_array_mode_keys(setup):
     d = json.loads(out.read_text())
     assert ARRAY_MODE_KEYS <= set(d) and d["n_test"] == 60 and d["tokens_used"] == "prompt+generated"
     assert d["representation"] == "full (token states)"
+    # the full states (prompt + generated tokens) contain every pooled state: its candidates join (as in mi dpi)
+    assert sorted(d["config"]["parts"]) == ["pooled_first", "pooled_last", "pooled_mean"]
+    r = run("estimate", "--model", ckpts["predgen"], "--dataset", "sst2", "--data-dir", root / "unseen",
+            "--representation", "pooled", "--json", out)
+    assert r.exit_code == 0 and json.loads(out.read_text())["config"]["parts"] == []
 
 
 @pytest.mark.parametrize("extra, message", [
