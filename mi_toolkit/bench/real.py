@@ -171,7 +171,7 @@ def resolve_estimators(spec: str) -> list[str | None]:
         out += ["engine", None] if s == "default" else [s]
     if not out:
         raise UserError("--estimators is empty; pass e.g. --estimators engine,classifier")
-    return out
+    return list(dict.fromkeys(out))   # "engine,default" names the engine twice: run it once
 
 
 def main(quick: bool, estimators: str, seed: int, device: str, json_out: Path | None,
