@@ -13,7 +13,7 @@ import torch
 
 from predgen_common.errors import UserError
 
-from mi_toolkit.estimators import ESTIMATORS, Estimator, MIResult, Run, default_estimator
+from mi_toolkit.estimators import ESTIMATORS, Estimator, MIResult, Run, resolve
 from mi_toolkit.estimators.base import prepare_tasks
 from mi_toolkit.estimators.train import Prepared
 from mi_toolkit.validate import as_states, check_task, flat, resolve_device
@@ -75,7 +75,7 @@ def estimate_many(tasks: Sequence[tuple[Any, Any]], estimator: EstimatorChoice =
 def _run(tasks: list, estimator: EstimatorChoice, config: Any, run: Run) -> list[MIResult]:
     """Each task's estimator (the default for its kind of ``Y`` when ``estimator`` is None), given
     ``config``; tasks of one estimator run together, results in the tasks' order."""
-    chosen = [_resolve(estimator, t.checked.discrete) for t in tasks]
+    chosen = [resolve(estimator, t.checked.discrete) for t in tasks]
     by_name: dict[str, list[int]] = {}
     for i, est in enumerate(chosen):
         by_name.setdefault(est.name, []).append(i)
@@ -87,13 +87,6 @@ def _run(tasks: list, estimator: EstimatorChoice, config: Any, run: Run) -> list
         for i, res in zip(members, objects[name].estimate_tasks([tasks[i] for i in members], run)):
             results[i] = res
     return results  # type: ignore[return-value]
-
-
-def _resolve(estimator: EstimatorChoice, discrete: bool) -> Estimator:
-    """The estimator object for a name, an object, or None (the default for the kind of ``Y``)."""
-    if isinstance(estimator, Estimator):
-        return estimator
-    return ESTIMATORS.get(estimator or default_estimator(discrete))
 
 
 @dataclass
@@ -146,7 +139,7 @@ def fit_critic(Z, Y, estimator: EstimatorChoice = None, *, config: Any = None, s
                device: str = "auto", test_size: float = 0.3) -> FittedCritic:
     """Train one critic on ``(Z, Y)`` and keep it for pointwise scoring (see :class:`FittedCritic`)."""
     c = check_task(flat(as_states(Z)), Y)
-    est = _resolve(estimator, c.discrete)
+    est = resolve(estimator, c.discrete)
     if estimator is None and not est.keeps_critic:
         est = ESTIMATORS.get("classifier")  # the default estimator keeps no critic; the classifier's is the pointwise one
     if not est.keeps_critic:

@@ -20,7 +20,7 @@ from mi_toolkit.estimators.result import MIResult
 from mi_toolkit.estimators.specs import KSGConfig, MineConfig, NeuralConfig, ProbeConfig, SmileConfig
 
 __all__ = ["ESTIMATORS", "Estimator", "Run", "Task", "MIResult", "NeuralConfig", "MineConfig", "SmileConfig",
-           "KSGConfig", "ProbeConfig", "DEFAULT_DISCRETE", "DEFAULT_CONTINUOUS", "default_estimator"]
+           "KSGConfig", "ProbeConfig", "DEFAULT_DISCRETE", "DEFAULT_CONTINUOUS", "default_estimator", "resolve"]
 
 
 ESTIMATORS: Registry[Estimator] = Registry("estimator")
@@ -45,3 +45,10 @@ DEFAULT_CONTINUOUS = "binned"  # a lower bound; never above the truth on mi benc
 def default_estimator(discrete: bool) -> str:
     """The documented default estimator for a discrete or a continuous ``Y``."""
     return DEFAULT_DISCRETE if discrete else DEFAULT_CONTINUOUS
+
+
+def resolve(choice: "str | Estimator | None", discrete: bool) -> Estimator:
+    """The estimator object for a registered name, an object, or None (the default for the kind of ``Y``)."""
+    if isinstance(choice, Estimator):
+        return choice
+    return ESTIMATORS.get(choice or default_estimator(discrete))

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from mi_toolkit.api import estimate_many
-from mi_toolkit.estimators import ESTIMATORS, Estimator, default_estimator
+from mi_toolkit.estimators import Estimator, default_estimator, resolve
 from mi_toolkit.measures.setting import Setting
 from mi_toolkit.ground import POOLINGS
 from mi_toolkit.states.representations import Representation, build, labels_array, plugin_entropy
@@ -48,7 +48,7 @@ class Estimation:
         """The estimator object (after :meth:`named`)."""
         if self.estimator is None:
             raise ValueError("name the estimator first (Estimation.named)")
-        return self.estimator if isinstance(self.estimator, Estimator) else ESTIMATORS.get(self.estimator)
+        return resolve(self.estimator, discrete=True)   # named: the kind of Y no longer matters
 
     @property
     def nests(self) -> bool:

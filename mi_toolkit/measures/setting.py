@@ -61,10 +61,14 @@ class Reading:
     @property
     def only(self) -> ModelStates:
         """The one model of a single-model setting."""
-        if len(self.models) != 1:
-            raise UserError(f"this measure reads one model, but the setting holds {len(self.models)}; "
-                            "pass a single model")
-        return self.models[0]
+        return the_one(self.models)
+
+
+def the_one(models: Sequence[Any]) -> Any:
+    """The one model a single-model measure reads; one line when there are several."""
+    if len(models) != 1:
+        raise UserError(f"this measure reads one model, but the setting holds {len(models)}; pass a single model")
+    return models[0]
 
 
 def check_groups(infos: Sequence[Any], group_of: Sequence[str | None]) -> None:
@@ -190,13 +194,7 @@ class Setting:
         at least :attr:`min_rows` examples."""
         self.check()
         fit, ev, pools = draw_pools(self.infos_, self.task_, self.pool_spec)
-        # the sizes asked for were checked already: a pool this small is all its split holds
-        if len(fit) < self.min_rows:
-            removed = (f" once the {pools.fit['excluded']} the models were trained on are left out" if self.disjoint
-                       else "")
-            raise UserError(f"the probe's fit pool holds {len(fit)} {self.fit_split!r} examples{removed}, fewer than "
-                            f"the {self.min_rows} that {self.folds} folds need; retrain with a smaller "
-                            "--max-train-samples, or pick another --fit-split")
+        self._check_fit_pool(len(fit), pools.fit["excluded"], "--fit-split")
         if len(ev) < self.min_rows:
             raise UserError(f"the evaluation pool holds {len(ev)} {self.eval_split!r} examples, fewer than the "
                             f"{self.min_rows} that {self.folds} folds need; pick another --split")
@@ -216,10 +214,7 @@ class Setting:
     def only(self) -> Any:
         """The one model of a single-model setting (checked); one line when the setting holds several."""
         self.check()
-        if len(self.models) != 1:
-            raise UserError(f"this measure reads one model, but the setting holds {len(self.models)}; "
-                            "pass a single model")
-        return self.models[0]
+        return the_one(self.models)
 
     def draw_pool(self, split_flag: str = "--fit-split") -> tuple[list[Any], dict[str, Any], dict, list[str]]:
         """One pool, for the measures that read a single pool (``mi curve``, ``mi heatmap``): ``(examples, fit
@@ -237,13 +232,17 @@ class Setting:
                            seed=self.seed) if self.eval_split and self.match_lengths else None)
         examples, summary, lm, warnings = fit_pool(self.infos_, self.task_, self.pool_spec, like=like,
                                                    split_flag=split_flag)
-        if len(examples) < self.min_rows:
-            removed = (f" once the {summary['excluded']} the models were trained on are left out" if self.disjoint
-                       else "")
-            raise UserError(f"the pool holds {len(examples)} {self.fit_split!r} examples{removed}, fewer than the "
+        self._check_fit_pool(len(examples), summary["excluded"], split_flag)
+        return examples, summary, lm, warnings
+
+    def _check_fit_pool(self, n: int, excluded: int, split_flag: str) -> None:
+        """The sizes asked for were checked already: a fit pool this small is all its split holds once the
+        training examples are out (``excluded``); one line naming the way out."""
+        if n < self.min_rows:
+            removed = f" once the {excluded} the models were trained on are left out" if self.disjoint else ""
+            raise UserError(f"the probe's fit pool holds {n} {self.fit_split!r} examples{removed}, fewer than the "
                             f"{self.min_rows} that {self.folds} folds need; retrain with a smaller "
                             f"--max-train-samples, or pick another {split_flag}")
-        return examples, summary, lm, warnings
 
     def states(self, examples: Sequence[Any], model: Any = None, *, max_samples: int | None = None) -> HiddenStates:
         """States (cached, every token's kept) on ``examples`` of ``fit_split`` at the setting's one ``layer``:
