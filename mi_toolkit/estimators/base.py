@@ -98,12 +98,12 @@ class Estimator:
         """``I(Y; Z)`` in nats for each ``(Z, Y)`` task (see :func:`mi_toolkit.api.estimate_many`, which
         picks an estimator per kind of ``Y`` and calls this)."""
         prepared, n_fit = prepare_tasks(tasks, test, contains)
+        self.check_tasks(prepared)
         return self.estimate_tasks(prepared, Run(seed, resolve_device(device), test_size, n_fit))
 
     def estimate_tasks(self, tasks: Sequence[Task], run: Run) -> list[MIResult]:
-        """The results of validated tasks, in order: grouped by ``N`` and kind of ``Y``, each group run by
-        :meth:`estimate_group`, under one progress phase."""
-        self.check_tasks(tasks)
+        """The results of validated tasks that :meth:`check_tasks` accepted, in order: grouped by ``N`` and
+        kind of ``Y``, each group run by :meth:`estimate_group`, under one progress phase."""
         groups: dict[tuple, list[int]] = defaultdict(list)
         for i, t in enumerate(tasks):
             c = t.checked

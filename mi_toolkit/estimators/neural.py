@@ -55,23 +55,21 @@ class NeuralEstimator(Estimator):
         critic, curve, lr = train_critics(self, cfg, preps, run.device, run.seed)
         held = evaluate_critics(self, cfg, critic, preps, run.device, run.seed)
         seconds = (time.perf_counter() - start) / len(checked)
-        out = [self._result(k, c, preps[k], held, curve, {"lr_used": lr, "seconds": seconds, "run": run,
-                                                          "batched_with": len(checked)})
+        config = {**asdict(cfg), "lr_used": lr, "test_size": run.test_size, "batched_with": len(checked)}
+        out = [self._result(k, c, preps[k], held, [row[k] for row in curve], run, seconds, config)
                for k, c in enumerate(checked)]
         return out, critic, preps, held
 
-    def _result(self, k: int, c: Checked, prep: Prepared, held: HeldOut, curve: list, extra: dict[str, Any],
-                ) -> MIResult:
-        """Critic ``k`` of a stacked group as an :class:`MIResult`."""
-        mi, ceiling, run = float(held.mi[k]), held_out_ceiling(prep), extra["run"]
+    def _result(self, k: int, c: Checked, prep: Prepared, held: HeldOut, curve: list, run: Run, seconds: float,
+                config: dict[str, Any]) -> MIResult:
+        """Critic ``k`` of a stacked group as an :class:`MIResult` (``curve``: its validation curve)."""
+        mi, ceiling = float(held.mi[k]), held_out_ceiling(prep)
         return MIResult(
             mi=mi, ci_low=float(held.ci_low[k]), ci_high=float(held.ci_high[k]), estimator=self.name,
             ceiling=ceiling, above_ceiling=ceiling is not None and mi > ceiling,
             n_train=len(prep.y["train"]) + len(prep.y["val"]), n_test=held.n_test,
-            p_value=float(held.p_value[k]), seconds=extra["seconds"], seed=run.seed,
-            config={**asdict(self.cfg), "lr_used": extra["lr_used"], "test_size": run.test_size,
-                    "batched_with": extra["batched_with"]},
-            curve=[row[k] for row in curve], interval_method=BOOTSTRAP_NOTE.format(b=self.cfg.n_bootstrap),
+            p_value=float(held.p_value[k]), seconds=seconds, seed=run.seed, config=dict(config),
+            curve=curve, interval_method=BOOTSTRAP_NOTE.format(b=self.cfg.n_bootstrap),
             discrete=c.discrete, n_classes=len(c.classes) if c.discrete else None, device=str(run.device),
         )
 

@@ -73,8 +73,8 @@ def estimate_split(tasks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.
     """MI on explicit splits: each task is ``(Z_fit, Y_fit, Z_eval, Y_eval)``; critics train on
     the fit split (early-stopping on part of it) and are evaluated on the evaluation split.
     All tasks go to :func:`mi_toolkit.estimate_many` as one batched job."""
-    return estimate_many([(t[0], t[1]) for t in tasks], estimator, seed=seed, device=device,
-                         config=config, test=[(t[2], t[3]) for t in tasks])
+    return Estimation(estimator, config, seed, device).many([(t[0], t[1]) for t in tasks],
+                                                            test=[(t[2], t[3]) for t in tasks])
 
 
 def estimate_for(setting: Setting, rep: Representation | None = None, *, estimator: str | None = None,
