@@ -12,10 +12,12 @@ from predgen_common.errors import UserError
 # entropy_nats and resolve_device live on the ground floor with the input types; re-exported here
 from mi_toolkit.ground import TokenStates, as_input, entropy_nats, resolve_device
 
-__all__ = ["Checked", "MIN_SAMPLES", "as_states", "check_config", "check_task", "concat_inputs", "entropy_nats",
+__all__ = ["Checked", "MAX_LABEL_COLUMNS", "MIN_SAMPLES", "as_states", "check_config", "check_task", "concat_inputs", "entropy_nats",
            "flat", "float_labels_as_classes", "load_array", "resolve_device", "tame_scale"]
 
 MIN_SAMPLES = 20
+# integer labels of up to this many columns are read jointly (the joint code and a factorised probe)
+MAX_LABEL_COLUMNS = 8
 # float labels whose values are all whole numbers, at most this many distinct, are read as classes
 MAX_FLOAT_CLASSES = 10
 # a float target that is not whole numbers needs at least this many distinct values to be continuous
@@ -26,13 +28,16 @@ SCALE_ABOVE = 1e15
 
 @dataclass
 class Checked:
-    """A validated task. ``z (N, d)`` float64; ``y`` int codes ``(N,)`` or float ``(N, k)``."""
+    """A validated task. ``z (N, d)`` float64; ``y`` int codes ``(N,)`` or float ``(N, k)``; ``columns``
+    ``(N, m)`` int codes of each column when integer labels of m columns are read jointly (``y`` is then
+    the code of each row)."""
 
     z: np.ndarray
     y: np.ndarray
     discrete: bool
-    classes: np.ndarray | None   # original label values, index = code
-    ceiling: float | None        # plug-in H(Y) in nats (discrete only)
+    classes: np.ndarray | None   # original label values (label rows for m columns), index = code
+    ceiling: float | None        # plug-in H(Y) in nats (discrete only): of the rows for m columns
+    columns: np.ndarray | None = None
 
 
 def load_array(path: str | Path, what: str, mmap: bool = False) -> np.ndarray:
@@ -77,8 +82,10 @@ def _numeric(arr: np.ndarray, what: str) -> np.ndarray:
 def check_task(z, y, what: str = "") -> Checked:
     """Validate features ``z`` ((N, d) or (N, n, d)) and labels/targets ``y``.
 
-    Integer (or bool) ``y`` of shape ``(N,)`` is discrete; float ``y`` of shape
-    ``(N,)`` or ``(N, k)`` is continuous.
+    Integer (or bool) ``y`` of shape ``(N,)`` is discrete, and so is ``(N, m)``: m discrete labels read
+    jointly (``2 <= m <=`` :data:`MAX_LABEL_COLUMNS`; ``y`` becomes the code of each row, which every
+    discrete estimator reads, and ``columns`` each column's codes, which the probe also reads factorised);
+    float ``y`` of shape ``(N,)`` or ``(N, k)`` is continuous.
     """
     pre = f"{what}: " if what else ""
     z = _numeric(np.asarray(z), f"{pre}features")
@@ -99,13 +106,7 @@ def check_task(z, y, what: str = "") -> Checked:
         raise UserError(f"{pre}features contain NaN or inf ({int((~np.isfinite(z)).sum())} values); "
                         "drop or impute those rows")
     if np.issubdtype(y.dtype, np.integer):
-        if y.ndim != 1:
-            raise UserError(f"{pre}integer labels must have shape (N,), got {y.shape}")
-        classes, codes = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise UserError(f"{pre}labels have a single class ({classes[0]}); "
-                            "MI needs at least two classes")
-        return Checked(z, codes.astype(np.int64), True, classes, entropy_nats(codes))
+        return _check_classes(z, y, pre)
     y = y.astype(np.float64)
     if not np.isfinite(y).all():
         raise UserError(f"{pre}labels contain NaN or inf; drop or impute those rows")
@@ -116,6 +117,28 @@ def check_task(z, y, what: str = "") -> Checked:
         raise UserError(f"{pre}a continuous target is constant; MI with a constant is 0")
     _check_continuous(y, pre)
     return Checked(z, y, False, None, None)
+
+
+def _check_classes(z: np.ndarray, y: np.ndarray, pre: str) -> Checked:
+    """Integer labels ``(N,)``, or ``(N, m)``: m labels read jointly, coded by their rows (``classes (K, m)``,
+    the ceiling the entropy of the rows) with each column's own codes kept in ``Checked.columns``."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim == 2 and y.shape[1] > MAX_LABEL_COLUMNS:
+        raise UserError(f"{pre}integer labels have {y.shape[1]} columns, above the {MAX_LABEL_COLUMNS} discrete "
+                        "labels read jointly; read fewer columns at a time, or code some together (e.g. k * a + b)")
+    if y.ndim not in (1, 2):
+        raise UserError(f"{pre}integer labels must have shape (N,) or (N, m) with m <= {MAX_LABEL_COLUMNS} "
+                        f"columns, got {y.shape}")
+    classes, codes = np.unique(y, axis=0, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.int64)
+    if len(classes) < 2:
+        raise UserError(f"{pre}labels have a single class ({classes[0]}); "
+                        "MI needs at least two classes")
+    columns = None
+    if y.ndim == 2:   # each column coded 0..k_j-1 (order kept, so the rows' codes follow the columns')
+        columns = np.stack([np.unique(col, return_inverse=True)[1].reshape(-1) for col in y.T], 1).astype(np.int64)
+    return Checked(z, codes, True, classes, entropy_nats(codes), columns)
 
 
 def _check_continuous(y: np.ndarray, pre: str) -> None:

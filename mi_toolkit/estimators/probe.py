@@ -15,6 +15,7 @@ probing of Pimentel et al. 2020). The engine
    all of it and scores the held-out set;
 4. reports ``mean_i [log q(y_i|z_i) - log p(y_i)]``, ``p`` the prior of the rows the model was
    fitted on, with the per-example values, fold ids and the candidate table.
+Labels of m columns (``Y (N, m)``): the rows' codes, and a factorised candidate (:mod:`~.probe_multi`).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from predgen_common.errors import UserError
 
 from mi_toolkit.estimators.base import Estimator, Run, Task
 from mi_toolkit.estimators.probe_family import FamilyMember, array_candidates, split_log_prior
+from mi_toolkit.estimators.probe_multi import (INTERVAL_NOTE, ColumnScores, factorised_candidate, marginal_term,
+                                               split_labels)
 from mi_toolkit.estimators.probe_prep import has_heavy_tails
 from mi_toolkit.estimators.reselect import SelectionRecord, choose, reselect_draws
 from mi_toolkit.estimators.result import MIResult, is_detection
@@ -133,13 +136,14 @@ def run_probe(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: Pr
     """Cross-fit (``n_fit=None``) or fit-select-score (rows ``n_fit:`` held out) on ``sources``.
 
     ``sources``: ``{"": container input, part name: part input, ...}``, every input with one row
-    per label; ``y (N,)`` codes. ``scores``: the candidates' ``log q(y_i|z_i) (N,)`` already fitted on
-    rows ``:n_fit`` (one repeat, held-out-fold selection; :mod:`~mi_toolkit.estimators.probe_batch`).
+    per label; ``y (N,)`` codes, or ``(N, m)``: m labels read jointly (:mod:`~.probe_multi`). ``scores``:
+    the candidates' ``log q(y_i|z_i) (N,)`` already fitted on rows ``:n_fit`` (one repeat, held-out-fold
+    selection; :mod:`~mi_toolkit.estimators.probe_batch`).
     """
     if cfg.select_on not in SELECT_ON:
         raise UserError(f"ProbeConfig.select_on={cfg.select_on!r}; choose one of: {', '.join(SELECT_ON)}")
-    dev = str(device)
-    cands = [(src, c) for src, X in sources.items() for c in candidates_for(X, n_classes, cfg, dev)]
+    y, columns = split_labels(y)   # the rows' codes; and each column's, for m labels read jointly
+    cands = [(src, c) for src, X in sources.items() for c in candidates_for(X, n_classes, cfg, str(device))]
     if len({_label(s, c) for s, c in cands}) != len(cands):
         raise UserError("two probe candidates share a name; give each part of contains= its own name")
     N = len(y)
@@ -159,13 +163,16 @@ def run_probe(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: Pr
             if n_fit is not None:
                 splits = splits + [(rows, np.arange(n_fit, N))]
         logq = scores if scores is not None else _score_all(sources, cands, y, splits, n_classes, seed + r, device)
-        prior = _gather([np.tile(split_log_prior(y[tr], n_classes), (len(sc), 1)) for tr, sc in splits], splits, y)
+        prior = _split_prior(y, splits, n_classes)
+        cols = _score_columns(sources, columns, splits, cfg, seed + r, device) if scores is None else None
+        prior = prior if cols is None else marginal_term(prior, [c.prior for c in cols])
+        by_deal = [logq if cols is None else {**logq, **_factorised(cols, prior, d, cfg.folds, N)} for d in deals]
         start = len(reps)
-        for score_folds in deals:
-            reps.append(_select(logq, prior, score_folds, cfg.folds, None if on_test else n_fit, N, from_part))
+        for score_folds, cand in zip(deals, by_deal):
+            reps.append(_select(cand, prior, score_folds, cfg.folds, None if on_test else n_fit, N, from_part))
         fit_means.append(float(np.nanmean(np.mean([rep[0] for rep in reps[start:]], axis=0))))
         if n_fit is None or on_test:   # selection by folds of the scored rows: resampled by the interval
-            records.append(_values_by_candidate(logq, prior, deals[0], cfg.folds, N, from_part))
+            records.append(_values_by_candidate(by_deal[0], prior, deals[0], cfg.folds, N, from_part))
     out = _combine(reps, n_fit, N, cfg.folds)
     out.repeat_means = fit_means
     if records:
@@ -176,6 +183,31 @@ def run_probe(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg: Pr
         out.best_model = (out.best_model[0], out.best_model[1][keep])
         out.n_fit, out.n_folds, out.selected_on_test = n_fit, 0, True
     return out
+
+
+def _split_prior(y: np.ndarray, splits: list, n_classes: int) -> np.ndarray:
+    """``(N,)`` ``log p(y_i)``, ``p`` the label prior of the rows that the split scoring row ``i`` trained on."""
+    return _gather([np.tile(split_log_prior(y[tr], n_classes), (len(sc), 1)) for tr, sc in splits], splits, y)
+
+
+def _score_columns(sources: Mapping[str, Any], columns: np.ndarray | None, splits: list, cfg: ProbeConfig, seed: int,
+                   device: torch.device) -> list[ColumnScores] | None:
+    """Each column of ``columns (N, m)`` read by every source's candidates on the joint reading's ``splits``."""
+    if columns is None:   # one label
+        return None
+    out = []
+    for yj in columns.T:
+        k = int(yj.max()) + 1   # a constant column (k = 1) adds log 1 = 0: no candidates
+        cands = [(src, c) for src, X in sources.items() if k > 1 for c in candidates_for(X, k, cfg, str(device))]
+        logq = _score_all(sources, cands, yj, splits, k, seed, device)
+        out.append(ColumnScores(logq, _split_prior(yj, splits, k), {_label(s, c) for s, c in cands if s}))
+    return out
+
+
+def _factorised(cols: list[ColumnScores], prior: np.ndarray, score_folds: list, K: int, N: int) -> dict:
+    """The factorised candidate for one deal of scoring folds: per fold, each column's own choice on the others."""
+    picks = [_select(c.logq, c.prior, score_folds, K, None, N, c.from_part) for c in cols]
+    return factorised_candidate(cols, [(pk[2], pk[4] + [pk[3]]) for pk in picks], prior, PRIOR)
 
 
 def _values_by_candidate(logq: dict[str, np.ndarray], prior: np.ndarray, splits: list, K: int, N: int,
@@ -301,6 +333,7 @@ def probe_result(sources: Mapping[str, Any], y: np.ndarray, n_classes: int, cfg:
     torch.manual_seed(seed)
     out = run_probe(sources, y, n_classes, cfg, seed, device, n_fit, scores)
     mi, lo, hi, p, note = interval(out, cfg.n_bootstrap, seed, cfg.folds)
+    note += INTERVAL_NOTE.format(m=np.shape(y)[1]) if np.ndim(y) == 2 and scores is None else ""
     name, vals = out.best_model
     rng = np.random.default_rng(seed + 104729)
     blo, bhi = np.quantile(vals[rng.integers(0, len(vals), (cfg.n_bootstrap, len(vals)))].mean(1), [0.025, 0.975])
@@ -359,5 +392,6 @@ class ProbeEstimator(Estimator):
 
     def estimate_task(self, task: Task, run: Run) -> MIResult:
         c = task.checked
-        return probe_result(resolve_parts(task.states, task.parts, len(c.y)), c.y, len(c.classes), self.cfg,
+        y = c.y if c.columns is None else c.columns   # m labels: read jointly and factorised (probe_multi)
+        return probe_result(resolve_parts(task.states, task.parts, len(c.y)), y, len(c.classes), self.cfg,
                             run.seed, run.device, run.n_fit)
