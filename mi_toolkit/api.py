@@ -139,6 +139,9 @@ def fit_critic(Z, Y, estimator: EstimatorChoice = None, *, config: Any = None, s
                device: str = "auto", test_size: float = 0.3) -> FittedCritic:
     """Train one critic on ``(Z, Y)`` and keep it for pointwise scoring (see :class:`FittedCritic`)."""
     c = check_task(flat(as_states(Z)), Y)
+    if c.columns is not None:   # the critic's pointwise scores index one label's classes
+        raise UserError(f"fit_critic reads one label (N,), got {c.columns.shape[1]} label columns; code them "
+                        "into one (e.g. k * y0 + y1) or fit one critic per column")
     est = resolve(estimator, c.discrete)
     if estimator is None and not est.keeps_critic:
         est = ESTIMATORS.get("classifier")  # the default estimator keeps no critic; the classifier's is the pointwise one

@@ -112,3 +112,11 @@ def test_rows_where_every_column_reads_its_prior_read_the_joint_prior():
     assert name == factorised_name(["m", "m"]) == "factorised: col0 m; col1 m"
     # fold 0: col0 m + col1 prior; fold 1: both priors -> the joint prior (reads 0)
     np.testing.assert_allclose(vals, [-1.1, -1.1, -1.5, -1.5])
+
+
+def test_fit_critic_refuses_several_label_columns_in_one_line():
+    from mi_toolkit import fit_critic
+
+    rng = np.random.default_rng(5)
+    with pytest.raises(UserError, match="fit_critic reads one label"):
+        fit_critic(rng.standard_normal((60, 3)), rng.integers(0, 2, (60, 2)), device="cpu")
