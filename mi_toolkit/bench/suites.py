@@ -11,6 +11,7 @@ import their modules (torch, scikit-learn) when called.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -54,29 +55,22 @@ def _run_consistency(opts: SuiteOptions) -> dict[str, Any]:
     return {"suite": "consistency", "reports": [r.to_dict() for r in reports]}
 
 
-def _show_consistency(out: dict[str, Any]) -> None:
-    from mi_toolkit.reports.consistency import print_consistency
-
-    print_consistency(out)
+def _lazy(module: str, name: str) -> Callable[..., Any]:
+    """``module.name``, imported when first called (the CLI lists the suites without importing them)."""
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args)
+    return call
 
 
 register("consistency")(BenchSuite(
     "self-consistency on scikit-learn's digits (Song & Ermon 2020): data processing and additivity, within "
-    "the intervals", _run_consistency, _show_consistency))
-
-
-def _run_bmi(opts: SuiteOptions) -> dict[str, Any]:
-    from mi_toolkit.bench.bmi import run_bmi
-
-    return run_bmi(opts)
-
-
-def _show_bmi(out: dict[str, Any]) -> None:
-    from mi_toolkit.bench.bmi import show_bmi
-
-    show_bmi(out)
-
-
+    "the intervals", _run_consistency, _lazy("mi_toolkit.reports.consistency", "print_consistency")))
 register("bmi")(BenchSuite(
     "the bmi v1 tasks (Czyz et al. 2023): 40 continuous pairs with a known MI, accuracy within max(0.05, 15%), "
-    "interval coverage, bounds above the truth, seconds per task", _run_bmi, _show_bmi))
+    "interval coverage, bounds above the truth, seconds per task", _lazy("mi_toolkit.bench.bmi", "run_bmi"),
+    _lazy("mi_toolkit.bench.bmi", "show_bmi")))
+register("real-continuous")(BenchSuite(
+    "continuous targets on real SmolLM2 states: Y = f(Z) + Gaussian noise (linear, sin of PC1, |PC2|, one token "
+    "position, none) with the truth by quadrature; share of the truth, excess over it",
+    _lazy("mi_toolkit.bench.continuous_real", "run_suite"),
+    _lazy("mi_toolkit.bench.continuous_real", "show_continuous_real")))

@@ -32,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from predgen_common.errors import UserError
 
 from mi_toolkit.estimators.continuous_crossfit import FoldScore, Folds, assemble, crossfit, fold_splits
-from mi_toolkit.estimators.continuous_models import check_bins, make_regressor, predict
+from mi_toolkit.estimators.continuous_models import check_bins, fit_regressor, predict
 from mi_toolkit.estimators.discretised import fit_target, split_inner
 from mi_toolkit.estimators.multitarget import READERS, ReaderInput, as_classes, choose_per_unit, distinct_rows
 from mi_toolkit.estimators.result import MIResult
@@ -70,7 +70,7 @@ class BinnedConfig:
     bins: tuple[int, ...] | None = None  # one-coordinate Y: bins to choose from; None: bin_grid
     bin_grid: tuple[int, ...] = (2, 4, 8, 16, 32, 64)
     min_per_cell: int = 12               # held-out examples per (joint) bin at least; caps the bins
-    regressors: tuple[str, ...] = ("ridge", "mlp")
+    regressors: tuple[str, ...] = ("ridge", "mlp", "pca2-mlp", "pca8-mlp")   # continuous_models.REGRESSORS
     inner_fraction: float = 0.25         # of each fit set: honest residuals and the selection
     bandwidths: tuple[float, ...] = (0.5, 1.0, 2.0)               # x Silverman's rule
     marginal_weights: tuple[float, ...] = (1e-3, 1e-2, 0.05, 0.2)  # of the bin frequencies; 1.0 is the null
@@ -110,11 +110,14 @@ def gaussian_fold(z_fit, y_fit, z_eval, y_eval, cfg: GaussianConfig, seed: int) 
     scaler = StandardScaler().fit(y_fit)
     ys, ye = scaler.transform(y_fit), scaler.transform(y_eval)
     train, inner = split_inner(len(z_fit), cfg.inner_fraction, rng)
-    model = make_regressor(cfg.regressor, seed, z_fit.shape[1], len(train)).fit(z_fit[train], fit_target(ys[train]))
+    model = fit_regressor(cfg.regressor, seed, z_fit[train], fit_target(ys[train]))
+    if model is None:
+        raise UserError(f"regressor {cfg.regressor!r} does not apply to {z_fit.shape[1]} features; "
+                        "choose ridge or mlp (GaussianConfig.regressor)")
     ridge = 1e-9 * np.eye(ys.shape[1])
     cov_r = np.atleast_2d(np.cov(ys[inner] - predict(model, z_fit[inner]), rowvar=False)) + ridge
     cov_y = np.atleast_2d(np.cov(ys, rowvar=False)) + ridge
-    model = make_regressor(cfg.regressor, seed, z_fit.shape[1], len(z_fit)).fit(z_fit, fit_target(ys))
+    model = fit_regressor(cfg.regressor, seed, z_fit, fit_target(ys))
     mu = predict(model, z_eval)
 
     def scored(perm: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 
 from mi_toolkit.estimators.continuous_crossfit import FoldScore
 from mi_toolkit.estimators.continuous_models import (Bins, ResidualCDF, TargetMap, cell_log_probs, cell_prior,
-                                                     make_regressor, miller_madow, predict)
+                                                     fit_regressor, miller_madow, predict)
 
 
 def split_inner(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +82,9 @@ def binned_fold(z_fit, y_fit, z_eval, y_eval, cfg, counts: list[int], seed: int)
     train, inner = split_inner(len(z_fit), cfg.inner_fraction, rng)
     cands, keep = {}, {}
     for name in cfg.regressors:
-        model = make_regressor(name, seed, z_fit.shape[1], len(train)).fit(z_fit[train], fit_target(g_fit[train]))
+        model = fit_regressor(name, seed, z_fit[train], fit_target(g_fit[train]))
+        if model is None:   # not a candidate for this width (e.g. a PCA no narrower than the features)
+            continue
         resid_g = g_fit[inner] - predict(model, z_fit[inner])
         rot = _rotation(resid_g)
         mu_in = predict(model, z_fit[inner]) @ rot
@@ -105,7 +107,7 @@ def binned_fold(z_fit, y_fit, z_eval, y_eval, cfg, counts: list[int], seed: int)
         probs = [np.full((len(codes), s), 1.0 / s) for s in bins.sizes]
         choice = f"no information (fit-set frequencies of {bins.n_cells} bins)"
     else:
-        model = make_regressor(name, seed, z_fit.shape[1], len(z_fit)).fit(z_fit, fit_target(g_fit))
+        model = fit_regressor(name, seed, z_fit, fit_target(g_fit))
         mu = predict(model, z_eval) @ rot
         probs = [ResidualCDF(resid[:, c], mult, rng).bin_probs(mu[:, c], e) for c, e in enumerate(bins.edges)]
         choice = f"{name}, {bins.n_cells} bins, kernel x{mult:g}, marginal weight {w:g}"

@@ -1,0 +1,44 @@
+"""The regressor candidates of ``binned``'s discretised regression (``continuous_models.REGRESSORS``)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mi_toolkit.api import estimate
+from mi_toolkit.estimators.continuous import BinnedConfig, GaussianConfig
+from mi_toolkit.estimators.continuous_models import REGRESSORS, fit_regressor, make_regressor
+from predgen_common.errors import UserError
+
+
+def test_the_raw_pca_candidates_apply_only_to_features_wider_than_their_pca():
+    assert {"ridge", "mlp", "pca2-mlp", "pca8-mlp"} <= set(REGRESSORS.list())
+    assert make_regressor("pca2-mlp", 0, 2, 100) is None and make_regressor("pca8-mlp", 0, 8, 100) is None
+    model = make_regressor("pca8-mlp", 0, 20, 400)
+    assert model.steps[0][1].n_components == 8          # PCA of the raw features first, then the scaler
+    x = np.random.default_rng(0).standard_normal((40, 2))
+    assert fit_regressor("pca2-mlp", 0, x, x[:, 0]) is None
+
+
+def test_the_gaussian_estimate_refuses_a_regressor_that_does_not_apply_in_one_line():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((200, 3))
+    with pytest.raises(UserError, match="does not apply to 3 features"):
+        estimate(x, x[:, 0] + rng.standard_normal(200), "gaussian", config=GaussianConfig(regressor="pca8-mlp"))
+
+
+def lm_like(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features with two high-variance directions among many unit-variance ones (as LM states have), and a
+    target even in the top direction: ``|s1| + noise``."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    x[:, :2] *= 30.0
+    y = np.abs(x[:, 0] / 30.0) + 0.3 * rng.standard_normal(n)
+    return x, y
+
+
+def test_a_raw_pca_reader_sees_an_even_function_of_the_top_direction_that_standardising_hides():
+    x, y = lm_like(800, 60, 2)
+    cfg = dict(readers=("regression",), companion=None, n_bootstrap=100, n_permutations=0)
+    standardised = estimate(x, y, "binned", config=BinnedConfig(regressors=("ridge", "mlp"), **cfg), seed=0)
+    raw = estimate(x, y, "binned", config=BinnedConfig(regressors=("ridge", "pca2-mlp"), **cfg), seed=0)
+    assert "pca2-mlp" in raw.chosen and raw.mi > standardised.mi + 0.05, (raw.describe(), standardised.describe())
