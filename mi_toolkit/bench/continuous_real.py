@@ -154,7 +154,11 @@ def run_suite(opts: Any) -> dict[str, Any]:
     with Phase("mi bench --suite real-continuous", total=len(tasks) * len(opts.estimators), unit="estimates") as bar:
         out = run_continuous_real(tasks, opts.estimators, states, seed=opts.seed, device=opts.device,
                                   on_result=lambda row: bar.step())
-    return {"suite": "real-continuous", **out}
+    listed = ",".join(e or "default" for e in opts.estimators)
+    command = (f"OMP_NUM_THREADS=1 mi bench --suite real-continuous --estimators {listed} --n {opts.n} "
+               f"--seed {opts.seed}" + (f" --device {opts.device}" if opts.device != "auto" else "")
+               + (" --quick" if opts.quick else ""))
+    return {"suite": "real-continuous", "command": command, **out}
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

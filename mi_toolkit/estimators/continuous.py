@@ -81,6 +81,7 @@ class BinnedConfig:
     quantisers: tuple[tuple[str, int, int], ...] = field(default_factory=default_quantisers)
     probe: ProbeConfig = field(default_factory=ProbeConfig)   # the probe reader's candidate family
     discrete_max_values: int = 64        # a target with at most this many distinct rows: read as classes
+    positions: int = 16                  # token states: the first this many positions read one by one (0: none)
     companion: str | None = "infonce"    # the critic estimate the API adds beside the bound (None: none)
 
 

@@ -18,7 +18,11 @@ from mi_toolkit.estimators.base import Estimator, Run, Task
 from mi_toolkit.estimators.companion import companion_estimate
 from mi_toolkit.estimators.probe import resolve_parts
 from mi_toolkit.estimators.result import MIResult
+from mi_toolkit.ground import as_input
 from mi_toolkit.validate import flat
+
+
+TOKENS_PART = "tokens"   # the part under which a nesting direct estimator also gets token states as such
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,4 +55,8 @@ class DirectEstimator(Estimator):
         if task.parts and "parts" in params:
             out["parts"] = {name: flat(v).reshape(n, -1).astype(np.float64)
                             for name, v in resolve_parts(task.states, task.parts, n).items() if name}
+        if "parts" in params and np.ndim(getattr(task.states, "z", task.states)) == 3:
+            # token states reach a direct estimator flattened; one that nests also gets them as they are (Z
+            # itself, so a part it contains) for the readers that use their positions
+            out.setdefault("parts", {})[TOKENS_PART] = as_input(task.states)
         return out

@@ -21,7 +21,7 @@ held-out noise.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 from typing import Any, Callable, Mapping
 
@@ -38,6 +38,7 @@ from mi_toolkit.estimators.probe import probe_result, run_probe
 from mi_toolkit.estimators.quantise import (Gaussianiser, QuantiserSpec, TargetProjection, TargetQuantiser,
                                             held_out_canonical_nats, quadratic)
 from mi_toolkit.estimators.result import MIResult
+from mi_toolkit.ground import TokenStates
 
 GAUSS_PART = "gaussianised"   # the part name of the rank-Gaussianised features
 SELECT_Z_DIMS = 32            # Gaussianised principal components of Z for the selection and the CCA
@@ -118,13 +119,20 @@ def max_cells(n_eval: int, min_per_cell: int) -> int:
 def regression_reader(r: ReaderInput) -> FoldScore | None:
     """The discretised regression on ``Y`` (one coordinate) or on its canonical projections (several), from
     ``Z``, from the rank-Gaussianised ``Z`` where its margins are far from Gaussian, and from each
-    ``contains=`` part (so a container's candidates include its parts'); the pair with the best inner-split
-    value is kept. None when no bin count fits."""
+    ``contains=`` part (so a container's candidates include its parts'), and from each of the first
+    ``cfg.positions`` token positions' states where the input is token states (a target set by one position
+    is diluted in the flattened window: 0.323 of 0.801 nats read from 10 x 576 flattened states, 0.600 from
+    the position's own 576); the pair with the best inner-split value is kept. None when no bin count fits."""
     inputs = {"Z": r.z} | ({"Gaussianised Z": r.gauss_z()} if r.gauss_z() is not None else {})
-    inputs |= {f"part {name}": x for name, x in r.sources.items() if name}
+    inputs |= {f"part {name}": x for name, x in r.sources.items() if name and not isinstance(x, TokenStates)}
+    linear = replace(r.cfg, regressors=r.cfg.regressors[:1])
+    positions = {f"{name or 'Z'} position {p}": x.z[:, p].astype(np.float64) for name, x in r.sources.items()
+                 if isinstance(x, TokenStates) for p in range(min(r.cfg.positions, x.z.shape[1]))}
     best, best_value = None, -np.inf
-    for (label, t_fit, t_ev, counts), (zname, z) in product(_targets(r), inputs.items()):
-        s = binned_fold(z[r.fit], t_fit, z[r.ev], t_ev, r.cfg, counts, r.seed)
+    for (label, t_fit, t_ev, counts), (zname, z) in product(_targets(r), (inputs | positions).items()):
+        # one position's states: the first (linear) regressor only, W inputs being many
+        cfg = linear if zname in positions else r.cfg
+        s = binned_fold(z[r.fit], t_fit, z[r.ev], t_ev, cfg, counts, r.seed)
         tag = f"{label} from {zname}"
         s.choice, s.table = f"{tag}: {s.choice}", {f"{tag}: {k}": v for k, v in s.table.items()}
         value = max(v[1] for v in s.table.values())   # the inner split's best value
@@ -161,7 +169,9 @@ def probe_reader(r: ReaderInput) -> FoldScore:
     quant = TargetQuantiser(spec, r.seed).fit(r.y[r.fit], r.zq()[r.fit], r.gauss_y())
     order = np.concatenate([r.fit, r.ev])
     codes = quant.predict(r.y[order])
-    srcs = {name: x[order] for name, x in r.sources.items()}
+    # token states as such are left to the regression reader: the sequence probe on cells of a position's
+    # linear target read 0.168 of 0.801 nats in 382 s, where the flattened states' regression read 0.323
+    srcs = {name: x[order] for name, x in r.sources.items() if not isinstance(x, TokenStates)}
     if r.gauss_z() is not None:   # per-coordinate rank Gaussianisation: a function of Z, so a part it contains
         srcs[GAUSS_PART] = r.gauss_z()[order]
     out = run_probe(srcs, codes, quant.n_cells_, r.cfg.probe, r.seed, torch.device(r.device), n_fit=len(r.fit))

@@ -76,3 +76,4 @@ def test_the_suite_runs_through_the_cli(tmp_path, monkeypatch):
     data = json.loads(out.read_text())
     assert data["suite"] == "real-continuous" and len(data["rows"]) == len(continuous_suite(True))
     assert {r["n"] for r in data["rows"]} == {150} and "of the truth on average" in res.output
+    assert data["command"].startswith("OMP_NUM_THREADS=1 mi bench --suite real-continuous --estimators gaussian --n 150")

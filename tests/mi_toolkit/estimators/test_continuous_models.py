@@ -42,3 +42,14 @@ def test_a_raw_pca_reader_sees_an_even_function_of_the_top_direction_that_standa
     standardised = estimate(x, y, "binned", config=BinnedConfig(regressors=("ridge", "mlp"), **cfg), seed=0)
     raw = estimate(x, y, "binned", config=BinnedConfig(regressors=("ridge", "pca2-mlp"), **cfg), seed=0)
     assert "pca2-mlp" in raw.chosen and raw.mi > standardised.mi + 0.05, (raw.describe(), standardised.describe())
+
+
+def test_token_states_are_also_read_one_position_at_a_time():
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((400, 5, 16)).astype(np.float32)
+    y = z[:, 2, 0] + 0.5 * rng.standard_normal(400)    # set by one position's state
+    cfg = dict(readers=("regression",), regressors=("ridge",), companion=None, n_bootstrap=100, n_permutations=0)
+    by_position = estimate(z, y, "binned", config=BinnedConfig(**cfg), seed=0)
+    flattened = estimate(z, y, "binned", config=BinnedConfig(positions=0, **cfg), seed=0)
+    assert "position 2" in by_position.chosen and by_position.mi > flattened.mi + 0.05, (
+        by_position.describe(), flattened.describe())
