@@ -84,6 +84,14 @@ class BinnedConfig:
     positions: int = 16                  # token states: the first this many positions read one by one (0: none)
     companion: str | None = "infonce"    # the critic estimate the API adds beside the bound (None: none)
 
+    @classmethod
+    def fast(cls) -> "BinnedConfig":
+        """The cheap setting: the regression reader with the linear regressors only (``ridge``, ``quad-ridge``),
+        no critic estimate beside the bound. On the 40 bmi tasks at N = 5,000 (``benchmarks/bench_bmi_mist.py
+        --fast``): median 1.1x torch-mist SMILE's time, mean error 0.129 nats against SMILE's 0.183 (the
+        default: 9.5x, 0.096); it misses what only a nonlinear reader sees (spirals, the Swiss roll)."""
+        return cls(readers=("regression",), regressors=("ridge", "quad-ridge"), companion=None)
+
 
 @dataclass
 class GaussianConfig:

@@ -53,3 +53,22 @@ def test_token_states_are_also_read_one_position_at_a_time():
     flattened = estimate(z, y, "binned", config=BinnedConfig(positions=0, **cfg), seed=0)
     assert "position 2" in by_position.chosen and by_position.mi > flattened.mi + 0.05, (
         by_position.describe(), flattened.describe())
+
+
+def test_quad_ridge_reads_a_shared_scale_that_ridge_cannot():
+    rng = np.random.default_rng(4)
+    scale = np.exp(rng.standard_normal(1500))              # one scale per row, shared by X and Y
+    x, y = scale[:, None] * rng.standard_normal((1500, 4)), scale * rng.standard_normal(1500)
+    cfg = dict(readers=("regression",), companion=None, n_bootstrap=100, n_permutations=0)
+    linear = estimate(x, np.abs(y), "binned", config=BinnedConfig(regressors=("ridge",), **cfg), seed=0)
+    squares = estimate(x, np.abs(y), "binned", config=BinnedConfig(regressors=("ridge", "quad-ridge"), **cfg),
+                       seed=0)
+    assert "quad-ridge" in squares.chosen and squares.mi > linear.mi + 0.05, (squares.describe(), linear.describe())
+
+
+def test_the_fast_setting_is_the_linear_regression_reader_without_an_estimate():
+    fast = BinnedConfig.fast()
+    assert fast.readers == ("regression",) and fast.companion is None and "quad-ridge" in fast.regressors
+    x = np.random.default_rng(5).standard_normal((400, 3))
+    res = estimate(x, x[:, 0] + 0.5 * x[:, 1] ** 2, "binned", config=fast, seed=0)
+    assert res.is_bound and res.estimate is None and res.mi > 0.3
