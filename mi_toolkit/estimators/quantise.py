@@ -40,6 +40,26 @@ CCA_SHRINK = 0.05       # CCA: covariances shrunk toward the identity at least t
 PROJECTIONS: Registry[Callable] = Registry("target projection")
 
 
+def column_quantiles(x: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """``(len(levels), d)`` quantiles of each column of ``x (n, d)``: ``np.quantile(x, levels, axis=0)`` to the
+    bit (numpy's "linear" rule and its interpolation, written out), from one sort per column. numpy selects
+    each of 1,000 levels by partitioning: about 100 times slower at 4,000 x 50 (270 ms against 3 ms)."""
+    n = len(x)
+    ordered = np.sort(x, axis=0)
+    virtual = (n - 1) * np.asarray(levels, dtype=np.float64)
+    below = np.floor(virtual)
+    gamma = (virtual - below)[:, None]
+    lo = below.astype(np.intp)
+    hi = lo + 1
+    top = virtual >= n - 1
+    lo[top], hi[top] = n - 1, n - 1
+    a, b = ordered[lo], ordered[hi]
+    diff = b - a
+    out = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=np.broadcast_to(gamma >= 0.5, out.shape))
+    return out
+
+
 class Gaussianiser:
     """Per-coordinate rank Gaussianisation (the fit rows' quantiles, linear in between, ties read at their
     middle rank), then the top ``max_dims`` whitened principal components. ``fit(x (n, d))``,
@@ -52,7 +72,7 @@ class Gaussianiser:
     def fit(self, x: np.ndarray) -> "Gaussianiser":
         n = len(x)
         self.levels_ = np.linspace(0.0, 1.0, min(1000, n))
-        self.quantiles_ = np.quantile(x, self.levels_, axis=0)        # (n_q, d)
+        self.quantiles_ = column_quantiles(x, self.levels_)           # (n_q, d)
         self.clip_ = 0.5 / n
         g = self._ranks(x)
         self.mean_ = g.mean(0)
