@@ -12,8 +12,9 @@ from predgen_common.errors import UserError
 # entropy_nats and resolve_device live on the ground floor with the input types; re-exported here
 from mi_toolkit.ground import TokenStates, as_input, entropy_nats, resolve_device
 
-__all__ = ["Checked", "MAX_LABEL_COLUMNS", "MIN_SAMPLES", "as_states", "check_config", "check_task", "concat_inputs", "entropy_nats",
-           "flat", "float_labels_as_classes", "load_array", "resolve_device", "tame_scale"]
+__all__ = ["Checked", "MAX_LABEL_COLUMNS", "MIN_SAMPLES", "as_states", "check_config", "check_task", "code_labels",
+           "concat_inputs", "entropy_nats", "flat", "float_labels_as_classes", "load_array", "resolve_device",
+           "tame_scale"]
 
 MIN_SAMPLES = 20
 # integer labels of up to this many columns are read jointly (the joint code and a factorised probe)
@@ -130,15 +131,23 @@ def _check_classes(z: np.ndarray, y: np.ndarray, pre: str) -> Checked:
     if y.ndim not in (1, 2):
         raise UserError(f"{pre}integer labels must have shape (N,) or (N, m) with m <= {MAX_LABEL_COLUMNS} "
                         f"columns, got {y.shape}")
-    classes, codes = np.unique(y, axis=0, return_inverse=True)
-    codes = codes.reshape(-1).astype(np.int64)
+    classes, codes, columns = code_labels(y)
     if len(classes) < 2:
         raise UserError(f"{pre}labels have a single class ({classes[0]}); "
                         "MI needs at least two classes")
-    columns = None
-    if y.ndim == 2:   # each column coded 0..k_j-1 (order kept, so the rows' codes follow the columns')
-        columns = np.stack([np.unique(col, return_inverse=True)[1].reshape(-1) for col in y.T], 1).astype(np.int64)
     return Checked(z, codes, True, classes, entropy_nats(codes), columns)
+
+
+def code_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(classes, codes (N,), columns)`` of integer labels: ``y (N,)`` its distinct values and their codes
+    (``columns`` None); ``y (N, m)`` its distinct rows (lexicographic order), each row's code, and
+    ``columns (N, m)`` each column coded ``0..k_j-1`` (order kept, so column codes give the same row codes)."""
+    y = np.asarray(y)
+    classes, codes = np.unique(y, axis=0, return_inverse=True)
+    columns = None
+    if y.ndim == 2:
+        columns = np.stack([np.unique(col, return_inverse=True)[1].reshape(-1) for col in y.T], 1).astype(np.int64)
+    return classes, codes.reshape(-1).astype(np.int64), columns
 
 
 def _check_continuous(y: np.ndarray, pre: str) -> None:

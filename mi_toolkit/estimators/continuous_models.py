@@ -47,10 +47,14 @@ def _mlp(seed: int, d: int, n: int):
     """Standardise, PCA to at most 32 components (fitted on the fit set), a one-hidden-layer
     MLP (64 ReLU units) with early stopping on 15% of the fit set."""
     k = max(1, min(32, d, n // 4))
-    head = MLPRegressor(hidden_layer_sizes=(64,), alpha=1e-2, batch_size=min(256, max(1, int(0.85 * n))),
+    return make_pipeline(_Features(seed), PCA(k, random_state=seed), _mlp_head(seed, n))
+
+
+def _mlp_head(seed: int, n: int) -> MLPRegressor:
+    """The MLP every MLP regressor ends in: 64 ReLU units, early stopping on 15% of the ``n`` fit rows."""
+    return MLPRegressor(hidden_layer_sizes=(64,), alpha=1e-2, batch_size=min(256, max(1, int(0.85 * n))),
                         early_stopping=True, validation_fraction=0.15,
                         n_iter_no_change=10, max_iter=300, random_state=seed)
-    return make_pipeline(_Features(seed), PCA(k, random_state=seed), head)
 
 
 @REGRESSORS.register("quad-ridge")
@@ -73,10 +77,7 @@ def _raw_pca_mlp(k_max: int) -> Callable[[int, int, int], Any]:
         if d <= k_max:
             return None
         k = max(1, min(k_max, n // 4))
-        head = MLPRegressor(hidden_layer_sizes=(64,), alpha=1e-2, batch_size=min(256, max(1, int(0.85 * n))),
-                            early_stopping=True, validation_fraction=0.15,
-                            n_iter_no_change=10, max_iter=300, random_state=seed)
-        return make_pipeline(PCA(k, random_state=seed), StandardScaler(), head)
+        return make_pipeline(PCA(k, random_state=seed), StandardScaler(), _mlp_head(seed, n))
     return make
 
 

@@ -33,6 +33,8 @@ from typing import Sequence
 
 import numpy as np
 
+from mi_toolkit.validate import code_labels
+
 FACTORISED = "factorised"
 INTERVAL_NOTE = (". Labels of {m} columns: the factorised candidate's column choices (made per fold on the "
                  "other folds) are held as made in the draws; the choice between it and the joint code's "
@@ -57,8 +59,7 @@ def split_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     y = np.asarray(y)
     if y.ndim == 1:
         return y, None
-    codes = np.unique(y, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    return codes, np.stack([np.unique(col, return_inverse=True)[1].reshape(-1) for col in y.T], 1).astype(np.int64)
+    return code_labels(y)[1:]
 
 
 def column_values(col: ColumnScores, fold: np.ndarray, choices: Sequence[str],
