@@ -15,8 +15,10 @@ value of the second principal score (even in it: lesson 2 of the probing notes),
 position's state in the window, and pure noise (truth 0).
 
 :func:`run_continuous_real` returns rows (one per task and estimator: the reading, its interval, whether it is a
-bound, the critic estimate beside it, the share of the truth) and a per-estimator summary; nothing is printed
-here (:func:`show_continuous_real`).
+bound, the critic estimate beside it, the share of the truth, the gap to the grid) and a per-estimator summary;
+nothing is printed here (:func:`show_continuous_real`). Each task's first row is a scikit-learn baseline
+(:mod:`mi_toolkit.bench.continuous_grid`: discretised-regression probes on raw principal components), its best
+reading chosen after seeing the scores: an optimistic baseline, as in ``mi bench --real``.
 """
 from __future__ import annotations
 
@@ -28,10 +30,12 @@ import numpy as np
 from scipy.integrate import simpson
 from scipy.special import logsumexp
 
+from mi_toolkit.bench.continuous_grid import NOTE, best_of, grid_by_bins
 from mi_toolkit.bench.groundtruth_real import RealStates, _pc_scores
 from predgen_common.errors import UserError
 from predgen_common.registry import Registry
 
+GRID_TIE = 0.005   # nats: a reading this close below the grid's best counts as reaching it
 SIGMA = 0.5        # noise sd against a standardised f: about 0.7-0.8 nats for these targets
 GRID_STEP = 40     # quadrature points per sigma
 
@@ -120,22 +124,40 @@ def reading_row(task: ContinuousRealTask, truth: float, requested: str, d: dict[
             "estimate": {k: est.get(k) for k in ("estimator", "label", "mi", "ci_low", "ci_high")} if est else None}
 
 
+def grid_row(task: ContinuousRealTask, z: np.ndarray, y: np.ndarray, truth: float, seed: int) -> dict[str, Any]:
+    """The grid's row: its best entry and bin count (chosen on the scores), every entry's best reading."""
+    t0 = time.perf_counter()
+    by_bins = grid_by_bins(z, y, seed)
+    name, bins, mi = best_of(by_bins)
+    d = {"estimator": f"best of grid ({name})", "mi": mi, "n": len(y), "chosen": f"{name}, {bins} bins",
+         "seconds": time.perf_counter() - t0}
+    return {**reading_row(task, truth, "sklearn-grid", d), "note": NOTE,
+            "grid": {k: max(v.values()) for k, v in by_bins.items()}, "grid_by_bins": by_bins,
+            "input": "flattened" if z.ndim == 3 else "array"}
+
+
 def run_continuous_real(tasks: list[ContinuousRealTask], estimators: list[str | None], states: RealStates, *,
                         seed: int = 0, device: str = "auto",
                         on_result: Callable[[dict], None] | None = None) -> dict[str, Any]:
-    """Every estimator (``None``: the API's default for a float target) on every task, through
-    :func:`mi_toolkit.api.estimate` with token windows as token states."""
+    """Per task the scikit-learn grid's row (:func:`grid_row`), then every estimator (``None``: the API's
+    default for a float target) through :func:`mi_toolkit.api.estimate` with token windows as token states,
+    each beside the grid's best (``grid_best``, ``vs_grid`` = reading minus it)."""
     from mi_toolkit.api import estimate
 
     rows = []
     for task in tasks:
         z, y, truth = task.make(states)
+        rows.append(grid_row(task, z, y, truth, seed))
+        if on_result:
+            on_result(rows[-1])
+        best = rows[-1]["mi"]
         for name in estimators:
             t0 = time.perf_counter()
             d = estimate(z, y, name, seed=seed, device=device).to_dict()
             d.setdefault("seconds", time.perf_counter() - t0)
             d["n"] = len(y)
-            rows.append(reading_row(task, truth, name or "default", d))
+            row = reading_row(task, truth, name or "default", d)
+            rows.append({**row, "grid_best": best, "vs_grid": d["mi"] - best})
             if on_result:
                 on_result(rows[-1])
     return {"rows": rows, "summary": summarise(rows), "states": states.meta, "seed": seed, "sigma": SIGMA}
@@ -151,7 +173,8 @@ def run_suite(opts: Any) -> dict[str, Any]:
     if opts.n < len(states.last):
         states = RealStates(states.last[: opts.n], states.window[: opts.n], {**states.meta, "rows_used": opts.n})
     tasks = continuous_suite(opts.quick)
-    with Phase("mi bench --suite real-continuous", total=len(tasks) * len(opts.estimators), unit="estimates") as bar:
+    total = len(tasks) * (len(opts.estimators) + 1)   # the grid's row and every estimator's, per task
+    with Phase("mi bench --suite real-continuous", total=total, unit="estimates") as bar:
         out = run_continuous_real(tasks, opts.estimators, states, seed=opts.seed, device=opts.device,
                                   on_result=lambda row: bar.step())
     listed = ",".join(e or "default" for e in opts.estimators)
@@ -163,7 +186,8 @@ def run_suite(opts: Any) -> dict[str, Any]:
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per estimator: the mean share of the truth over the signal tasks, the largest excess over the truth
-    (any task), the null task's reading and the median seconds."""
+    (any task), the median seconds, and (beside the grid) the signal tasks where it reads at or above the
+    grid's best (within :data:`GRID_TIE`) and its mean gap to it there."""
     out = {}
     for name in dict.fromkeys(r["requested"] for r in rows):
         mine = [r for r in rows if r["requested"] == name]
@@ -173,8 +197,17 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                      "min_share_of_truth": float(min(r["share_of_truth"] for r in signal)) if signal else None,
                      "max_above_truth": float(max(r["above_truth"] for r in mine)),
                      "above_truth": [r["task"] for r in mine if r["above_truth"] > 0],
-                     "median_seconds": float(np.median([r["seconds"] for r in mine]))}
+                     "median_seconds": float(np.median([r["seconds"] for r in mine])),
+                     **_vs_grid([r for r in signal if "vs_grid" in r])}
     return out
+
+
+def _vs_grid(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The signal tasks at or above the grid's best and the mean gap to it (empty for the grid's own row)."""
+    if not rows:
+        return {}
+    return {"grid_tasks": len(rows), "at_or_above_grid": int(sum(r["vs_grid"] >= -GRID_TIE for r in rows)),
+            "mean_vs_grid": float(np.mean([r["vs_grid"] for r in rows]))}
 
 
 def show_continuous_real(out: dict[str, Any]) -> None:
@@ -185,13 +218,15 @@ def show_continuous_real(out: dict[str, Any]) -> None:
     from mi_toolkit.estimators.result import table_cells
 
     table = Table(title="mi bench --suite real-continuous: Y = f(Z) + noise on real LM states (nats)")
-    for col in ("task", "truth", "estimator", "reading", "95% CI", "share", "estimate (not a bound)", "s"):
+    for col in ("task", "truth", "estimator", "reading", "95% CI", "share", "grid best", "estimate (not a bound)",
+                "s"):
         table.add_column(col, justify="left" if col in ("task", "estimator") else "right")
     for r in out["rows"]:
         shown, ci = table_cells(r["mi"], r.get("ci_low"), r.get("ci_high"))
         share = "" if r["share_of_truth"] is None else f"{r['share_of_truth']:.0%}"
         est = r.get("estimate")
-        table.add_row(r["task"], f"{r['truth']:.3f}", r["estimator"], shown, ci, share,
+        grid = "" if "grid_best" not in r else f"{r['grid_best']:.3f} ({r['vs_grid']:+.3f})"
+        table.add_row(r["task"], f"{r['truth']:.3f}", r["estimator"], shown, ci, share, grid,
                       "" if not est or est.get("mi") is None else f"{est['mi']:.3f}", f"{r['seconds']:.1f}")
     console = Console()
     console.print(table)
@@ -200,4 +235,7 @@ def show_continuous_real(out: dict[str, Any]) -> None:
         above = ", ".join(s["above_truth"]) or "none"
         console.print(f"{name}: {share} of the truth on average (lowest {s['min_share_of_truth']:.0%}), "
                       f"largest excess over the truth {s['max_above_truth']:+.3f} (above it: {above}), "
-                      f"median {s['median_seconds']:.1f} s per task")
+                      f"median {s['median_seconds']:.1f} s per task"
+                      + (f"; {NOTE}" if name == "sklearn-grid" else "")
+                      + (f"; at or above the grid best on {s['at_or_above_grid']}/{s['grid_tasks']} signal tasks "
+                         f"(mean gap {s['mean_vs_grid']:+.3f})" if "grid_tasks" in s else ""))

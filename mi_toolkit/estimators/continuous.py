@@ -62,6 +62,13 @@ def default_quantisers() -> tuple[tuple[str, int, int], ...]:
             ("canonical", 2, 36), ("canonical", 2, 64))
 
 
+def reader_probe() -> ProbeConfig:
+    """The probe reader's candidate family: the probe engine's, with two logistic penalties and one MLP weight
+    decay of its four and two (on the 40 bmi tasks: mean error 0.0953 against 0.0957 with the whole family, the
+    same 34 within tolerance, median time 8.9 s against 11.2 s). Also reads a target of few distinct rows."""
+    return ProbeConfig(penalties=(1e-3, 1e-2), mlp_decays=(1e-3,))
+
+
 @dataclass
 class BinnedConfig:
     """Settings of the ``binned`` estimator (docs/estimators.md, "Continuous Y")."""
@@ -71,15 +78,17 @@ class BinnedConfig:
     bin_grid: tuple[int, ...] = (2, 4, 8, 16, 32, 64)
     min_per_cell: int = 12               # held-out examples per (joint) bin at least; caps the bins
     regressors: tuple[str, ...] = ("ridge", "mlp", "pca2-mlp", "pca8-mlp")   # continuous_models.REGRESSORS
+    target_maps: tuple[str, ...] = ("gaussianised", "standardised")   # continuous_models.TARGET_MAPS, per fold
+    screen: bool = True                  # regressors and maps judged on the first (target, input) pair; False: every
     inner_fraction: float = 0.25         # of each fit set: honest residuals and the selection
-    bandwidths: tuple[float, ...] = (0.5, 1.0, 2.0)               # x Silverman's rule
+    bandwidths: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)          # x Silverman's rule; 0: Gaussian residuals
     marginal_weights: tuple[float, ...] = (1e-3, 1e-2, 0.05, 0.2)  # of the bin frequencies; 1.0 is the null
     n_bootstrap: int = 1000
     n_permutations: int = 200
     readers: tuple[str, ...] = ("regression", "probe")   # multitarget.READERS; each fold keeps the better
     projection_dims: tuple[int, ...] = (1, 2)            # several columns: canonical directions regressed on
     quantisers: tuple[tuple[str, int, int], ...] = field(default_factory=default_quantisers)
-    probe: ProbeConfig = field(default_factory=ProbeConfig)   # the probe reader's candidate family
+    probe: ProbeConfig = field(default_factory=reader_probe)   # the probe reader's candidate family
     discrete_max_values: int = 64        # a target with at most this many distinct rows: read as classes
     positions: int = 16                  # token states: the first this many positions read one by one (0: none)
     companion: str | None = "infonce"    # the critic estimate the API adds beside the bound (None: none)
@@ -91,7 +100,8 @@ class BinnedConfig:
         --fast``): median 0.85x torch-mist SMILE's time, mean error 0.129 nats against SMILE's 0.183, within
         max(0.05, 15%) of the truth on 23 of 40 (the default: 34 of 40, 0.096, 8.5x SMILE's time); it misses
         what only a nonlinear reader sees (spirals, the Swiss roll)."""
-        return cls(readers=("regression",), regressors=("ridge", "quad-ridge"), companion=None)
+        return cls(readers=("regression",), regressors=("ridge", "quad-ridge"), target_maps=("gaussianised",),
+                   companion=None)
 
 
 @dataclass

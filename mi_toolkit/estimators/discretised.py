@@ -9,6 +9,8 @@ bins are joint (a product of per-coordinate probabilities).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mi_toolkit.estimators.continuous_crossfit import FoldScore
@@ -29,14 +31,14 @@ def _rotation(resid: np.ndarray) -> np.ndarray:
     return np.linalg.eigh(np.cov(resid, rowvar=False))[1][:, ::-1]
 
 
-def _inner_values(t_fit, train, inner, mu_in, resid, counts, cfg, rng) -> dict[tuple, tuple[float, np.ndarray]]:
+def _inner_values(t_fit, train, inner, mu_in, resid, counts, cfg, halves) -> dict[tuple, tuple[float, np.ndarray]]:
     """``(K, bandwidth, weight) -> (cross-entropy, per-example H_MM - CE terms (n_inner,))`` on the
-    inner split, two-fold: residual model from one half, scored on the other, both ways (the
-    halves in one fixed order, so candidates pair example by example). Bin edges come from
-    the ``train`` rows only: edges fitted on the scored rows make their bins look more
-    uniform than they are and favour many bins. ``K`` with weight 1.0 is the no-information model."""
-    halves = np.array_split(rng.permutation(len(inner)), 2)
-    cdfs = {(a, m, c): ResidualCDF(resid[halves[a], c], m, rng)
+    inner split, two-fold: residual model from one half, scored on the other, both ways. ``halves``
+    (positions in ``inner``) are the same for every candidate of the fit set, so candidates pair example
+    by example (the paired difference in :func:`_select`). Bin edges come from the ``train`` rows only:
+    edges fitted on the scored rows make their bins look more uniform than they are and favour many bins.
+    ``K`` with weight 1.0 is the no-information model."""
+    cdfs = {(a, m, c): ResidualCDF(resid[halves[a], c], m)
             for a in (0, 1) for m in cfg.bandwidths for c in range(resid.shape[1])}
     out: dict[tuple, list] = {}
     for k in counts:
@@ -67,8 +69,74 @@ def _select(cands: dict[tuple, tuple[float, np.ndarray]]) -> tuple:
     return best if diff.mean() > diff.std(ddof=1) / np.sqrt(len(diff)) else null
 
 
-def binned_fold(z_fit, y_fit, z_eval, y_eval, cfg, counts: list[int], seed: int) -> FoldScore:
-    """Fit on ``(z_fit (n, d), y_fit (n, k))``, select on an inner split, score ``z_eval, y_eval``.
+@dataclass
+class FoldChoice:
+    """What one fit set's inner split chose (:func:`select_fold`), before the chosen model is refitted on the
+    whole fit set and scored (:func:`score_fold`): the regressor ``name``, bins ``k``, kernel ``mult`` and
+    marginal ``weight`` (1.0: the no-information model), the target map and its fit-set values ``g_fit``,
+    the residual rotation, the inner residuals ``(n_inner, k_y)``, the candidate table, the best inner value
+    over all candidates (``value``) and the regressor and map of the best candidate other than the
+    no-information one (``best``)."""
+
+    name: str
+    k: int
+    mult: float
+    weight: float
+    tmap: TargetMap
+    g_fit: np.ndarray
+    rot: np.ndarray
+    resid: np.ndarray
+    table: dict[str, tuple[float, float]]
+    value: float
+    best: tuple[str, str]
+
+
+def select_fold(z_fit: np.ndarray, y_fit: np.ndarray, cfg, counts: list[int], seed: int) -> FoldChoice:
+    """Fit every regressor of ``cfg.regressors`` to every target map of ``cfg.target_maps`` on the inner
+    training rows of ``(z_fit (n, d), y_fit (n, k))``; choose regressor, map, bins, kernel and weight on the
+    inner rows (:func:`_select`). One fit per regressor reads every map: the maps' columns are stacked as
+    targets (``RidgeCV`` penalises each target on its own; an MLP shares its hidden layer between them)."""
+    rng = np.random.default_rng(seed)
+    train, inner = split_inner(len(z_fit), cfg.inner_fraction, rng)
+    halves = np.array_split(rng.permutation(len(inner)), 2)
+    maps = {kind: TargetMap(y_fit, seed, kind) for kind in cfg.target_maps}
+    mapped = {kind: m.gauss(y_fit) for kind, m in maps.items()}
+    stacked, k_y = np.hstack(list(mapped.values())), y_fit.shape[1]
+    cands, keep = {}, {}
+    for name in cfg.regressors:
+        model = fit_regressor(name, seed, z_fit[train], fit_target(stacked[train]))
+        if model is None:   # not a candidate for this width (e.g. a PCA no narrower than the features)
+            continue
+        mu_all = predict(model, z_fit[inner])
+        for j, (kind, g_fit) in enumerate(mapped.items()):
+            mu_in = mu_all[:, j * k_y:(j + 1) * k_y]
+            rot = _rotation(g_fit[inner] - mu_in)
+            keep[(name, kind)] = (maps[kind], g_fit, rot, (g_fit[inner] - mu_in) @ rot)
+            for key, v in _inner_values(g_fit @ rot, train, inner, mu_in @ rot, (g_fit[inner] - mu_in) @ rot,
+                                        counts, cfg, halves).items():
+                cands[(name, *key, kind)] = v
+    (name, k, mult, w, kind), table = _select(cands), _table(cands, cfg)
+    informed = [key for key in cands if key[3] != 1.0]
+    top = max(informed, key=lambda key: cands[key][1].mean()) if informed else (name, 0, 0, 0, kind)
+    return FoldChoice(name, k, mult, w, *keep[(name, kind)], table, max(v[1] for v in table.values()),
+                      (top[0], top[4]))
+
+
+def _table(cands: dict[tuple, tuple[float, np.ndarray]], cfg) -> dict[str, tuple[float, float]]:
+    """Each (regressor, map, bins) at its best kernel and weight, the no-information model once per bin count:
+    ``{label: (inner cross-entropy, inner value)}``."""
+    table = {}
+    for (name, k, m, w, kind), (ce, vals) in cands.items():
+        if w == 1.0 and (name, kind) != (cfg.regressors[0], cfg.target_maps[0]):
+            continue
+        label = f"{'no information' if w == 1.0 else f'{name} on {kind} Y'}/{k} bins"
+        if label not in table or vals.mean() > table[label][1]:
+            table[label] = (ce, float(vals.mean()))
+    return table
+
+
+def score_fold(c: FoldChoice, z_fit: np.ndarray, z_eval: np.ndarray, y_eval: np.ndarray, seed: int) -> FoldScore:
+    """Refit the chosen regressor on the whole fit set ``z_fit (n, d)`` and score ``z_eval, y_eval``.
 
     Every scored set (a cross-fit fold, or an explicit held-out set) is scored against the Miller-Madow
     entropy of its own bin labels: the marginal term is estimated on evaluation rows, never on the fit
@@ -76,49 +144,33 @@ def binned_fold(z_fit, y_fit, z_eval, y_eval, cfg, counts: list[int], seed: int)
     frequencies, a Gaussian channel with I = 0.30 read 0.53 and 0.79 nats when the evaluation inputs
     were shifted by 1 and 1.5 SD; now 0.305, 0.295 and 0.286 at shifts 0, 1, 1.5.) The no-information
     model then reads minus the shift's KL, below 0: not information, and reported as not detected."""
-    rng = np.random.default_rng(seed)
-    tmap = TargetMap(y_fit, seed)
-    g_fit = tmap.gauss(y_fit)
-    train, inner = split_inner(len(z_fit), cfg.inner_fraction, rng)
-    cands, keep = {}, {}
-    for name in cfg.regressors:
-        model = fit_regressor(name, seed, z_fit[train], fit_target(g_fit[train]))
-        if model is None:   # not a candidate for this width (e.g. a PCA no narrower than the features)
-            continue
-        resid_g = g_fit[inner] - predict(model, z_fit[inner])
-        rot = _rotation(resid_g)
-        mu_in = predict(model, z_fit[inner]) @ rot
-        keep[name] = (rot, resid_g @ rot)
-        for key, v in _inner_values(g_fit @ rot, train, inner, mu_in, resid_g @ rot, counts, cfg, rng).items():
-            cands[(name, *key)] = v
-    table = {}  # each (regressor, bins) at its best kernel and weight
-    for (name, k, m, w), (ce, vals) in cands.items():
-        label = "no information" if w == 1.0 else name
-        if w == 1.0 and name != cfg.regressors[0]:
-            continue
-        if f"{label}/{k} bins" not in table or vals.mean() > table[f"{label}/{k} bins"][1]:
-            table[f"{label}/{k} bins"] = (ce, float(vals.mean()))
-    name, k, mult, w = _select(cands)
-    rot, resid = keep[name]
-    bins = Bins.quantile(g_fit @ rot, k)
-    codes = bins.codes(tmap.gauss(y_eval) @ rot)
-    prior = cell_prior(bins, bins.codes(g_fit @ rot))
+    bins = Bins.quantile(c.g_fit @ c.rot, c.k)
+    codes = bins.codes(c.tmap.gauss(y_eval) @ c.rot)
+    prior = cell_prior(bins, bins.codes(c.g_fit @ c.rot))
+    w = c.weight
     if w == 1.0:
         probs = [np.full((len(codes), s), 1.0 / s) for s in bins.sizes]
         choice = f"no information (fit-set frequencies of {bins.n_cells} bins)"
     else:
-        model = fit_regressor(name, seed, z_fit, fit_target(g_fit))
-        mu = predict(model, z_eval) @ rot
-        probs = [ResidualCDF(resid[:, c], mult, rng).bin_probs(mu[:, c], e) for c, e in enumerate(bins.edges)]
-        choice = f"{name}, {bins.n_cells} bins, kernel x{mult:g}, marginal weight {w:g}"
+        model = fit_regressor(c.name, seed, z_fit, fit_target(c.g_fit))
+        mu = predict(model, z_eval) @ c.rot
+        probs = [ResidualCDF(c.resid[:, j], c.mult).bin_probs(mu[:, j], e) for j, e in enumerate(bins.edges)]
+        residuals = "Gaussian residuals" if c.mult == 0 else f"kernel x{c.mult:g}"
+        choice = f"{c.name} on {c.tmap.kind} Y, {bins.n_cells} bins, {residuals}, marginal weight {w:g}"
     h_mm, neg_log = miller_madow(bins.cells(codes))
     offset = h_mm - neg_log.mean()  # the Miller-Madow correction, spread evenly
 
     def scored(perm: np.ndarray) -> np.ndarray:
         return cell_log_probs(probs, codes[perm], w, bins, prior) + neg_log[perm] + offset
 
-    return FoldScore(scored(np.arange(len(codes))), scored, choice, table, h_mm,
+    return FoldScore(scored(np.arange(len(codes))), scored, choice, c.table, h_mm,
                      cell_log_probs(probs, codes, w, bins, prior), bins.cells(codes))
+
+
+def binned_fold(z_fit, y_fit, z_eval, y_eval, cfg, counts: list[int], seed: int) -> FoldScore:
+    """Fit on ``(z_fit (n, d), y_fit (n, k))``, select on an inner split, score ``z_eval, y_eval``
+    (:func:`select_fold`, then :func:`score_fold`)."""
+    return score_fold(select_fold(z_fit, y_fit, cfg, counts, seed), z_fit, z_eval, y_eval, seed)
 
 
 def fit_target(y: np.ndarray) -> np.ndarray:

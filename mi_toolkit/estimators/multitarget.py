@@ -33,7 +33,7 @@ from predgen_common.registry import Registry
 
 from mi_toolkit.estimators.continuous_crossfit import FoldScore
 from mi_toolkit.estimators.continuous_models import miller_madow
-from mi_toolkit.estimators.discretised import binned_fold
+from mi_toolkit.estimators.discretised import score_fold, select_fold
 from mi_toolkit.estimators.probe import probe_result, run_probe
 from mi_toolkit.estimators.quantise import (Gaussianiser, QuantiserSpec, TargetProjection, TargetQuantiser,
                                             held_out_canonical_nats, quadratic)
@@ -79,13 +79,17 @@ class ReaderInput:
     def gauss_y(self) -> Gaussianiser:
         return self.shared("gauss_y", lambda: Gaussianiser(seed=self.seed).fit(self.y[self.fit]))
 
+    def gy(self) -> np.ndarray:
+        """``(N, k)`` every row's ``Y`` through :meth:`gauss_y` (computed once per fold; index by rows)."""
+        return self.shared("gy", lambda: self.gauss_y().transform(self.y))
+
     def canonical_kind(self) -> str:
         """``"canonical"`` (linear) or ``"quadratic"`` canonical directions for this fold: the one whose top
         two pairs, fitted on 75% of the fit rows, carry more Gaussian information on the other 25%. (Linear
         read 0.77 of 1.0 nats where quadratic read 0.32 with 100 target columns and 480 fit rows; only the
         quadratic one sees a shared scale.)"""
         def choose() -> str:
-            g, zq = self.gauss_y().transform(self.y[self.fit]), self.zq()[self.fit]
+            g, zq = self.gy()[self.fit], self.zq()[self.fit]
             idx = np.random.default_rng(self.seed + 11).permutation(len(g))
             held, train = idx[: len(idx) // 4], idx[len(idx) // 4:]
             nats = {kind: held_out_canonical_nats(f(g[train]), zq[train], f(g[held]), zq[held], 2)
@@ -128,17 +132,25 @@ def regression_reader(r: ReaderInput) -> FoldScore | None:
     linear = replace(r.cfg, regressors=r.cfg.regressors[:1])
     positions = {f"{name or 'Z'} position {p}": x.z[:, p].astype(np.float64) for name, x in r.sources.items()
                  if isinstance(x, TokenStates) for p in range(min(r.cfg.positions, x.z.shape[1]))}
-    best, best_value = None, -np.inf
+    best = first = None
     for (label, t_fit, t_ev, counts), (zname, z) in product(_targets(r), (inputs | positions).items()):
         # one position's states: the first (linear) regressor only, W inputs being many
         cfg = linear if zname in positions else r.cfg
-        s = binned_fold(z[r.fit], t_fit, z[r.ev], t_ev, cfg, counts, r.seed)
-        tag = f"{label} from {zname}"
-        s.choice, s.table = f"{tag}: {s.choice}", {f"{tag}: {k}": v for k, v in s.table.items()}
-        value = max(v[1] for v in s.table.values())   # the inner split's best value
-        if value > best_value:
-            best, best_value = s, value
-    return best
+        if first is not None and r.cfg.screen:
+            # regressors and target maps were judged on the first pair: the others fit the best map only, with
+            # the first regressor and the best one (a position: the first regressor alone)
+            regs = cfg.regressors if zname in positions else tuple(dict.fromkeys((cfg.regressors[0], first.best[0])))
+            cfg = replace(cfg, regressors=regs, target_maps=(first.best[1],))
+        c = select_fold(z[r.fit], t_fit, cfg, counts, r.seed)
+        first = first or c
+        if best is None or c.value > best[0].value:
+            best = (c, f"{label} from {zname}", z, t_ev)
+    if best is None:
+        return None
+    c, tag, z, t_ev = best
+    s = score_fold(c, z[r.fit], z[r.ev], t_ev, r.seed)   # only the chosen pair is refitted on the whole fit set
+    s.choice, s.table = f"{tag}: {s.choice}", {f"{tag}: {k}": v for k, v in s.table.items()}
+    return s
 
 
 def _targets(r: ReaderInput) -> list[tuple[str, np.ndarray, np.ndarray, list[int]]]:
@@ -155,8 +167,10 @@ def _targets(r: ReaderInput) -> list[tuple[str, np.ndarray, np.ndarray, list[int
         counts = sorted({b for b in (top, top // 2, top // 4) if b >= 2})
         if not counts:
             continue
-        proj = TargetProjection(r.canonical_kind(), m, r.seed).fit(y[r.fit], r.zq()[r.fit], r.gauss_y())
-        out.append((f"{r.canonical_kind()} {m}-d of Y", proj.transform(y[r.fit]), proj.transform(y[r.ev]), counts))
+        g = r.gy()
+        proj = TargetProjection(r.canonical_kind(), m, r.seed).fit(y[r.fit], r.zq()[r.fit], r.gauss_y(), g=g[r.fit])
+        out.append((f"{r.canonical_kind()} {m}-d of Y", proj.transform(y[r.fit], g=g[r.fit]),
+                    proj.transform(y[r.ev], g=g[r.ev]), counts))
     return out
 
 
@@ -166,9 +180,9 @@ def probe_reader(r: ReaderInput) -> FoldScore:
     grid = [(r.canonical_kind() if p == "canonical" else p, d, c) for p, d, c in r.cfg.quantisers]
     spec, table = choose_quantiser(r.z[r.fit], r.y[r.fit], quantiser_grid(tuple(grid)),
                                    max_cells(len(r.ev), r.cfg.min_per_cell), r.cfg.inner_fraction, r.seed)
-    quant = TargetQuantiser(spec, r.seed).fit(r.y[r.fit], r.zq()[r.fit], r.gauss_y())
+    quant = TargetQuantiser(spec, r.seed).fit(r.y[r.fit], r.zq()[r.fit], r.gauss_y(), g=r.gy()[r.fit])
     order = np.concatenate([r.fit, r.ev])
-    codes = quant.predict(r.y[order])
+    codes = quant.predict(r.y[order], g=r.gy()[order])
     # token states as such are left to the regression reader: the sequence probe on cells of a position's
     # linear target read 0.168 of 0.801 nats in 382 s, where the flattened states' regression read 0.323
     srcs = {name: x[order] for name, x in r.sources.items() if not isinstance(x, TokenStates)}
@@ -223,13 +237,14 @@ def choose_quantiser(z_fit: np.ndarray, y_fit: np.ndarray, cands: tuple[Quantise
     inner, train = idx[:n_in], idx[n_in:]
     zq = z_expansion(z_fit[train], z_fit, seed)
     gauss = Gaussianiser(seed=seed).fit(y_fit[train])
+    g_tr, g_in = gauss.transform(y_fit[train]), gauss.transform(y_fit[inner])   # once for every candidate
     values: dict[QuantiserSpec, float] = {}
     table: dict[str, tuple[float, float]] = {}
     for spec in cands:
         if spec.cells > most_cells:
             continue
-        q = TargetQuantiser(spec, seed).fit(y_fit[train], zq[train], gauss)
-        c_tr, c_in = q.predict(y_fit[train]), q.predict(y_fit[inner])
+        q = TargetQuantiser(spec, seed).fit(y_fit[train], zq[train], gauss, g=g_tr)
+        c_tr, c_in = q.predict(y_fit[train], g=g_tr), q.predict(y_fit[inner], g=g_in)
         if q.n_cells_ < 2 or np.bincount(c_tr).min() < 2:
             continue
         v = _inner_values(zq[train], zq[inner], c_tr, c_in)

@@ -181,17 +181,19 @@ class TargetProjection:
     def __init__(self, projection: str = "kmeans", dims: int = 0, seed: int = 0) -> None:
         self.projection, self.dims, self.seed = projection, dims, seed
 
-    def fit(self, y: np.ndarray, zq: np.ndarray | None = None,
-            gauss: Gaussianiser | None = None) -> "TargetProjection":
+    def fit(self, y: np.ndarray, zq: np.ndarray | None = None, gauss: Gaussianiser | None = None, *,
+            g: np.ndarray | None = None) -> "TargetProjection":
+        """``g``: ``gauss.transform(y)`` where the caller has it already (the same rows are Gaussianised once)."""
         self.gauss_ = gauss if gauss is not None else Gaussianiser(seed=self.seed).fit(y)
-        g = self.gauss_.transform(y)
+        g = self.gauss_.transform(y) if g is None else g
         self.map_, self.rho_ = PROJECTIONS.get(self.projection)(g, zq, self.dims, self.seed)
         f = self.map_(g)
         self.centre_, self.scale_ = f.mean(0), f.std(0) + 1e-12
         return self
 
-    def transform(self, y: np.ndarray) -> np.ndarray:
-        return (self.map_(self.gauss_.transform(y)) - self.centre_) / self.scale_
+    def transform(self, y: np.ndarray, *, g: np.ndarray | None = None) -> np.ndarray:
+        """``(n, m)``; ``g``: ``gauss_.transform(y)`` where the caller has it already."""
+        return (self.map_(self.gauss_.transform(y) if g is None else g) - self.centre_) / self.scale_
 
 
 class TargetQuantiser:
@@ -205,10 +207,13 @@ class TargetQuantiser:
     def __init__(self, spec: QuantiserSpec, seed: int = 0) -> None:
         self.spec, self.seed = spec, seed
 
-    def fit(self, y: np.ndarray, zq: np.ndarray | None = None,
-            gauss: Gaussianiser | None = None) -> "TargetQuantiser":
-        self.proj_ = TargetProjection(self.spec.projection, self.spec.dims, self.seed).fit(y, zq, gauss)
-        f = self.proj_.transform(y)
+    def fit(self, y: np.ndarray, zq: np.ndarray | None = None, gauss: Gaussianiser | None = None, *,
+            g: np.ndarray | None = None) -> "TargetQuantiser":
+        """``g``: ``gauss.transform(y)`` where the caller has it already (see :class:`TargetProjection`)."""
+        gauss = gauss if gauss is not None else Gaussianiser(seed=self.seed).fit(y)
+        g = gauss.transform(y) if g is None else g
+        self.proj_ = TargetProjection(self.spec.projection, self.spec.dims, self.seed).fit(y, zq, gauss, g=g)
+        f = self.proj_.transform(y, g=g)
         if f.shape[1] == 1:
             self.edges_ = np.unique(np.quantile(f[:, 0], np.arange(1, self.spec.cells) / self.spec.cells))
             self.kmeans_ = None
@@ -228,8 +233,9 @@ class TargetQuantiser:
             return np.searchsorted(self.edges_, f[:, 0], side="right")
         return self.kmeans_.predict(f.astype(self.kmeans_.cluster_centers_.dtype))
 
-    def predict(self, y: np.ndarray) -> np.ndarray:
-        raw = np.minimum(self._raw(self.proj_.transform(y)), len(self.lookup_) - 1)
+    def predict(self, y: np.ndarray, *, g: np.ndarray | None = None) -> np.ndarray:
+        """``(n,)`` codes; ``g``: the Gaussianised ``y`` where the caller has it already."""
+        raw = np.minimum(self._raw(self.proj_.transform(y, g=g)), len(self.lookup_) - 1)
         codes = self.lookup_[raw]
         # a quantile bin no fit row fell in (possible only with ties): the nearest used one above it
         return np.where(codes >= 0, codes, self.n_cells_ - 1)

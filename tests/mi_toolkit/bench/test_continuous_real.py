@@ -59,10 +59,27 @@ def test_run_reports_the_share_of_the_truth_and_the_excess_over_it():
     states = synthetic_states(300, 16, seed=3)
     tasks = [ContinuousRealTask("lin", "last", "linear"), ContinuousRealTask("null", "last", "null")]
     out = run_continuous_real(tasks, ["gaussian"], states, seed=0, device="cpu")
-    lin, null = out["rows"]
+    lin_grid, lin, null_grid, null = out["rows"]
     assert lin["share_of_truth"] == pytest.approx(lin["mi"] / lin["truth"]) and null["share_of_truth"] is None
     s = out["summary"]["gaussian"]
     assert s["tasks"] == 2 and s["max_above_truth"] == pytest.approx(max(lin["above_truth"], null["above_truth"]))
+    assert s["grid_tasks"] == 1 and s["mean_vs_grid"] == pytest.approx(lin["vs_grid"])
+    assert s["at_or_above_grid"] == int(lin["vs_grid"] >= -0.005)
+
+
+def test_each_task_opens_with_the_grid_and_every_estimator_row_is_measured_against_it():
+    states = synthetic_states(300, 16, seed=3)
+    out = run_continuous_real([ContinuousRealTask("lin", "last", "linear"),
+                               ContinuousRealTask("pos", "window", "position")], ["gaussian"], states, seed=0,
+                              device="cpu")
+    grid, est = out["rows"][0], out["rows"][1]
+    assert [r["requested"] for r in out["rows"]] == ["sklearn-grid", "gaussian"] * 2
+    entry = grid["chosen"].split(",")[0]
+    assert grid["mi"] == max(grid["grid"].values()) == grid["grid"][entry]
+    assert grid["estimator"] == f"best of grid ({entry})"
+    assert "optimistic" in grid["note"] and grid["truth"] == est["truth"] and 0 < grid["mi"] < grid["truth"] + 0.05
+    assert est["grid_best"] == grid["mi"] and est["vs_grid"] == pytest.approx(est["mi"] - grid["mi"])
+    assert out["rows"][2]["input"] == "flattened" and "grid_tasks" not in out["summary"]["sklearn-grid"]
 
 
 def test_the_suite_runs_through_the_cli(tmp_path, monkeypatch):
@@ -74,6 +91,7 @@ def test_the_suite_runs_through_the_cli(tmp_path, monkeypatch):
                                    "--n", "150", "--device", "cpu", "--json", str(out)], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
-    assert data["suite"] == "real-continuous" and len(data["rows"]) == len(continuous_suite(True))
+    assert data["suite"] == "real-continuous" and len(data["rows"]) == 2 * len(continuous_suite(True))
     assert {r["n"] for r in data["rows"]} == {150} and "of the truth on average" in res.output
+    assert "grid best" in res.output and "chosen on the scores (optimistic)" in res.output
     assert data["command"].startswith("OMP_NUM_THREADS=1 mi bench --suite real-continuous --estimators gaussian --n 150")

@@ -72,3 +72,30 @@ def test_the_fast_setting_is_the_linear_regression_reader_without_an_estimate():
     x = np.random.default_rng(5).standard_normal((400, 3))
     res = estimate(x, x[:, 0] + 0.5 * x[:, 1] ** 2, "binned", config=fast, seed=0)
     assert res.is_bound and res.estimate is None and res.mi > 0.3
+
+
+def test_the_standardised_map_is_chosen_where_gaussianising_bends_the_target():
+    from mi_toolkit.bench.bmi import suite
+
+    task = next(t for t in suite(False) if t.name == "1v1-additive-0.1")   # Y = X + uniform noise: flat margins
+    x, y = task.sample(1500, 0)
+    cfg = dict(readers=("regression",), regressors=("ridge",), companion=None, n_bootstrap=100, n_permutations=0)
+    both = estimate(x, y, "binned", config=BinnedConfig(**cfg), seed=0)
+    gaussianised = estimate(x, y, "binned", config=BinnedConfig(target_maps=("gaussianised",), **cfg), seed=0)
+    assert "standardised Y" in both.chosen and both.mi > gaussianised.mi + 0.05, (both.describe(),
+                                                                                 gaussianised.describe())
+    assert both.mi < task.truth + 0.02
+
+
+def test_residual_model_zero_is_the_gaussian_fitted_to_the_residuals():
+    from scipy.special import ndtr
+
+    from mi_toolkit.estimators.continuous_models import ResidualCDF
+
+    r = np.random.default_rng(6).normal(0.3, 2.0, 500)
+    cdf = ResidualCDF(r, 0.0)
+    x = np.linspace(-6, 6, 13)
+    assert np.allclose(cdf(x), ndtr((x - r.mean()) / r.std()))
+    probs = cdf.bin_probs(np.array([0.0, 1.0]), np.array([-1.0, 0.0, 1.0]))
+    assert probs.shape == (2, 4) and np.allclose(probs.sum(1), 1.0)
+    assert np.abs(ResidualCDF(r, 1.0)(x) - cdf(x)).max() < 0.05   # a kernel CDF of Gaussian residuals is close

@@ -69,6 +69,16 @@ def test_quantiser_cells_come_from_the_fit_rows_and_ties_merge_bins():
     assert tied.n_cells_ <= 3 and set(np.unique(tied.predict(few))) <= set(range(tied.n_cells_))
 
 
+def test_a_quantiser_given_the_gaussianised_rows_codes_them_as_it_would_itself():
+    y = np.random.default_rng(7).standard_t(3, (900, 4))
+    gauss = Gaussianiser().fit(y[:700])
+    for spec in (QuantiserSpec("kmeans", 0, 16), QuantiserSpec("canonical", 1, 8)):
+        zq = quadratic(y[:700, :2] + np.random.default_rng(8).standard_normal((700, 2)))
+        own = TargetQuantiser(spec, 0).fit(y[:700], zq, gauss)
+        given = TargetQuantiser(spec, 0).fit(y[:700], zq, gauss, g=gauss.transform(y[:700]))
+        assert np.array_equal(own.predict(y), given.predict(y, g=gauss.transform(y)))
+
+
 def test_selection_by_held_out_code_length_prefers_the_informative_projection():
     z, y = one_direction(3000, 20, 1.0, seed=3)
     spec, table = choose_quantiser(z, y, quantiser_grid((("kmeans", 0, 16), ("canonical", 1, 16))), 64, 0.25, 0)
@@ -110,6 +120,24 @@ def test_information_in_the_radius_is_read_where_the_old_grid_read_nothing():
     z, y = task.sample(2000, 0)
     res = estimate(z, y, "binned", config=QUICK)
     assert 0.6 * task.truth < res.mi < task.truth + 0.05
+
+
+def test_the_regressor_screen_fits_fewer_models_and_reads_the_same_here(monkeypatch):
+    import mi_toolkit.estimators.discretised as discretised
+
+    task = two_pair_task(3)
+    z, y = task.sample(1200, 2)
+    fits: list[str] = []
+    real_fit = discretised.fit_regressor
+    monkeypatch.setattr(discretised, "fit_regressor", lambda name, *a: fits.append(name) or real_fit(name, *a))
+    cfg = BinnedConfig(readers=("regression",), n_bootstrap=200, n_permutations=20, companion=None)
+    screened = estimate(z, y, "binned", config=cfg)
+    n_screened = len(fits)
+    fits.clear()
+    full = estimate(z, y, "binned", config=BinnedConfig(**{**cfg.__dict__, "screen": False}))
+    # two (target, input) pairs per fold; screened, the second fits two of the four regressors (5 folds)
+    assert n_screened <= len(fits) - 5 * 2
+    assert screened.mi == pytest.approx(full.mi, abs=0.02) and screened.mi > 0.6 * task.truth
 
 
 def test_one_hundred_target_columns_and_independent_data():
