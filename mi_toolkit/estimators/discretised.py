@@ -116,8 +116,7 @@ def select_fold(z_fit: np.ndarray, y_fit: np.ndarray, cfg, counts: list[int], se
                                         counts, cfg, halves).items():
                 cands[(name, *key, kind)] = v
     (name, k, mult, w, kind), table = _select(cands), _table(cands, cfg)
-    informed = [key for key in cands if key[3] != 1.0]
-    top = max(informed, key=lambda key: cands[key][1].mean()) if informed else (name, 0, 0, 0, kind)
+    top = max([key for key in cands if key[3] != 1.0] or cands, key=lambda key: cands[key][1].mean())
     return FoldChoice(name, k, mult, w, *keep[(name, kind)], table, max(v[1] for v in table.values()),
                       (top[0], top[4]))
 
@@ -165,12 +164,6 @@ def score_fold(c: FoldChoice, z_fit: np.ndarray, z_eval: np.ndarray, y_eval: np.
 
     return FoldScore(scored(np.arange(len(codes))), scored, choice, c.table, h_mm,
                      cell_log_probs(probs, codes, w, bins, prior), bins.cells(codes))
-
-
-def binned_fold(z_fit, y_fit, z_eval, y_eval, cfg, counts: list[int], seed: int) -> FoldScore:
-    """Fit on ``(z_fit (n, d), y_fit (n, k))``, select on an inner split, score ``z_eval, y_eval``
-    (:func:`select_fold`, then :func:`score_fold`)."""
-    return score_fold(select_fold(z_fit, y_fit, cfg, counts, seed), z_fit, z_eval, y_eval, seed)
 
 
 def fit_target(y: np.ndarray) -> np.ndarray:
