@@ -155,6 +155,8 @@ def test_a_discrete_target_passed_as_floats_is_read_as_classes_and_says_so():
     (lambda r: (r.standard_normal((300, 3)), r.standard_normal((300, 4097))), None, "above the 4096 the continuous"),
     (lambda r: (r.standard_normal((300, 3)), r.integers(0, 2, 300)), None, "continuous targets"),
     (lambda r: (r.standard_normal((300, 3)), r.standard_normal(300)), NeuralConfig(), "does not belong"),
+    (lambda r: (r.standard_normal((300, 3)), r.standard_normal(300)), BinnedConfig(target_maps=("log",)),
+     "choose from gaussianised, standardised"),
 ])
 def test_bad_input_is_one_line(make, cfg, match):
     z, y = make(np.random.default_rng(6))
