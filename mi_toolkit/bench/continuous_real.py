@@ -32,10 +32,10 @@ from scipy.special import logsumexp
 
 from mi_toolkit.bench.continuous_grid import NOTE, best_of, grid_by_bins
 from mi_toolkit.bench.groundtruth_real import RealStates, _pc_scores
+from mi_toolkit.bench.real import GRID_TIE
 from predgen_common.errors import UserError
 from predgen_common.registry import Registry
 
-GRID_TIE = 0.005   # nats: a reading this close below the grid's best counts as reaching it
 SIGMA = 0.5        # noise sd against a standardised f: about 0.7-0.8 nats for these targets
 GRID_STEP = 40     # quadrature points per sigma
 
