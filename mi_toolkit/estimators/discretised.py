@@ -111,9 +111,9 @@ def select_fold(z_fit: np.ndarray, y_fit: np.ndarray, cfg, counts: list[int], se
         for j, (kind, g_fit) in enumerate(mapped.items()):
             mu_in = mu_all[:, j * k_y:(j + 1) * k_y]
             rot = _rotation(g_fit[inner] - mu_in)
-            keep[(name, kind)] = (maps[kind], g_fit, rot, (g_fit[inner] - mu_in) @ rot)
-            for key, v in _inner_values(g_fit @ rot, train, inner, mu_in @ rot, (g_fit[inner] - mu_in) @ rot,
-                                        counts, cfg, halves).items():
+            resid = (g_fit[inner] - mu_in) @ rot
+            keep[(name, kind)] = (maps[kind], g_fit, rot, resid)
+            for key, v in _inner_values(g_fit @ rot, train, inner, mu_in @ rot, resid, counts, cfg, halves).items():
                 cands[(name, *key, kind)] = v
     (name, k, mult, w, kind), table = _select(cands), _table(cands, cfg)
     top = max([key for key in cands if key[3] != 1.0] or cands, key=lambda key: cands[key][1].mean())
