@@ -22,9 +22,10 @@ from scipy.signal import fftconvolve
 from scipy.special import ndtr
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import RidgeCV
 from sklearn.neural_network import MLPRegressor
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import FunctionTransformer, QuantileTransformer, StandardScaler
 
 from predgen_common.errors import UserError
@@ -82,6 +83,33 @@ def _raw_pca_mlp(k_max: int) -> Callable[[int, int, int], Any]:
     return make
 
 
+def _kernel_head(seed: int, d: int, n: int):
+    """Kernel ridge by Nystroem features: RBF kernels at two widths (``gamma`` 0.5/d and 2/d of standardised
+    inputs, whose squared distances are about 2d) on at most 150 landmarks each, then ``RidgeCV``."""
+    m = max(2, min(150, n // 4))
+    kernels = make_union(Nystroem(gamma=0.5 / d, n_components=m, random_state=seed),
+                         Nystroem(gamma=2.0 / d, n_components=m, random_state=seed + 1))
+    return make_pipeline(kernels, RidgeCV(alphas=RIDGE_ALPHAS, alpha_per_target=True, gcv_mode="svd"))
+
+
+@REGRESSORS.register("kernel")
+def _kernel(seed: int, d: int, n: int):
+    """Standardise, PCA to at most 32 components (as ``mlp``), standardise the scores, kernel ridge."""
+    k = max(1, min(32, d, n // 4))
+    return make_pipeline(_Features(seed), PCA(k, random_state=seed), StandardScaler(), _kernel_head(seed, k, n))
+
+
+def _raw_pca_kernel(k_max: int) -> Callable[[int, int, int], Any]:
+    """As :func:`_raw_pca_mlp`, with kernel ridge for the MLP."""
+    def make(seed: int, d: int, n: int):
+        if d <= k_max:
+            return None
+        k = max(1, min(k_max, n // 4))
+        return make_pipeline(PCA(k, random_state=seed), StandardScaler(), _kernel_head(seed, k, n))
+    return make
+
+
+REGRESSORS.register("pca2-kernel")(_raw_pca_kernel(2))
 REGRESSORS.register("pca2-mlp")(_raw_pca_mlp(2))
 REGRESSORS.register("pca8-mlp")(_raw_pca_mlp(8))
 

@@ -11,8 +11,9 @@ from predgen_common.errors import UserError
 
 
 def test_the_raw_pca_candidates_apply_only_to_features_wider_than_their_pca():
-    assert {"ridge", "mlp", "pca2-mlp", "pca8-mlp"} <= set(REGRESSORS.list())
+    assert {"ridge", "mlp", "kernel", "pca2-kernel", "pca2-mlp", "pca8-mlp"} <= set(REGRESSORS.list())
     assert make_regressor("pca2-mlp", 0, 2, 100) is None and make_regressor("pca8-mlp", 0, 8, 100) is None
+    assert make_regressor("pca2-kernel", 0, 2, 100) is None
     model = make_regressor("pca8-mlp", 0, 20, 400)
     assert model.steps[0][1].n_components == 8          # PCA of the raw features first, then the scaler
     x = np.random.default_rng(0).standard_normal((40, 2))
@@ -42,6 +43,17 @@ def test_a_raw_pca_reader_sees_an_even_function_of_the_top_direction_that_standa
     standardised = estimate(x, y, "binned", config=BinnedConfig(regressors=("ridge", "mlp"), **cfg), seed=0)
     raw = estimate(x, y, "binned", config=BinnedConfig(regressors=("ridge", "pca2-mlp"), **cfg), seed=0)
     assert "pca2-mlp" in raw.chosen and raw.mi > standardised.mi + 0.05, (raw.describe(), standardised.describe())
+
+
+def test_kernel_ridge_fits_a_smooth_nonlinear_function_that_ridge_cannot():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((1600, 3))
+    y = np.column_stack([np.sin(2 * x[:, 0]), x[:, 1] ** 2]) + 0.2 * rng.standard_normal((1600, 2))
+    r2 = {}
+    for name in ("ridge", "kernel"):
+        pred = fit_regressor(name, 0, x[:1200], y[:1200]).predict(x[1200:])
+        r2[name] = 1 - ((y[1200:] - pred) ** 2).mean(0) / y[1200:].var(0)    # per target, held out
+    assert (r2["kernel"] > 0.8).all() and (r2["ridge"] < 0.2).all(), r2
 
 
 def test_token_states_are_also_read_one_position_at_a_time():

@@ -122,6 +122,23 @@ def test_information_in_the_radius_is_read_where_the_old_grid_read_nothing():
     assert 0.6 * task.truth < res.mi < task.truth + 0.05
 
 
+def test_a_one_column_student_pair_is_read_through_its_scale():
+    from mi_toolkit.estimators.continuous_crossfit import fold_splits
+    from mi_toolkit.estimators.multitarget import ReaderInput
+
+    task = student_task(1, 1, 1)   # truth 0.224 nats, none of it in E[Y | X]: Y itself reads nothing
+    z, y = task.sample(2000, 0)
+    cfg = BinnedConfig(readers=("regression",), n_bootstrap=200, n_permutations=20, companion=None)
+    res = estimate(z, y, "binned", config=cfg)
+    assert "quadratic 1-d of Y" in res.chosen and 0.12 < res.mi < task.truth + 0.05, res.describe()
+    # a linear relation gets no second target (it would only cost time)
+    x = np.random.default_rng(1).standard_normal((2000, 2))
+    fit, ev = fold_splits(2000, 5, 0)[0]
+    linear = ReaderInput({"": x}, (x[:, :1] + 0.7 * x[:, 1:]), fit, ev, cfg, [8], 0)
+    student = ReaderInput({"": z}, y.reshape(-1, 1), fit, ev, cfg, [8], 0)
+    assert not linear.scale_target() and student.scale_target()
+
+
 def test_the_regressor_screen_fits_fewer_models_and_reads_the_same_here(monkeypatch):
     import mi_toolkit.estimators.discretised as discretised
 
