@@ -15,7 +15,7 @@ import numpy as np
 
 from mi_toolkit.estimators.continuous_crossfit import FoldScore
 from mi_toolkit.estimators.continuous_models import (Bins, ResidualCDF, TargetMap, cell_log_probs, cell_prior,
-                                                     fit_regressor, miller_madow, predict)
+                                                     cell_probs, fit_regressor, miller_madow, predict)
 
 
 def split_inner(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -51,9 +51,10 @@ def _inner_values(t_fit, train, inner, mu_in, resid, counts, cfg, halves) -> dic
             base = neg_log + h_mm - neg_log.mean()
             out.setdefault((k, 0.0, 1.0), []).append((np.log(prior[bins.cells(codes[b])]), base))
             for m in cfg.bandwidths:
-                probs = [cdfs[(a, m, c)].bin_probs(mu_in[b, c], e) for c, e in enumerate(bins.edges)]
+                # the product over coordinates once per kernel; the weights only mix it with the frequencies
+                p = cell_probs([cdfs[(a, m, c)].bin_probs(mu_in[b, c], e) for c, e in enumerate(bins.edges)], codes[b])
                 for w in cfg.marginal_weights:
-                    out.setdefault((k, m, w), []).append((cell_log_probs(probs, codes[b], w, bins, prior), base))
+                    out.setdefault((k, m, w), []).append((cell_log_probs(p, codes[b], w, bins, prior), base))
     return {key: (-np.concatenate([lq for lq, _ in v]).mean(), np.concatenate([lq + base for lq, base in v]))
             for key, v in out.items()}
 
