@@ -157,7 +157,7 @@ def _ridge(prep: Prepared, d_in: int) -> np.ndarray:
     from sklearn.linear_model import RidgeCV
 
     z, y = prep.z["train"].astype(np.float64), prep.y["train"].astype(np.float64)
-    coef = RidgeCV(alphas=RIDGE_ALPHAS, fit_intercept=False, alpha_per_target=True).fit(z, y).coef_.T
+    coef = RidgeCV(alphas=RIDGE_ALPHAS, fit_intercept=False, alpha_per_target=True, gcv_mode="svd").fit(z, y).coef_.T
     out = np.zeros((d_in, y.shape[1]), np.float32)
     out[: len(coef)] = coef.reshape(len(coef), -1)
     return out
