@@ -259,7 +259,7 @@ class ResidualCDF:
 
 def cell_probs(per_coord: list[np.ndarray], codes: np.ndarray) -> np.ndarray:
     """``q(cell_i | z_i)`` ``(n,)``: the product of per-coordinate bin probabilities ``per_coord[c] (n, K_c)`` at
-    each row's codes ``(n, c)``, before mixing with the cell frequencies (:func:`cell_log_probs`)."""
+    each row's codes ``(n, c)``, before mixing with the cell frequencies (:func:`mixed_log_probs`)."""
     rows = np.arange(len(codes))
     p = per_coord[0][rows, codes[:, 0]]
     for c in range(1, len(per_coord)):
@@ -267,14 +267,19 @@ def cell_probs(per_coord: list[np.ndarray], codes: np.ndarray) -> np.ndarray:
     return p
 
 
-def cell_log_probs(per_coord: list[np.ndarray] | np.ndarray, codes: np.ndarray, weight: float, bins: "Bins",
+def mixed_log_probs(p: np.ndarray, weight: float, prior_rows: np.ndarray) -> np.ndarray:
+    """``log((1 - weight) q_i + weight p_hat(cell_i))`` ``(n,)`` for cell probabilities ``p (n,)`` and each row's
+    fit-set cell frequency ``prior_rows (n,)``; ``weight`` 1.0 is the no-information model."""
+    return np.log((1.0 - weight) * p + weight * prior_rows)
+
+
+def cell_log_probs(per_coord: list[np.ndarray], codes: np.ndarray, weight: float, bins: "Bins",
                    prior: np.ndarray) -> np.ndarray:
     """``log q(cell_i | z_i)`` ``(n,)``: the product of per-coordinate bin probabilities
-    ``per_coord[c] (n, K_c)`` (or that product, :func:`cell_probs`, already taken) mixed at ``weight`` with the
-    fit set's cell frequencies ``prior`` (``(n_cells,)``; near-uniform for quantile bins, not uniform when
-    targets tie). ``weight`` 1.0 is the no-information model."""
-    p = per_coord if isinstance(per_coord, np.ndarray) else cell_probs(per_coord, codes)
-    return np.log((1.0 - weight) * p + weight * prior[bins.cells(codes)])
+    ``per_coord[c] (n, K_c)`` (:func:`cell_probs`) mixed at ``weight`` with the fit set's cell frequencies
+    ``prior`` (``(n_cells,)``; near-uniform for quantile bins, not uniform when targets tie)
+    (:func:`mixed_log_probs`)."""
+    return mixed_log_probs(cell_probs(per_coord, codes), weight, prior[bins.cells(codes)])
 
 
 def cell_prior(bins: "Bins", codes: np.ndarray) -> np.ndarray:

@@ -15,7 +15,8 @@ import numpy as np
 
 from mi_toolkit.estimators.continuous_crossfit import FoldScore
 from mi_toolkit.estimators.continuous_models import (Bins, ResidualCDF, TargetMap, cell_log_probs, cell_prior,
-                                                     cell_probs, fit_regressor, miller_madow, predict)
+                                                     cell_probs, fit_regressor, miller_madow, mixed_log_probs,
+                                                     predict)
 
 
 def split_inner(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -47,14 +48,16 @@ def _inner_values(t_fit, train, inner, mu_in, resid, counts, cfg, halves) -> dic
         prior = cell_prior(bins, bins.codes(t_fit[train]))
         for a in (0, 1):
             b = halves[1 - a]
-            h_mm, neg_log = miller_madow(bins.cells(codes[b]))
+            cells = bins.cells(codes[b])
+            prior_rows = prior[cells]
+            h_mm, neg_log = miller_madow(cells)
             base = neg_log + h_mm - neg_log.mean()
-            out.setdefault((k, 0.0, 1.0), []).append((np.log(prior[bins.cells(codes[b])]), base))
+            out.setdefault((k, 0.0, 1.0), []).append((np.log(prior_rows), base))
             for m in cfg.bandwidths:
                 # the product over coordinates once per kernel; the weights only mix it with the frequencies
                 p = cell_probs([cdfs[(a, m, c)].bin_probs(mu_in[b, c], e) for c, e in enumerate(bins.edges)], codes[b])
                 for w in cfg.marginal_weights:
-                    out.setdefault((k, m, w), []).append((cell_log_probs(p, codes[b], w, bins, prior), base))
+                    out.setdefault((k, m, w), []).append((mixed_log_probs(p, w, prior_rows), base))
     return {key: (-np.concatenate([lq for lq, _ in v]).mean(), np.concatenate([lq + base for lq, base in v]))
             for key, v in out.items()}
 
