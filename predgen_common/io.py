@@ -158,8 +158,13 @@ def _clean(obj: Any) -> tuple[Any, str | None, int]:
 
 
 @contextmanager
-def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder next to ``target``; swap it in place of ``target`` on success."""
+def atomic_dir(target: str | os.PathLike, keep_existing: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder next to ``target``; swap it in place of ``target`` on success.
+
+    ``keep_existing``: a folder already at ``target`` is complete by the caller's contract (a shard of
+    states whose content the cache key fixes), so this writer's copy is dropped, not swapped in. Two
+    writers finishing at once never fail: without ``keep_existing`` the last one's folder stays.
+    """
     target = resolve_output(target)  # a symlinked folder is written through, the link kept
     held: list[Path] = []
     with _whole_or_absent(target, held):
@@ -168,14 +173,36 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
         held.append(tmp)
         yield tmp
         _final_mode(tmp, folder=True)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
+        if keep_existing and target.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        _swap_in(tmp, target, keep_existing)
+
+
+def _swap_in(tmp: Path, target: Path, keep_existing: bool, tries: int = 20) -> None:
+    """Rename folder ``tmp`` onto ``target``; a folder there is moved aside first (under a name of its own,
+    so that two writers never share it) and removed once ``tmp`` is in place. Another writer may put its
+    folder at ``target`` between the two renames (``ENOTEMPTY``): try again, or with ``keep_existing``
+    let that one stand."""
+    aside: list[Path] = []
+    try:
+        for _ in range(tries):
+            try:
+                os.replace(tmp, target)
+                return
+            except OSError as err:
+                if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+            if keep_existing:
+                shutil.rmtree(tmp, ignore_errors=True)
+                return
+            aside.append(Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)))
+            with suppress(FileNotFoundError):  # the other writer moved it aside already
+                os.replace(target, aside[-1])  # a folder may replace an empty one
+        raise OSError(errno.EBUSY, f"other writers kept replacing {target}")
+    finally:
+        for old in aside:
             shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
 
 
 def repo_root() -> Path:

@@ -146,7 +146,7 @@ def pool(states: np.ndarray, n_prompt: int) -> np.ndarray:
 def write_shard(out_dir: Path, name: str, states: Sequence[np.ndarray], n_prompt: Sequence[int],
                 ids: Sequence[Sequence[int]], dtype: str, keep_tokens: bool = True) -> None:
     """Write one shard whole; ``states[j]`` is example ``j``'s ``(n_j, L, d)``."""
-    with atomic_dir(out_dir / name) as tmp:
+    with atomic_dir(out_dir / name, keep_existing=True) as tmp:  # same key, same content
         offsets = np.concatenate([[0], np.cumsum([len(s) for s in states])]).astype(np.int64)
         if keep_tokens:
             np.save(tmp / "tokens.npy", np.concatenate(states).astype(dtype))

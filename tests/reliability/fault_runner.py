@@ -38,8 +38,8 @@ def _wait_for_others(arg: str) -> None:
 
 
 @contextmanager
-def atomic_dir(target):
-    with _atomic_dir(target) as tmp:
+def atomic_dir(target, **options):
+    with _atomic_dir(target, **options) as tmp:
         yield tmp
         if KIND == "barrier-before-dir":
             _wait_for_others(ARG)
