@@ -54,16 +54,25 @@ class SelectionRecord:
         return int(self.values.shape[2])
 
 
-def stratified_folds(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """``(n,)`` fold ids in ``0..k-1``: each class's examples shuffled and dealt round-robin, so each
-    fold holds about ``1/k`` of every class (as ``StratifiedKFold`` would)."""
-    folds = np.empty(len(y), dtype=int)
+def stratified_folds(y: np.ndarray, k: int, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+    """``(n,)`` fold ids in ``0..k-1`` (``(size, n)``: ``size`` independent deals): each class's examples
+    shuffled and dealt round-robin, so each fold holds about ``1/k`` of every class (as ``StratifiedKFold``
+    would). All deals come from one call per class (a row-wise permutation), not one call per deal."""
+    folds = np.empty((size or 1, len(y)), dtype=int)
     offset = 0
     for c in np.unique(y):
         rows = np.flatnonzero(y == c)
-        folds[rng.permutation(rows)] = (offset + np.arange(len(rows))) % k
+        order = rng.permuted(np.tile(rows, (len(folds), 1)), axis=1)   # each deal's own shuffle of the class
+        folds[np.arange(len(folds))[:, None], order] = (offset + np.arange(len(rows))) % k
         offset += len(rows)
-    return folds
+    return folds if size is not None else folds[0]
+
+
+def resample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``(size, n)`` bootstrap weights: how many times each of ``n`` examples was drawn, ``n`` draws with
+    replacement per row."""
+    idx = rng.integers(0, n, (size, n)) + n * np.arange(size)[:, None]
+    return np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(float)
 
 
 def choose(mean: np.ndarray, part_rows: np.ndarray, paired: Callable[[int, int], np.ndarray]) -> int:
@@ -92,9 +101,9 @@ def _draws(rec: SelectionRecord, weights: np.ndarray, new_folds: np.ndarray | No
     for r in range(rec.values.shape[0]):
         v = rec.values[r]                                              # (C, n)
         folds = new_folds if rec.redraw else np.broadcast_to(rec.folds[r], weights.shape)
-        onehot = (folds[:, :, None] == np.arange(rec.k)) * weights[:, :, None]   # (B, n, K)
-        sums = np.matmul(v[None], onehot)                              # (B, C, K)
-        counts = onehot.sum(1)                                         # (B, K)
+        drawn = [weights * (folds == k) for k in range(rec.k)]          # K x (B, n): each fold's drawn rows
+        sums = np.stack([d @ v.T for d in drawn], axis=2)              # (B, C, K): one GEMM per fold
+        counts = np.stack([d.sum(1) for d in drawn], axis=1)           # (B, K)
         other = (sums.sum(2, keepdims=True) - sums) / np.maximum(counts.sum(1)[:, None] - counts, 1)[:, None, :]
         picks = np.argmax(other, axis=1)                               # (B, K): the highest mean on the other folds
         picks = _one_standard_error(rec, v, weights, folds, other, picks)
@@ -111,17 +120,16 @@ def _one_standard_error(rec: SelectionRecord, v: np.ndarray, weights: np.ndarray
     if len(parts) == 0:
         return picks
     best_part = parts[np.argmax(other[:, parts, :], axis=1)]          # (B, K)
-    weigh = (picks != 0) & ~np.isin(picks, parts)
-    for b, f in zip(*np.nonzero(weigh)):
-        w = weights[b] * (folds[b] != f)                               # (n,) drawn rows of the other folds
-        m = w.sum()
-        if m < 2:    # no spread to weigh the difference by
-            continue
+    draws, fold_ids = np.nonzero((picks != 0) & ~np.isin(picks, parts))
+    for lo in range(0, len(draws), CHUNK):   # (P, n) blocks: the memory of one chunk of draws
+        b, f = draws[lo:lo + CHUNK], fold_ids[lo:lo + CHUNK]
+        w = weights[b] * (folds[b] != f[:, None])                      # (P, n) drawn rows of the other folds
+        m = w.sum(1)
         d = v[picks[b, f]] - v[best_part[b, f]]
-        mean = (w * d).sum() / m
-        se = np.sqrt(max((w * d * d).sum() - m * mean * mean, 0.0) / (m - 1) / m)
-        if mean <= se:
-            picks[b, f] = best_part[b, f]
+        mean = (w * d).sum(1) / np.maximum(m, 1)
+        se = np.sqrt(np.maximum((w * d * d).sum(1) - m * mean * mean, 0.0) / np.maximum(m - 1, 1) / np.maximum(m, 1))
+        swap = (m >= 2) & (mean <= se)   # fewer than 2 rows: no spread to weigh the difference by
+        picks[b[swap], f[swap]] = best_part[b[swap], f[swap]]
     return picks
 
 
@@ -142,15 +150,12 @@ def reselect_draws(records: Sequence[SelectionRecord], n_boot: int, seed: int) -
     out = np.empty((n_boot, len(records)))
     for start in range(0, n_boot, CHUNK):
         size = min(CHUNK, n_boot - start)
-        weights, folds = np.zeros((size, first.n)), np.zeros((size, first.n), dtype=int)
-        for b in range(size):
-            weights[b] = np.bincount(rng.integers(0, first.n, first.n), minlength=first.n)
-            # folds are dealt over the original examples, so the copies of one example share a fold and
-            # selection never sees a copy of the example it scores
-            if first.redraw:
-                folds[b] = stratified_folds(first.y, first.k, rng)
+        weights = resample(first.n, size, rng)
+        # folds are dealt over the original examples, so the copies of one example share a fold and
+        # selection never sees a copy of the example it scores
+        folds = stratified_folds(first.y, first.k, rng, size) if first.redraw else None
         for j, rec in enumerate(records):
-            out[start:start + size, j] = _draws(rec, weights, folds if first.redraw else None)
+            out[start:start + size, j] = _draws(rec, weights, folds)
     return out
 
 

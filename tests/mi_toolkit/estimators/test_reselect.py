@@ -63,6 +63,25 @@ def test_stratified_folds_deal_each_class_evenly() -> None:
         counts = np.bincount(folds[y == c], minlength=K)
         assert counts.max() - counts.min() <= 1
     assert np.bincount(folds).max() - np.bincount(folds).min() <= 1
+    deals = stratified_folds(y, K, np.random.default_rng(0), size=400)
+    assert deals.shape == (400, len(y)) and len({d.tobytes() for d in deals}) == 400   # each deal its own
+    for d in deals[:20]:
+        assert all(np.ptp(np.bincount(d[y == c], minlength=K)) <= 1 for c in range(3))
+    # every example of a class lands in each fold as often as its class's deal puts there (a uniform shuffle
+    # per deal): 4,000 dealings per fold of 20,000 for class 0 (50 rows), 2 of 9 for folds 1-4 of class 2
+    share = np.stack([np.bincount(deals[:, i], minlength=K) for i in range(len(y))]) / 400
+    offsets = np.cumsum([0, 50, 31])
+    expected = np.stack([np.bincount((offsets[c] + np.arange((y == c).sum())) % K, minlength=K) / (y == c).sum()
+                         for c in y])
+    assert np.abs(share - expected).max() < 0.08   # 400 deals: a share's standard error is about 0.02
+
+
+def test_resampled_weights_are_n_draws_with_replacement() -> None:
+    from mi_toolkit.estimators.reselect import resample
+
+    w = resample(50, 2000, np.random.default_rng(3))
+    assert w.shape == (2000, 50) and (w.sum(1) == 50).all()
+    assert abs(w.mean() - 1) < 0.01 and abs(w.var() - 0.98) < 0.05   # Binomial(50, 1/50): variance 0.98
 
 
 def test_records_of_other_examples_cannot_be_drawn_jointly() -> None:
@@ -95,16 +114,21 @@ def _reference_draws(rec: SelectionRecord, n_boot: int, seed: int) -> np.ndarray
     the vectorised draws must reproduce, draw for draw (same random numbers)."""
     from mi_toolkit.estimators.reselect import choose
 
+    from mi_toolkit.estimators.reselect import CHUNK, resample
+
     rng, out = np.random.default_rng(seed + 15485863), []
-    for _ in range(n_boot):
-        idx = rng.integers(0, rec.n, rec.n)
-        folds = (stratified_folds(rec.y, rec.k, rng) if rec.redraw else rec.folds[0])[idx]
-        v, total = rec.values[0][:, idx], 0.0
-        for f in range(rec.k):
-            rest = folds != f
-            pick = choose(v[:, rest].mean(1), rec.part_rows, lambda a, b: v[a, rest] - v[b, rest])
-            total += v[pick, folds == f].sum()
-        out.append(total / rec.n)
+    for start in range(0, n_boot, CHUNK):   # the same random numbers: weights, then deals, a chunk at a time
+        size = min(CHUNK, n_boot - start)
+        weights = resample(rec.n, size, rng)
+        deals = stratified_folds(rec.y, rec.k, rng, size) if rec.redraw else np.tile(rec.folds[0], (size, 1))
+        for w, deal in zip(weights, deals):
+            idx = np.repeat(np.arange(rec.n), w.astype(int))   # each drawn copy written out
+            folds, v, total = deal[idx], rec.values[0][:, idx], 0.0
+            for f in range(rec.k):
+                rest = folds != f
+                pick = choose(v[:, rest].mean(1), rec.part_rows, lambda a, b: v[a, rest] - v[b, rest])
+                total += v[pick, folds == f].sum()
+            out.append(total / rec.n)
     return np.array(out)
 
 
