@@ -26,12 +26,13 @@ from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import RidgeCV
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline, make_union
-from sklearn.preprocessing import FunctionTransformer, QuantileTransformer, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from predgen_common.errors import UserError
 from predgen_common.registry import Registry
 
 from mi_toolkit.estimators.train import RIDGE_ALPHAS, feature_transform
+from mi_toolkit.estimators.quantiles import SortedQuantileTransformer
 
 REGRESSORS: Registry = Registry("regressor")
 # Nystroem landmarks per kernel width and input (at most 150): a smooth fit of one or two inputs needs tens, not
@@ -163,7 +164,7 @@ def predict(model, z: np.ndarray) -> np.ndarray:
 
 
 TARGET_MAPS: Registry = Registry("target map")
-TARGET_MAPS.register("gaussianised")(lambda y, seed: QuantileTransformer(
+TARGET_MAPS.register("gaussianised")(lambda y, seed: SortedQuantileTransformer(
     n_quantiles=min(1000, len(y)), output_distribution="normal", random_state=seed).fit(y))
 TARGET_MAPS.register("standardised")(lambda y, seed: StandardScaler().fit(y))
 

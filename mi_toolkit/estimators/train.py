@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from sklearn.compose import ColumnTransformer
-from sklearn.preprocessing import QuantileTransformer, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from torch import Tensor
 
 from predgen_common.errors import UserError
@@ -23,6 +23,7 @@ from predgen_common.errors import UserError
 from mi_toolkit.estimators.specs import CriticSpec, NeuralConfig
 from mi_toolkit.estimators.bounds import js_objective, log_marginal, mine_surrogate
 from mi_toolkit.estimators.critics import DiscreteCritic, GaussianCritic, SeparableCritic
+from mi_toolkit.estimators.quantiles import SortedQuantileTransformer
 
 
 class EstimatorDiverged(UserError):
@@ -90,7 +91,7 @@ def feature_transform(z_fit: np.ndarray, seed: int) -> ColumnTransformer:
     kurt = excess_kurtosis(z_fit)
     heavy = np.flatnonzero(kurt > HEAVY_KURTOSIS)
     light = np.flatnonzero(kurt <= HEAVY_KURTOSIS)
-    quant = QuantileTransformer(n_quantiles=min(1000, len(z_fit)), output_distribution="normal",
+    quant = SortedQuantileTransformer(n_quantiles=min(1000, len(z_fit)), output_distribution="normal",
                                 random_state=seed)
     return ColumnTransformer([("heavy", quant, heavy), ("light", StandardScaler(), light)]).fit(z_fit)
 

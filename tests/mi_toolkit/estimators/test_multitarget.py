@@ -219,14 +219,3 @@ def test_bad_multi_column_input_is_one_line(make, match):
     with pytest.raises(UserError, match=match) as err:
         estimate(z, y, "binned", config=QUICK)
     assert "\n" not in str(err.value)
-
-
-@pytest.mark.parametrize("n, d, kind", [(4000, 5, "normal"), (1200, 3, "ties"), (500, 4, "heavy"), (37, 2, "normal")])
-def test_column_quantiles_match_numpy_to_the_bit(n, d, kind):
-    from mi_toolkit.estimators.quantise import column_quantiles
-
-    rng = np.random.default_rng(n + d)
-    x = {"normal": rng.standard_normal, "heavy": rng.standard_cauchy}.get(kind, lambda s: np.round(
-        rng.standard_normal(s), 1))((n, d))
-    levels = np.linspace(0.0, 1.0, min(1000, n))
-    assert np.array_equal(column_quantiles(x, levels), np.quantile(x, levels, axis=0))
