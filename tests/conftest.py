@@ -37,3 +37,13 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked slow run first, the longest first (``slow(seconds=...)``): under pytest-xdist a slow test
+    that starts last (the README block, about three minutes) decides the suite's wall time; serially the order
+    changes nothing."""
+    def first(item: pytest.Item) -> float:
+        mark = item.get_closest_marker("slow")
+        return -mark.kwargs.get("seconds", 20) if mark else 0.0
+    items.sort(key=first)   # stable: the rest keep their order

@@ -48,7 +48,7 @@ def fresh_venv(folder: Path) -> Path:
     return venv
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=180)
 def test_readme_commands_run_as_written(tmp_path):
     if not any((root / "sst2").is_dir() for root in data_roots(None)):
         pytest.skip("no local SST-2 (../shared/data) for the README's commands")

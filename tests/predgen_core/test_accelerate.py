@@ -9,6 +9,9 @@ import pytest
 
 from fixtures import accelerate_launcher
 
+# accelerate launch listens on one default port: under pytest-xdist these tests share one worker
+pytestmark = pytest.mark.xdist_group("accelerate-launch")
+
 
 @pytest.mark.slow
 def test_train_under_accelerate_launch_with_two_cpu_processes(tmp_path, shared_data):

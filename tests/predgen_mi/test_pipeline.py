@@ -15,6 +15,7 @@ from mi_toolkit.cli import app
 from fixtures import write_sst2
 
 
+@pytest.mark.slow(seconds=55)
 def test_pipeline_end_to_end_on_tiny_model(tmp_path):
     data = write_sst2(tmp_path / "data", n=600, unique=True)   # quick trains on 512; the fit pool is the rest
     out = tmp_path / "pipe"
@@ -91,7 +92,7 @@ def test_every_command_finds_the_shared_data_without_options(monkeypatch):
     assert len(examples) == 8
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=90)
 def test_pipeline_with_three_seeds_reports_methods_over_seeds(tmp_path):
     data = write_sst2(tmp_path / "data", n=600, unique=True)  # quick trains on 512, the same 512 for every seed
     out = tmp_path / "pipe"

@@ -13,6 +13,9 @@ from mi_toolkit.states.extract import ExtractOptions, extract_layers
 
 from fixtures import accelerate_launcher, write_sst2
 
+# accelerate launch listens on one default port: under pytest-xdist these tests share one worker
+pytestmark = pytest.mark.xdist_group("accelerate-launch")
+
 
 def test_shards_go_round_robin_and_a_single_process_needs_no_accelerate(monkeypatch):
     monkeypatch.delenv("WORLD_SIZE", raising=False)
