@@ -51,18 +51,27 @@ class Gaussianiser:
         self.max_dims, self.seed = max_dims, seed
 
     def fit(self, x: np.ndarray) -> "Gaussianiser":
+        return self.fit_margins(x).fit_ranked(self.ranks(x))
+
+    def fit_margins(self, x: np.ndarray) -> "Gaussianiser":
+        """The rank step alone: each column's quantiles on the fit rows ``x (n, d)``."""
         n = len(x)
         self.levels_ = np.linspace(0.0, 1.0, min(1000, n))
         self.quantiles_ = column_quantiles(x, self.levels_)           # (n_q, d)
         self.clip_ = 0.5 / n
-        g = self._ranks(x)
+        return self
+
+    def fit_ranked(self, g: np.ndarray) -> "Gaussianiser":
+        """The projection step alone, on fit rows already through :meth:`ranks` ``(n, d)``: so that one rank
+        step can serve Gaussianisers that keep different numbers of components."""
         self.mean_ = g.mean(0)
         comps, var = top_components(g - self.mean_, min(self.max_dims, g.shape[1]), seed=self.seed)
         keep = var > 1e-12 * max(var.max(), 1e-300)
         self.proj_ = comps[:, keep] / np.sqrt(var[keep])
         return self
 
-    def _ranks(self, x: np.ndarray) -> np.ndarray:
+    def ranks(self, x: np.ndarray) -> np.ndarray:
+        """``(m, d)`` each column of ``x`` through its fitted quantiles, then the normal quantile function."""
         lv = self.levels_
         out = np.empty(x.shape)
         for j in range(x.shape[1]):
@@ -73,8 +82,12 @@ class Gaussianiser:
             out[:, j] = 0.5 * (up + down)
         return ndtri(np.clip(out, self.clip_, 1.0 - self.clip_))
 
+    def project(self, g: np.ndarray) -> np.ndarray:
+        """``(m, p)`` rows already through :meth:`ranks`, centred and whitened onto the kept components."""
+        return (g - self.mean_) @ self.proj_
+
     def transform(self, x: np.ndarray) -> np.ndarray:
-        return (self._ranks(x) - self.mean_) @ self.proj_
+        return self.project(self.ranks(x))
 
 
 def quadratic(g: np.ndarray) -> np.ndarray:

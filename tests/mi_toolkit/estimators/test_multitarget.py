@@ -49,6 +49,19 @@ def test_gaussianiser_reads_a_monotone_transform_of_a_coordinate_the_same():
     assert np.allclose(g.std(0), 1.0, atol=0.02) and np.abs(np.corrcoef(g.T) - np.eye(3)).max() < 0.05
 
 
+
+def test_one_rank_step_serves_both_gaussianised_z_to_the_bit():
+    """The fold's shared rank step gives what two separate Gaussianisers of the fit rows give."""
+    from mi_toolkit.estimators.multitarget import ReaderInput, z_expansion
+
+    rng = np.random.default_rng(2)
+    z = rng.standard_t(3, (500, 40))
+    fit, ev = np.arange(400), np.arange(400, 500)
+    r = ReaderInput({"": z}, rng.normal(size=(500, 1)), fit, ev, None, None, seed=5)
+    assert np.array_equal(r.zq(), z_expansion(z[fit], z, 5))
+    assert np.array_equal(r.gauss_z(), Gaussianiser(max_dims=40, seed=5).fit(z[fit]).transform(z))
+
+
 def test_canonical_weights_find_the_informative_direction():
     z, y = one_direction(3000, 12, 0.8, seed=1)
     w, _, rho = canonical_weights(y, z, 2)
