@@ -173,9 +173,6 @@ def atomic_dir(target: str | os.PathLike, keep_existing: bool = False) -> Iterat
         held.append(tmp)
         yield tmp
         _final_mode(tmp, folder=True)
-        if keep_existing and target.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-            return
         _swap_in(tmp, target, keep_existing)
 
 

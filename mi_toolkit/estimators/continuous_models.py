@@ -31,7 +31,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from predgen_common.errors import UserError
 from predgen_common.registry import Registry
 
-from mi_toolkit.estimators.train import RIDGE_ALPHAS, feature_transform
+from mi_toolkit.estimators.train import GCV_MODE, RIDGE_ALPHAS, feature_transform
 from mi_toolkit.estimators.quantiles import SortedQuantileTransformer
 
 REGRESSORS: Registry = Registry("regressor")
@@ -39,10 +39,6 @@ REGRESSORS: Registry = Registry("regressor")
 # the 150 a 32-wide input gets. bmi suite, 40 tasks: the same 33 within tolerance at 10, 15, 25 or 150 for all;
 # mean error 0.0874, 0.0862, 0.0866, 0.0866; a fit of one input 0.145 s with 150, 0.03 s with 25
 LANDMARKS_PER_INPUT = 15
-# RidgeCV's leave-one-out by one SVD of the design (then O(n d) per penalty): with more rows than features its
-# "auto" takes the eigen-decomposition of the covariance and an O(n d^2) diagonal per penalty, 0.51 s against
-# 0.21 s at 1,500 x 576 (real LM states), the same penalties and coefficients
-GCV_MODE = "svd"
 
 
 @REGRESSORS.register("ridge")

@@ -81,9 +81,7 @@ class ReaderInput:
     def zq(self) -> np.ndarray:
         """``(N, 2q)`` expanded Gaussianised ``Z`` (fitted on the fit rows), for the canonical directions:
         :func:`z_expansion` from the shared rank step."""
-        g = self.z_ranked()
-        return self.shared("zq", lambda: quadratic(Gaussianiser(SELECT_Z_DIMS, self.seed).fit_ranked(g[self.fit])
-                                                   .project(g)))
+        return self.shared("zq", lambda: expand_ranked(self.z_ranked()[self.fit], self.z_ranked(), self.seed))
 
     def gauss_y(self) -> Gaussianiser:
         return self.shared("gauss_y", lambda: Gaussianiser(seed=self.seed).fit(self.y[self.fit]))
@@ -254,7 +252,13 @@ def quantiser_grid(specs: tuple[tuple[str, int, int], ...]) -> tuple[QuantiserSp
 
 def z_expansion(z_fit: np.ndarray, z: np.ndarray, seed: int) -> np.ndarray:
     """``quadratic`` of the Gaussianised top components of ``z`` (``(n, 2 q)``), fitted on ``z_fit``."""
-    return quadratic(Gaussianiser(SELECT_Z_DIMS, seed).fit(z_fit).transform(z))
+    ranker = Gaussianiser(seed=seed).fit_margins(z_fit)
+    return expand_ranked(ranker.ranks(z_fit), ranker.ranks(z), seed)
+
+
+def expand_ranked(g_fit: np.ndarray, g: np.ndarray, seed: int) -> np.ndarray:
+    """:func:`z_expansion` of rows already through the rank step (fit rows ``g_fit``, all rows ``g``)."""
+    return quadratic(Gaussianiser(SELECT_Z_DIMS, seed).fit_ranked(g_fit).project(g))
 
 
 def _inner_values(zq_tr: np.ndarray, zq_in: np.ndarray, c_tr: np.ndarray, c_in: np.ndarray) -> np.ndarray:
