@@ -5,8 +5,8 @@
 For every bmi v1 task (``mi_toolkit.bench.bmi``; ``--quick`` for its subset) one sample set of ``n`` rows is
 drawn and given to
 
-* the toolkit's default (``mi_toolkit.estimate(x, y)``: the headline bound and the critic estimate beside it),
-  timed around the whole call, in this process, and
+* the toolkit's default (``mi_toolkit.estimate(x, y)``: the headline bound and, unless the linear regressor led
+  most folds, the critic estimate beside it), timed around the whole call, in this process, and
 * torch-mist's ``estimate_mi(..., estimator="smile")`` in a subprocess run by ``benchmarks/.venv-mist``
   (``bench_estimators.ensure_mist_venv``: torch-mist needs numpy < 2), timed around ``estimate_mi`` alone.
 
@@ -72,7 +72,9 @@ def main() -> None:
                                "estimate_seconds": res.estimate["seconds"] if res.estimate else None,
                                "error": abs(res.mi - task.truth),
                                "within_tol": abs(res.mi - task.truth) <= tol,
-                               "estimate": res.estimate["mi"] if res.estimate else None},
+                               "estimate": res.estimate["mi"] if res.estimate else None,
+                               "estimate_ci": [res.estimate["ci_low"], res.estimate["ci_high"]] if res.estimate else None,
+                               "estimate_skipped": res.config.get("estimate_skipped")},
                    "mist_smile": {**mist, "abs_error": None if mist["mi"] is None else abs(mist["mi"] - task.truth),
                                   "within_tol": mist["mi"] is not None and abs(mist["mi"] - task.truth) <= tol},
                    "time_ratio": ours / mist["seconds"] if mist.get("seconds") else None}
@@ -87,7 +89,15 @@ def main() -> None:
         "median_time_ratio_default_over_mist": float(np.median([r["time_ratio"] for r in done])) if done else None,
         "default": {"mean_abs_error": float(np.mean([r["default"]["error"] for r in rows])),
                     "within_tol_rate": float(np.mean([r["default"]["within_tol"] for r in rows])),
-                    "median_seconds": float(np.median([r["default"]["seconds"] for r in rows]))},
+                    "median_seconds": float(np.median([r["default"]["seconds"] for r in rows])),
+                    "estimates_run": sum(r["default"]["estimate"] is not None for r in rows),
+                    # the console's "the bound reads below this interval: it is loose here"
+                    "estimate_interval_above_bound": sum(r["default"]["estimate"] is not None
+                                                         and r["default"]["estimate_ci"][0] > r["default"]["ci_high"]
+                                                         for r in rows)},
+        "median_time_ratio_bound_alone_over_mist": (float(np.median([r["default"]["bound_seconds"]
+                                                                     / r["mist_smile"]["seconds"] for r in done]))
+                                                    if done else None),
         "mist_smile": {"mean_abs_error": float(np.mean([r["mist_smile"]["abs_error"] for r in done])) if done else None,
                        "within_tol_rate": float(np.mean([r["mist_smile"]["within_tol"] for r in rows])),
                        "median_seconds": float(np.median([r["mist_smile"]["seconds"] for r in done])) if done else None},

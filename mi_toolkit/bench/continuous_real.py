@@ -121,7 +121,8 @@ def reading_row(task: ContinuousRealTask, truth: float, requested: str, d: dict[
             "ci_low": d.get("ci_low"), "ci_high": d.get("ci_high"), "detected": d.get("detected"),
             "is_bound": d.get("is_bound"), "chosen": d.get("chosen"), "seconds": d["seconds"],
             "share_of_truth": d["mi"] / truth if truth > 0 else None, "above_truth": d["mi"] - truth,
-            "estimate": {k: est.get(k) for k in ("estimator", "label", "mi", "ci_low", "ci_high")} if est else None}
+            "estimate": {k: est.get(k) for k in ("estimator", "label", "mi", "ci_low", "ci_high")} if est else None,
+            "estimate_skipped": (d.get("config") or {}).get("estimate_skipped")}
 
 
 def grid_row(task: ContinuousRealTask, z: np.ndarray, y: np.ndarray, truth: float, seed: int) -> dict[str, Any]:
@@ -227,7 +228,8 @@ def show_continuous_real(out: dict[str, Any]) -> None:
         est = r.get("estimate")
         grid = "" if "grid_best" not in r else f"{r['grid_best']:.3f} ({r['vs_grid']:+.3f})"
         table.add_row(r["task"], f"{r['truth']:.3f}", r["estimator"], shown, ci, share, grid,
-                      "" if not est or est.get("mi") is None else f"{est['mi']:.3f}", f"{r['seconds']:.1f}")
+                      f"{est['mi']:.3f}" if est and est.get("mi") is not None
+                      else "not run (linear lead)" if r.get("estimate_skipped") else "", f"{r['seconds']:.1f}")
     console = Console()
     console.print(table)
     for name, s in out["summary"].items():

@@ -32,6 +32,9 @@ class FoldScore:
     ceiling: float | None = None
     log_q: np.ndarray | None = None   # (n_eval,) log q(cell_i | z_i): binned, whose entropy term ...
     cells: np.ndarray | None = None   # (n_eval,) ... is re-estimated from these labels on each resample
+    # the reading came from the first (linear) regressor where nonlinear ones were candidates and lost
+    # (binned's regression reader; the critic estimate beside the bound is skipped where most folds say so)
+    linear: bool = False
 
 
 @dataclass

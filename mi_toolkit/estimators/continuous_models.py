@@ -253,6 +253,25 @@ class ResidualCDF:
         cum = np.concatenate([np.zeros((len(mu), 1)), cum, np.ones((len(mu), 1))], 1)
         return np.clip(np.diff(cum, axis=1), 0.0, 1.0)
 
+    def code_probs(self, mu: np.ndarray, edges: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """``P(mu_i + r in bin codes_i)`` ``(n,)``: the one entry of each row of :meth:`bin_probs` that a score
+        reads, from two CDF readings per row instead of ``K - 1`` (the same arithmetic, so the same floats).
+        ``codes (n,)`` in ``0 .. len(edges)``."""
+        hi, lo = np.ones(len(mu)), np.zeros(len(mu))
+        up, down = codes < len(edges), codes > 0
+        hi[up] = self(edges[codes[up]] - mu[up])
+        lo[down] = self(edges[codes[down] - 1] - mu[down])
+        return np.clip(hi - lo, 0.0, 1.0)
+
+
+def joint_probs(at_codes: list[np.ndarray]) -> np.ndarray:
+    """``(n,)`` product over coordinates of each row's own bin probability ``at_codes[c] (n,)``
+    (:meth:`ResidualCDF.code_probs`), multiplied in coordinate order as :func:`cell_probs` does."""
+    p = at_codes[0]
+    for q in at_codes[1:]:
+        p = p * q
+    return p
+
 
 def cell_probs(per_coord: list[np.ndarray], codes: np.ndarray) -> np.ndarray:
     """``q(cell_i | z_i)`` ``(n,)``: the product of per-coordinate bin probabilities ``per_coord[c] (n, K_c)`` at

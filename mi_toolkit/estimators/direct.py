@@ -4,7 +4,8 @@
 (``z (N, d)`` float64, ``y`` codes or float ``(N, k)``), rows ``:n_fit`` the fit set of an explicit
 held-out split. A ``run`` that takes ``parts`` nests (reads ``contains=``); one that takes ``device``
 gets the resolved device. A bound whose config names a ``companion`` critic gets that critic's reading
-beside it, labelled "estimate, not a bound" (:mod:`mi_toolkit.estimators.companion`).
+beside it, labelled "estimate, not a bound" (:mod:`mi_toolkit.estimators.companion`), unless the run
+says why not (``config["estimate_skipped"]``).
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class DirectEstimator(Estimator):
         c, cfg = task.checked, self.cfg
         res = self.run(c, cfg, run.seed, run.n_fit, **self._options(task, run))
         name = getattr(cfg, "companion", None)
-        if name and res.is_bound and not c.discrete and self.companions is not None:
+        skipped = isinstance(res.config, dict) and res.config.get("estimate_skipped")
+        if name and res.is_bound and not c.discrete and self.companions is not None and not skipped:
             res.estimate = companion_estimate(c.z, c.y, self.companions.get(name), run.seed, run.n_fit,
                                               str(run.device))
         return res

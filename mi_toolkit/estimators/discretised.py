@@ -15,7 +15,7 @@ import numpy as np
 
 from mi_toolkit.estimators.continuous_crossfit import FoldScore
 from mi_toolkit.estimators.continuous_models import (Bins, ResidualCDF, TargetMap, cell_log_probs, cell_prior,
-                                                     cell_probs, fit_regressor, miller_madow, mixed_log_probs,
+                                                     fit_regressor, joint_probs, miller_madow, mixed_log_probs,
                                                      predict)
 
 
@@ -55,7 +55,8 @@ def _inner_values(t_fit, train, inner, mu_in, resid, counts, cfg, halves) -> dic
             out.setdefault((k, 0.0, 1.0), []).append((np.log(prior_rows), base))
             for m in cfg.bandwidths:
                 # the product over coordinates once per kernel; the weights only mix it with the frequencies
-                p = cell_probs([cdfs[(a, m, c)].bin_probs(mu_in[b, c], e) for c, e in enumerate(bins.edges)], codes[b])
+                p = joint_probs([cdfs[(a, m, c)].code_probs(mu_in[b, c], e, codes[b, c])
+                                 for c, e in enumerate(bins.edges)])
                 for w in cfg.marginal_weights:
                     out.setdefault((k, m, w), []).append((mixed_log_probs(p, w, prior_rows), base))
     return {key: (-np.concatenate([lq for lq, _ in v]).mean(), np.concatenate([lq + base for lq, base in v]))

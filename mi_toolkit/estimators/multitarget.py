@@ -175,12 +175,15 @@ def regression_reader(r: ReaderInput) -> FoldScore | None:
         # cells read lower (a 3 x 3 null chosen on inner noise read -0.030 on independent data, 600 rows)
         value = c.value if c.weight != 1.0 or best is None else -np.inf
         if best is None or value > best[1]:
-            best = (c, value, f"{label} from {zname}", z, t_ev)
+            best = (c, value, f"{label} from {zname}", z, t_ev, zname in positions)
     if best is None:
         return None
-    c, _, tag, z, t_ev = best
+    c, _, tag, z, t_ev, position = best
     s = score_fold(c, z[r.fit], z[r.ev], t_ev, r.seed)   # only the chosen pair is refitted on the whole fit set
     s.choice, s.table = f"{tag}: {s.choice}", {f"{tag}: {k}": v for k, v in s.table.items()}
+    # a position's states get the first regressor alone, so its pick says nothing of the nonlinear ones
+    s.linear = (c.weight != 1.0 and not position and len(r.cfg.regressors) > 1
+                and c.name == r.cfg.regressors[0])
     return s
 
 

@@ -20,16 +20,21 @@ def arrays(tmp_path):
     return tmp_path
 
 
-def test_a_six_column_target_prints_the_bound_and_the_estimate(arrays):
+@pytest.mark.parametrize("options", [[], ["--estimator", "binned", "--estimator-option", "companion_always=true"]])
+def test_a_six_column_target_prints_the_bound_and_the_estimate_or_why_not(arrays, options):
     out = arrays / "mi.json"
     res = CliRunner().invoke(app, ["estimate", "--features", str(arrays / "z.npy"), "--labels", str(arrays / "y.npy"),
-                                   "--device", "cpu", "--json", str(out)], env={"COLUMNS": "200"})
+                                   "--device", "cpu", "--json", str(out), *options], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert "a lower bound on I(Y; Z)" in res.output and "estimate, not a bound" in res.output
     data = json.loads(out.read_text())
     truth = 0.5 * np.log(1 + 1 / 0.25)   # I(Z_0; Z_0 + 0.5 e) = 0.80
     assert data["estimator"] == "binned" and data["is_bound"] is True and 0.5 < data["mi"] < truth + 0.05
-    assert data["estimate"]["label"] == "estimate, not a bound" and data["estimate"]["ci_low"] > 0.3
+    if options:
+        assert data["estimate"]["label"] == "estimate, not a bound" and data["estimate"]["ci_low"] > 0.3
+    else:   # a linear task: the linear regressor leads, so the estimate is skipped and the console says why
+        assert data["estimate"] is None and "companion_always=true" in data["config"]["estimate_skipped"]
+        assert "not run: the first (linear) regressor" in res.output
 
 
 @pytest.mark.parametrize("make, fragment", [

@@ -76,3 +76,19 @@ def test_the_suite_through_the_cli(tmp_path, monkeypatch):
     assert data["command"].startswith("OMP_NUM_THREADS=1 mi bench --suite bmi --estimators ksg,probe --n 300 "
                                       "--seed 0 --device cpu")
     assert data["summary"]["ksg"]["tasks"] == 2 and data["summary"]["ksg"]["failures"] == 0
+
+
+def test_the_estimate_beside_a_bound_is_counted_where_it_ran_and_said_where_not(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")   # rich reads the width when the table prints
+    base = {"requested": "default", "truth": 1.0, "mi": 0.5, "ci_low": 0.45, "ci_high": 0.55, "detected": True,
+            "is_bound": True, "within_tol": False, "covers": False, "bound_above": False, "seconds": 1.0}
+    est = {"estimator": "infonce", "label": "estimate, not a bound", "mi": 0.9, "ci_low": 0.8, "ci_high": 1.0,
+           "seconds": 1.0, "within_tol": True, "covers": True}
+    rows = [{**base, "task": "ran, loose", "estimate": {**est, "above_bound": True}},
+            {**base, "task": "ran", "estimate": {**est, "mi": 0.5, "ci_low": 0.4, "above_bound": False}},
+            {**base, "task": "skipped", "estimate_skipped": "not run: the first (linear) regressor led most folds"}]
+    summary = bmi.summarise(rows)["default"]["estimate"]
+    assert summary["tasks"] == 2 and summary["above_bound"] == 1 and summary["mean_abs_error"] == pytest.approx(0.3)
+    bmi.show_bmi({"tolerance": "max(0.05, 15%)", "rows": rows, "summary": bmi.summarise(rows)})
+    out = capsys.readouterr().out
+    assert "not run (linear lead)" in out and "run on 2" in out and "above the bound's on 1" in out

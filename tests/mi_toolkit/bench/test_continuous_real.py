@@ -95,3 +95,15 @@ def test_the_suite_runs_through_the_cli(tmp_path, monkeypatch):
     assert {r["n"] for r in data["rows"]} == {150} and "of the truth on average" in res.output
     assert "grid best" in res.output and "chosen on the scores (optimistic)" in res.output
     assert data["command"].startswith("OMP_NUM_THREADS=1 mi bench --suite real-continuous --estimators gaussian --n 150")
+
+
+def test_a_row_says_when_the_estimate_beside_the_bound_was_not_run():
+    from mi_toolkit.bench.continuous_real import reading_row
+
+    task = ContinuousRealTask("lin", "last", "linear")
+    d = {"estimator": "binned", "mi": 0.6, "seconds": 1.0, "is_bound": True, "estimate": None,
+         "config": {"estimate_skipped": "not run: the first (linear) regressor led most folds"}}
+    row = reading_row(task, 0.8, "default", d)
+    assert row["estimate"] is None and row["estimate_skipped"].startswith("not run")
+    ran = reading_row(task, 0.8, "default", {**d, "config": {}, "estimate": {"estimator": "infonce", "mi": 0.3}})
+    assert ran["estimate"]["mi"] == 0.3 and ran["estimate_skipped"] is None

@@ -111,3 +111,20 @@ def test_residual_model_zero_is_the_gaussian_fitted_to_the_residuals():
     probs = cdf.bin_probs(np.array([0.0, 1.0]), np.array([-1.0, 0.0, 1.0]))
     assert probs.shape == (2, 4) and np.allclose(probs.sum(1), 1.0)
     assert np.abs(ResidualCDF(r, 1.0)(x) - cdf(x)).max() < 0.05   # a kernel CDF of Gaussian residuals is close
+
+
+@pytest.mark.parametrize("mult", [0.0, 0.5, 1.0])
+def test_each_rows_own_bin_probability_is_the_tables_entry_to_the_bit(mult):
+    from mi_toolkit.estimators.continuous_models import ResidualCDF, cell_probs, joint_probs
+
+    rng = np.random.default_rng(3)
+    cdf = ResidualCDF(rng.standard_t(3, 400), mult)
+    mu, edges = rng.standard_normal(300) * 2, np.sort(rng.standard_normal(15))
+    codes = rng.integers(0, len(edges) + 1, 300)
+    codes[:2] = 0, len(edges)   # the open end bins too
+    own = cdf.code_probs(mu, edges, codes)
+    assert np.array_equal(own, cdf.bin_probs(mu, edges)[np.arange(300), codes])
+    two = np.column_stack([codes, codes[::-1]])
+    tables = [cdf.bin_probs(mu, edges), cdf.bin_probs(-mu, edges)]
+    assert np.array_equal(joint_probs([cdf.code_probs(mu, edges, two[:, 0]), cdf.code_probs(-mu, edges, two[:, 1])]),
+                          cell_probs(tables, two))
