@@ -111,7 +111,7 @@ class BinnedConfig:
     def fast(cls) -> "BinnedConfig":
         """The cheap setting: the regression reader with the linear regressors only (``ridge``, ``quad-ridge``),
         no critic estimate beside the bound. On the 40 bmi tasks at N = 5,000 (``benchmarks/bench_bmi_mist.py
-        --fast``): median 0.73x torch-mist SMILE's time, mean error 0.108 nats against SMILE's 0.183, within
+        --fast``): median 0.46x torch-mist SMILE's time, mean error 0.108 nats against SMILE's 0.183, within
         max(0.05, 15%) of the truth on 26 of 40 (the default: 33 of 40, 0.086, 0.85x SMILE's time in session
         13); it misses what only a nonlinear regressor sees (spirals, several-column Student-t pairs read 0.31-0.34
         of 0.43)."""
