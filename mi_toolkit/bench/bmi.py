@@ -28,6 +28,9 @@ from typing import Any, Callable
 import numpy as np
 from scipy.special import digamma, gammaln, ndtr
 
+# the table's cell where the estimate beside a bound was not run (the row's ``estimate_skipped`` says why)
+NOT_RUN = "not run (linear lead)"
+
 Sampler = Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
 Transform = Callable[[np.ndarray], np.ndarray]
 
@@ -271,8 +274,8 @@ def run_task(task: BmiTask, name: str | None, n: int, seed: int, device: str) ->
                            "covers": est["ci_low"] <= task.truth <= est["ci_high"],
                            # the console's "the bound reads below this interval: it is loose here"
                            "above_bound": est["ci_low"] > res.ci_high}
-    elif isinstance(res.config, dict) and res.config.get("estimate_skipped"):
-        row["estimate_skipped"] = res.config["estimate_skipped"]
+    elif res.estimate_skipped:
+        row["estimate_skipped"] = res.estimate_skipped
     return row
 
 
@@ -346,7 +349,7 @@ def show_bmi(out: dict[str, Any]) -> None:
         flag = "[green]yes[/green]" if r["within_tol"] else "[red]no[/red]"
         est = r.get("estimate")
         beside = (f"{est['mi']:.3f} [{est['ci_low']:.3f}, {est['ci_high']:.3f}] {est['estimator']}" if est
-                  else "not run (linear lead)" if r.get("estimate_skipped") else "")
+                  else NOT_RUN if r.get("estimate_skipped") else "")
         table.add_row(r["task"], f"{r['truth']:.3f}", kind, shown, ci, flag, beside, f"{r['seconds']:.1f}")
     console = Console()
     console.print(table)

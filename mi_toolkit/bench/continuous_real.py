@@ -30,6 +30,7 @@ import numpy as np
 from scipy.integrate import simpson
 from scipy.special import logsumexp
 
+from mi_toolkit.bench.bmi import NOT_RUN
 from mi_toolkit.bench.continuous_grid import NOTE, best_of, grid_by_bins
 from mi_toolkit.bench.groundtruth_real import RealStates, _pc_scores
 from mi_toolkit.bench.real import GRID_TIE
@@ -229,7 +230,7 @@ def show_continuous_real(out: dict[str, Any]) -> None:
         grid = "" if "grid_best" not in r else f"{r['grid_best']:.3f} ({r['vs_grid']:+.3f})"
         table.add_row(r["task"], f"{r['truth']:.3f}", r["estimator"], shown, ci, share, grid,
                       f"{est['mi']:.3f}" if est and est.get("mi") is not None
-                      else "not run (linear lead)" if r.get("estimate_skipped") else "", f"{r['seconds']:.1f}")
+                      else NOT_RUN if r.get("estimate_skipped") else "", f"{r['seconds']:.1f}")
     console = Console()
     console.print(table)
     for name, s in out["summary"].items():

@@ -74,6 +74,6 @@ def companion_rows(res: MIResult) -> dict[str, str]:
         if est["ci_low"] > res.ci_high:
             line += "; the bound reads below this interval: it is loose here"
         rows[LABEL] = line
-    elif isinstance(getattr(res, "config", None), dict) and res.config.get("estimate_skipped"):
-        rows[LABEL] = res.config["estimate_skipped"]
+    elif getattr(res, "estimate_skipped", None):
+        rows[LABEL] = res.estimate_skipped
     return rows

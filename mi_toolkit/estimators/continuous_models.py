@@ -266,7 +266,7 @@ class ResidualCDF:
 
 def joint_probs(at_codes: list[np.ndarray]) -> np.ndarray:
     """``(n,)`` product over coordinates of each row's own bin probability ``at_codes[c] (n,)``
-    (:meth:`ResidualCDF.code_probs`), multiplied in coordinate order as :func:`cell_probs` does."""
+    (:meth:`ResidualCDF.code_probs`, or a row of :func:`cell_probs`'s tables), multiplied in coordinate order."""
     p = at_codes[0]
     for q in at_codes[1:]:
         p = p * q
@@ -277,10 +277,7 @@ def cell_probs(per_coord: list[np.ndarray], codes: np.ndarray) -> np.ndarray:
     """``q(cell_i | z_i)`` ``(n,)``: the product of per-coordinate bin probabilities ``per_coord[c] (n, K_c)`` at
     each row's codes ``(n, c)``, before mixing with the cell frequencies (:func:`mixed_log_probs`)."""
     rows = np.arange(len(codes))
-    p = per_coord[0][rows, codes[:, 0]]
-    for c in range(1, len(per_coord)):
-        p = p * per_coord[c][rows, codes[:, c]]
-    return p
+    return joint_probs([probs[rows, codes[:, c]] for c, probs in enumerate(per_coord)])
 
 
 def mixed_log_probs(p: np.ndarray, weight: float, prior_rows: np.ndarray) -> np.ndarray:

@@ -42,8 +42,7 @@ class DirectEstimator(Estimator):
         c, cfg = task.checked, self.cfg
         res = self.run(c, cfg, run.seed, run.n_fit, **self._options(task, run))
         name = getattr(cfg, "companion", None)
-        skipped = isinstance(res.config, dict) and res.config.get("estimate_skipped")
-        if name and res.is_bound and not c.discrete and self.companions is not None and not skipped:
+        if name and res.is_bound and not c.discrete and self.companions is not None and not res.estimate_skipped:
             res.estimate = companion_estimate(c.z, c.y, self.companions.get(name), run.seed, run.n_fit,
                                               str(run.device))
         return res

@@ -115,6 +115,11 @@ class MIResult:
             self.n_eval = self.n_test
 
     @property
+    def estimate_skipped(self) -> str | None:
+        """Why no estimate sits beside the bound (``config["estimate_skipped"]``, written by ``binned``), or None."""
+        return self.config.get("estimate_skipped") if isinstance(self.config, dict) else None
+
+    @property
     def below_zero(self) -> bool:
         """The whole interval is below 0. True MI never is, so this is estimator error
         (typically too few examples for the input width): read it as "nothing detected"."""
